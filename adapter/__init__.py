@@ -1,0 +1,43 @@
+"""FHIR R4 interoperability adapter for NHS Liaison and Diversion services."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from adapter.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app: store (migrated), service directory, auth, blueprints."""
+    from adapter import services
+    from adapter.api import errors, health
+    from adapter.api.context import EXTENSION_KEY, AppServices
+    from adapter.api.fhir import fhir_blueprint
+    from adapter.api.native import native_blueprint
+    from adapter.auth import TokenVerifier, authenticate
+    from adapter.store import Store
+
+    settings = settings or Settings.from_env()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = Store.from_url(settings.database_url)
+    store.migrate()
+    directory = services.load_service_directory(store, settings)
+    verifier = TokenVerifier(settings)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = AppServices(settings, store, verifier, directory)
+    errors.init_app(app)
+
+    @app.before_request
+    def _authenticate() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method == "OPTIONS" or getattr(view, "is_public", False):
+            return
+        authenticate(verifier)
+
+    app.register_blueprint(health.health_blueprint)
+    app.register_blueprint(native_blueprint, url_prefix="/api")
+    app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
+    return app

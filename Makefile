@@ -1,0 +1,45 @@
+# One Makefile: `make run` serves on SQLite, `make test` runs the suite. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FHIRJS := tests/fhirjs/node_modules/fhir/package.json
+POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: setup run test test-postgres lint format bench clean
+
+setup: $(STAMP) $(FHIRJS)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+$(FHIRJS): tests/fhirjs/package.json tests/fhirjs/package-lock.json
+	npm ci --prefix tests/fhirjs --no-audit --no-fund --loglevel=error
+	touch $(FHIRJS)
+
+run: $(STAMP)
+	$(BIN)/ld-adapter serve
+
+test: setup
+	$(BIN)/pytest
+
+test-postgres: setup
+	LD_ADAPTER_TEST_POSTGRES_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -m postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check adapter tests scripts
+	$(BIN)/ruff format --check adapter tests scripts
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format adapter tests scripts
+	$(BIN)/ruff check --fix adapter tests scripts
+
+bench: setup
+	$(BIN)/python -m tests.benchmarks.run
+
+clean:
+	rm -rf $(VENV) tests/fhirjs/node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""HTTP entry points: the native API (/api), the FHIR API (/fhir) and error handling."""

@@ -1,0 +1,85 @@
+"""Reading request bodies safely: media type, size, JSON syntax and nesting depth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import orjson
+from flask import Response, request
+
+from adapter.api.context import current_settings
+from adapter.errors import InvalidInput, Issue, UnsupportedMediaType
+
+JSON_TYPES = ("application/json",)
+FHIR_JSON_TYPES = ("application/fhir+json", "application/json+fhir", "application/json")
+
+View = TypeVar("View", bound=Callable[..., object])
+
+
+def public(view: View) -> View:
+    """Mark a view as needing no bearer token (create_app's auth check skips it)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def read_json_body(accepted_types: tuple[str, ...] = JSON_TYPES) -> object:
+    """The request body as parsed JSON, or a clear 4xx error."""
+    media_type = request.mimetype
+    if media_type not in accepted_types:
+        raise UnsupportedMediaType(
+            f"The body must be sent as {' or '.join(accepted_types)}; "
+            f"the Content-Type was {media_type or 'missing'}."
+        )
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise InvalidInput("The request body is empty; a JSON object was expected.")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc).lower():
+            raise _too_deep() from None
+        raise InvalidInput(
+            Issue(
+                f"The body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+                code="structure",
+            )
+        ) from None
+    if json_depth(document) > current_settings().max_json_depth:
+        raise _too_deep()
+    return document
+
+
+def json_depth(document: object) -> int:
+    """How deeply arrays and objects nest in a parsed JSON document (iterative: no recursion)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput(
+        Issue(
+            f"The body nests objects and arrays more than {current_settings().max_json_depth} "
+            "levels deep.",
+            code="too-costly",
+        )
+    )
+
+
+def json_response(document: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A native API JSON response."""
+    return Response(
+        orjson.dumps(document),
+        status=status,
+        headers=headers,
+        content_type="application/json; charset=utf-8",
+    )

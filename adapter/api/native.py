@@ -1,0 +1,148 @@
+"""The native JSON API under /api: referrals in the L&D team's own terms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, request, url_for
+
+from adapter import services
+from adapter.api.context import app_services
+from adapter.api.http import json_response, public, read_json_body
+from adapter.api.openapi import openapi_document
+from adapter.auth import require_scope
+from adapter.errors import InvalidInput, Issue
+from adapter.native.referral_schema import load_referral
+from adapter.store import ReferralFilters, ReferralRecord
+
+native_blueprint = Blueprint("native", __name__)
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_TEXT_FILTERS = ("status", "source", "setting", "site", "urgency", "nhs_number", "local_id")
+_DATE_FILTERS = ("received_from", "received_to")
+_PAGING = ("limit", "offset")
+
+
+@native_blueprint.post("/referrals")
+def create_referral() -> Response:
+    """Receive a referral; 201 with the stored record and its FHIR resource ids."""
+    require_scope("ServiceRequest", "c")
+    referral = load_referral(read_json_body())
+    context = app_services()
+    record = services.receive_referral(context.store, referral, context.directory)
+    location = url_for("native.read_referral", record_id=record.id, _external=False)
+    return json_response(_record_json(record), 201, {"Location": location, "ETag": _etag(record)})
+
+
+@native_blueprint.get("/referrals/<record_id>")
+def read_referral(record_id: str) -> Response:
+    """One referral record."""
+    require_scope("ServiceRequest", "r")
+    record = services.get_referral(app_services().store, record_id)
+    return json_response(_record_json(record), headers={"ETag": _etag(record)})
+
+
+@native_blueprint.put("/referrals/<record_id>")
+def update_referral(record_id: str) -> Response:
+    """Replace a referral's content; If-Match guards against overwriting a newer version."""
+    require_scope("ServiceRequest", "u")
+    referral = load_referral(read_json_body())
+    context = app_services()
+    record = services.update_referral(
+        context.store, record_id, referral, context.directory, _if_match_version()
+    )
+    return json_response(_record_json(record), headers={"ETag": _etag(record)})
+
+
+@native_blueprint.get("/referrals")
+def list_referrals() -> Response:
+    """Referral records, newest received first, filtered by the query parameters."""
+    require_scope("ServiceRequest", "s")
+    filters, limit, offset = _parse_list_query()
+    records, total = services.list_referrals(app_services().store, filters, limit, offset)
+    body: dict = {"total": total, "items": [_record_json(r) for r in records], "links": {}}
+    query = {k: v for k, v in request.args.items() if k not in _PAGING}
+    if offset + limit < total:
+        body["links"]["next"] = url_for(
+            "native.list_referrals", **query, limit=limit, offset=offset + limit
+        )
+    if offset > 0:
+        body["links"]["prev"] = url_for(
+            "native.list_referrals", **query, limit=limit, offset=max(offset - limit, 0)
+        )
+    return json_response(body)
+
+
+@native_blueprint.get("/openapi.json")
+@public
+def openapi() -> Response:
+    """The OpenAPI 3 description of this API (public, like /fhir/metadata: it holds no data)."""
+    return json_response(openapi_document())
+
+
+def _record_json(record: ReferralRecord) -> dict:
+    next_seen = services.next_seen_from(record, app_services().directory)
+    return {
+        "id": record.id,
+        "version": record.version,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "status": record.status,
+        "next_seen_from": next_seen.isoformat() if next_seen else None,
+        "fhir": record.resource_ids,
+        "referral": record.native,
+    }
+
+
+def _etag(record: ReferralRecord) -> str:
+    return f'W/"{record.version}"'
+
+
+def _if_match_version() -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput(
+            Issue('If-Match must be a version ETag such as W/"2".', expression=("If-Match",))
+        )
+    return int(value)
+
+
+def _parse_list_query() -> tuple[ReferralFilters, int, int]:
+    issues = [
+        Issue(
+            f"Unknown query parameter; use one of {', '.join(_TEXT_FILTERS + _DATE_FILTERS + _PAGING)}.",
+            expression=(name,),
+        )
+        for name in request.args
+        if name not in _TEXT_FILTERS + _DATE_FILTERS + _PAGING
+    ]
+    values: dict[str, object] = {name: request.args[name] for name in _TEXT_FILTERS if name in request.args}
+    for name in _DATE_FILTERS:
+        if name in request.args:
+            try:
+                parsed = datetime.fromisoformat(request.args[name])
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.tzinfo is None:
+                issues.append(Issue(f"{name} must be an ISO 8601 date-time with a zone.", expression=(name,)))
+            else:
+                values[name] = parsed
+    limit = _bounded_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
+    offset = _bounded_int("offset", 0, 0, 10**9, issues)
+    if issues:
+        raise InvalidInput(issues)
+    return ReferralFilters(**values), limit, offset  # type: ignore[arg-type]
+
+
+def _bounded_int(name: str, default: int, low: int, high: int, issues: list[Issue]) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    issues.append(Issue(f"{name} must be a whole number from {low} to {high}.", expression=(name,)))
+    return default

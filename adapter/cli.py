@@ -1,0 +1,114 @@
+"""The `ld-adapter` command: serve, token, map, migrate."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import click
+import orjson
+
+from adapter.errors import AdapterError, InvalidInput, Issue
+from adapter.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """FHIR R4 adapter for NHS Liaison and Diversion services."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default LD_ADAPTER_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default LD_ADAPTER_PORT or 8080).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default LD_ADAPTER_WORKERS).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP service under gunicorn."""
+    from adapter.server import run
+
+    settings = _settings()
+    run(settings, host or settings.host, port or settings.port, workers or settings.workers)
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema and load the service directory."""
+    from adapter.services import load_service_directory
+    from adapter.store import Store
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = Store.from_url(settings.database_url)
+    store.migrate()
+    loaded = load_service_directory(store, settings)
+    store.dispose()
+    click.echo(f"database ready; {len(loaded)} service directory resources loaded")
+
+
+@main.command()
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=("system/*.cruds",),
+    show_default=True,
+    help="A SMART v2 system scope; repeat for more.",
+)
+@click.option("--lifetime", type=int, default=3600, show_default=True, help="Seconds until expiry.")
+@click.option("--subject", default="ld-adapter-dev", show_default=True)
+def token(scopes: tuple[str, ...], lifetime: int, subject: str) -> None:
+    """Mint a development bearer token signed with the local HS256 key."""
+    from adapter.auth import mint_dev_token, scope_is_well_formed
+
+    bad = [scope for scope in scopes if not scope_is_well_formed(scope)]
+    if bad:
+        raise click.BadParameter(
+            f"{', '.join(bad)}: expected system/<Type or *>.<letters from cruds>", param_hint="--scope"
+        )
+    click.echo(mint_dev_token(_settings(), list(scopes), subject=subject, lifetime=lifetime))
+
+
+@main.command(name="map")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def map_referral(file: Path) -> None:
+    """Print the FHIR Bundle made from a native referral JSON file."""
+    from adapter.directory import directory_resources, service_for_site
+    from adapter.domain import ReferralResourceIds
+    from adapter.mapping import referral_bundle, referral_to_fhir
+    from adapter.native.referral_schema import load_referral
+
+    settings = _settings()
+    try:
+        try:
+            payload = orjson.loads(file.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(
+                Issue(f"Not valid JSON (line {exc.lineno}, column {exc.colno}).", code="structure")
+            ) from None
+        referral = load_referral(payload)
+    except AdapterError as error:
+        sys.stderr.write(orjson.dumps(error.operation_outcome(), option=orjson.OPT_INDENT_2).decode())
+        sys.stderr.write("\n")
+        raise SystemExit(1) from None
+    ids = ReferralResourceIds(
+        patient=str(uuid.uuid4()),
+        service_request=str(uuid.uuid4()),
+        encounter=str(uuid.uuid4()),
+        consents=[str(uuid.uuid4()) for _ in referral.consents],
+        referrer_organization=str(uuid.uuid4()),
+    )
+    performer = service_for_site(directory_resources(settings.directory_path), referral.site)
+    resources = referral_to_fhir(referral, ids, performer=performer)
+    bundle = referral_bundle(resources, settings.fhir_base_url)
+    click.echo(orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode())
+
+
+if __name__ == "__main__":
+    main()

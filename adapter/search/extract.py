@@ -1,0 +1,118 @@
+"""Index values of a resource, extracted with the FHIRPath expressions of its search parameters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+
+import fhirpathpy
+
+from adapter.search.dates import date_range, period_range
+from adapter.search.definitions import SearchParameter, SearchRegistry
+
+_REFERENCE = re.compile(r"(?:^|/)(?P<type>[A-Z][A-Za-z]{0,63})/(?P<id>[A-Za-z0-9\-.]{1,64})$")
+
+
+@dataclass
+class IndexEntries:
+    """The rows one resource contributes to each index table."""
+
+    tokens: list[tuple[str, str | None, str]] = field(default_factory=list)
+    strings: list[tuple[str, str]] = field(default_factory=list)
+    dates: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    references: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def extract(resource: dict, registry: SearchRegistry) -> IndexEntries:
+    """Every index row for a resource; values that are malformed are skipped, not fatal."""
+    entries = IndexEntries()
+    for parameter in registry.indexed(resource["resourceType"]):
+        assert parameter.expression is not None
+        values = _compiled(parameter.expression)(resource)
+        _ADD[parameter.type](entries, parameter, values)
+    return entries
+
+
+@cache
+def _compiled(expression: str) -> Callable[..., list]:
+    return fhirpathpy.compile(expression)
+
+
+def normalise(text: str) -> str:
+    """Case- and accent-insensitive form of a string, as string search compares them."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def parse_reference(reference: str) -> tuple[str, str] | None:
+    """(type, id) of a literal reference `Type/id` or `{base}/Type/id`; None otherwise."""
+    reference = reference.split("/_history/", 1)[0]
+    match = _REFERENCE.search(reference)
+    return (match["type"], match["id"]) if match else None
+
+
+def _add_tokens(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
+    for value in values:
+        for system, code in _tokens(value):
+            entries.tokens.append((parameter.name, system, code))
+
+
+def _tokens(value: object) -> list[tuple[str | None, str]]:
+    if isinstance(value, bool):
+        return [(None, "true" if value else "false")]
+    if isinstance(value, str | int):
+        return [(None, str(value))]
+    if not isinstance(value, dict):
+        return []
+    if "coding" in value:
+        return [t for coding in value.get("coding", []) for t in _tokens(coding)]
+    code = value.get("value", value.get("code"))
+    return [(value.get("system"), str(code))] if isinstance(code, str) else []
+
+
+def _add_strings(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            entries.strings.append((parameter.name, normalise(value.strip())))
+
+
+def _add_dates(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
+    for value in values:
+        try:
+            if isinstance(value, str):
+                low, high = date_range(value)
+            elif isinstance(value, dict):
+                low, high = period_range(value)
+            else:
+                continue
+        except (ValueError, TypeError):
+            continue
+        entries.dates.append((parameter.name, low, high))
+
+
+def _add_references(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
+    for value in values:
+        if not isinstance(value, dict):
+            continue
+        reference = value.get("reference")
+        target = parse_reference(reference) if isinstance(reference, str) else None
+        if target and (not parameter.targets or target[0] in parameter.targets):
+            entries.references.append((parameter.name, *target))
+        identifier = value.get("identifier")
+        # Reference.identifier (a logical reference) answers `param:identifier` searches directly.
+        if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
+            entries.tokens.append(
+                (f"{parameter.name}:identifier", identifier.get("system"), identifier["value"])
+            )
+
+
+_ADD = {
+    "token": _add_tokens,
+    "string": _add_strings,
+    "date": _add_dates,
+    "reference": _add_references,
+}

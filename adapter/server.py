@@ -1,0 +1,44 @@
+"""Run the app under gunicorn: one app per worker, built after the fork (no shared DB handles)."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from adapter.settings import Settings
+
+
+class _AdapterServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, object]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> object:
+        from adapter import create_app
+
+        return create_app(self.settings)
+
+
+def run(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Migrate once, then serve until stopped."""
+    from adapter.services import load_service_directory
+    from adapter.store import Store
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = Store.from_url(settings.database_url)
+    store.migrate()
+    load_service_directory(store, settings)
+    store.dispose()
+    options: dict[str, object] = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "accesslog": "-",
+        # The default access log format holds the query string, which can carry an NHS number.
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sµs',
+        "timeout": 30,
+    }
+    _AdapterServer(settings, options).run()

@@ -1,0 +1,265 @@
+"""Use cases: what the adapter does, independent of HTTP. Each runs in one unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from adapter.directory import directory_resources, next_open, service_for_site
+from adapter.domain import Referral, ReferralResourceIds
+from adapter.errors import Conflict, InvalidInput, Issue, NotFound
+from adapter.mapping import ReferralResources, referral_to_fhir
+from adapter.native.referral_schema import dump_referral
+from adapter.settings import Settings
+from adapter.store import ReferralFilters, ReferralRecord, Store, UnitOfWork
+
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def load_service_directory(store: Store, settings: Settings) -> list[dict]:
+    """Load (or refresh) the service directory into the store; returns its resources."""
+    if not settings.load_directory:
+        return []
+    resources = directory_resources(settings.directory_path)
+    with store.unit_of_work() as uow:
+        for resource in resources:
+            uow.resources.upsert(resource)
+    return resources
+
+
+def receive_referral(store: Store, referral: Referral, directory: list[dict]) -> ReferralRecord:
+    """Store a new referral and the FHIR resources made from it, all or nothing."""
+    with store.unit_of_work() as uow:
+        if uow.referrals.get_by_local_id(referral.local_id) is not None:
+            raise Conflict(
+                Issue(
+                    "A referral with this local_id has already been received.",
+                    code="duplicate",
+                    expression=("local_id",),
+                )
+            )
+        performer = _performer_for_site(uow, referral.site, directory)
+        ids = ReferralResourceIds(
+            patient=_new_id(),
+            service_request=_new_id(),
+            encounter=_new_id(),
+            consents=[_new_id() for _ in referral.consents],
+            referrer_organization=_new_id(),
+        )
+        resources = _map_with_resolved_ids(uow, referral, ids, performer)
+        _save_patient(uow, resources.patient)
+        for resource in (resources.service_request, resources.encounter, *resources.consents):
+            uow.resources.create(resource)
+        now = datetime.now(UTC)
+        record = ReferralRecord(
+            id=_new_id(),
+            version=1,
+            created_at=now,
+            updated_at=now,
+            local_id=referral.local_id,
+            status=referral.status,
+            received_at=referral.received_at,
+            source=referral.source,
+            setting=referral.setting,
+            site=referral.site,
+            urgency=referral.urgency,
+            nhs_number=referral.person.nhs_number,
+            native=dump_referral(referral),
+            resource_ids=_resource_ids_json(ids, performer),
+        )
+        return uow.referrals.add(record)
+
+
+def update_referral(
+    store: Store,
+    record_id: str,
+    referral: Referral,
+    directory: list[dict],
+    expected_version: int | None,
+) -> ReferralRecord:
+    """Replace a referral's content; its FHIR resources get new versions with the same ids."""
+    with store.unit_of_work() as uow:
+        record = uow.referrals.get(record_id)
+        if record is None:
+            raise NotFound(Issue("No referral has this id.", code="not-found"))
+        if referral.local_id != record.local_id:
+            raise InvalidInput(
+                Issue(
+                    "local_id cannot change; it identifies the referral in the sending system.",
+                    code="business-rule",
+                    expression=("local_id",),
+                )
+            )
+        performer = _performer_for_site(uow, referral.site, directory)
+        ids = _ids_from_json(record.resource_ids)
+        old_consent_ids = ids.consents
+        ids.consents = [
+            old_consent_ids[i] if i < len(old_consent_ids) else _new_id()
+            for i in range(len(referral.consents))
+        ]
+        ids.referrer_organization = ids.referrer_organization or _new_id()
+        resources = _map_with_resolved_ids(uow, referral, ids, performer)
+        _save_patient(uow, resources.patient)
+        for resource in (resources.service_request, resources.encounter):
+            uow.resources.update(resource)
+        for consent in resources.consents:
+            if consent["id"] in old_consent_ids:
+                uow.resources.update(consent)
+            else:
+                uow.resources.create(consent)
+        for dropped in old_consent_ids[len(resources.consents) :]:
+            _withdraw_consent(uow, dropped)
+        updated = replace(
+            record,
+            updated_at=datetime.now(UTC),
+            status=referral.status,
+            received_at=referral.received_at,
+            source=referral.source,
+            setting=referral.setting,
+            site=referral.site,
+            urgency=referral.urgency,
+            nhs_number=referral.person.nhs_number,
+            native=dump_referral(referral),
+            resource_ids=_resource_ids_json(ids, performer),
+        )
+        return uow.referrals.update(updated, expected_version)
+
+
+def get_referral(store: Store, record_id: str) -> ReferralRecord:
+    """One referral record, or NotFound."""
+    with store.unit_of_work() as uow:
+        record = uow.referrals.get(record_id)
+    if record is None:
+        raise NotFound(Issue("No referral has this id.", code="not-found"))
+    return record
+
+
+def list_referrals(
+    store: Store, filters: ReferralFilters, limit: int, offset: int
+) -> tuple[list[ReferralRecord], int]:
+    """A page of referral records matching the filters, and the total."""
+    with store.unit_of_work() as uow:
+        return uow.referrals.list(filters, limit, offset)
+
+
+def next_seen_from(record: ReferralRecord, directory: list[dict]) -> datetime | None:
+    """When the L&D service for the referral's site is next open, from its received time."""
+    service_ref = record.resource_ids.get("performer")
+    if not service_ref:
+        return None
+    service_id = service_ref.split("/", 1)[1]
+    for resource in directory:
+        if resource["resourceType"] == "HealthcareService" and resource["id"] == service_id:
+            return next_open(resource, record.received_at)
+    return None
+
+
+def _performer_for_site(uow: UnitOfWork, site: str, directory: list[dict]) -> str | None:
+    if uow.resources.read("Location", site) is None:
+        raise InvalidInput(
+            Issue(
+                "site must be the id of a custody suite or court in the service directory "
+                "(GET /fhir/Location lists them).",
+                code="value",
+                expression=("site",),
+            )
+        )
+    return service_for_site(directory, site)
+
+
+def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
+    """The stored Patient with the same NHS number, or else the same local identifier."""
+    identifiers = sorted(
+        patient.get("identifier", []), key=lambda ident: ident.get("system") != NHS_NUMBER_SYSTEM
+    )
+    for identifier in identifiers:
+        found = uow.resources.find_by_identifier("Patient", identifier["system"], identifier["value"])
+        if found is not None:
+            return found
+    return None
+
+
+def _save_patient(uow: UnitOfWork, patient: dict) -> None:
+    """Create the Patient, or add the referral's new identifiers to the stored one.
+
+    A matched person's stored demographics are kept: a later referral's may be less complete.
+    """
+    stored = uow.resources.read("Patient", patient["id"])
+    if stored is None:
+        uow.resources.create(patient)
+        return
+    known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])}
+    added = [i for i in patient.get("identifier", []) if (i.get("system"), i.get("value")) not in known]
+    if added:
+        uow.resources.update({**stored, "identifier": [*stored.get("identifier", []), *added]})
+
+
+def _map_with_resolved_ids(
+    uow: UnitOfWork, referral: Referral, ids: ReferralResourceIds, performer: str | None
+) -> ReferralResources:
+    """Map the referral after pointing ids at the stored Patient and referrer Organization, if any.
+
+    A Patient is matched by NHS number, else by a local identifier; an Organization by ODS code.
+    A referrer Organization not stored yet is created here.
+    """
+    draft = referral_to_fhir(referral, ids, performer=performer)
+    stored_patient = _match_patient(uow, draft.patient)
+    if stored_patient is not None:
+        ids.patient = stored_patient["id"]
+    organization = draft.referrer_organization
+    if organization is None:
+        ids.referrer_organization = None
+    else:
+        stored_organization = _match_organization(uow, organization)
+        if stored_organization is not None:
+            ids.referrer_organization = stored_organization["id"]
+        elif uow.resources.read("Organization", organization["id"]) is None:
+            uow.resources.create(organization)
+    return referral_to_fhir(referral, ids, performer=performer)
+
+
+def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
+    for identifier in organization.get("identifier", []):
+        found = uow.resources.find_by_identifier(
+            "Organization", identifier["system"], identifier["value"]
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _withdraw_consent(uow: UnitOfWork, consent_id: str) -> None:
+    consent = uow.resources.read("Consent", consent_id)
+    if consent is not None and consent.get("status") != "inactive":
+        uow.resources.update({**consent, "status": "inactive"})
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _resource_ids_json(ids: ReferralResourceIds, performer: str | None) -> dict:
+    return {
+        "patient": f"Patient/{ids.patient}",
+        "service_request": f"ServiceRequest/{ids.service_request}",
+        "encounter": f"Encounter/{ids.encounter}",
+        "consents": [f"Consent/{consent}" for consent in ids.consents],
+        "referrer_organization": (
+            f"Organization/{ids.referrer_organization}" if ids.referrer_organization else None
+        ),
+        "performer": performer,
+    }
+
+
+def _ids_from_json(resource_ids: dict) -> ReferralResourceIds:
+    def bare(reference: str | None) -> str | None:
+        return reference.split("/", 1)[1] if reference else None
+
+    return ReferralResourceIds(
+        patient=bare(resource_ids["patient"]) or "",
+        service_request=bare(resource_ids["service_request"]) or "",
+        encounter=bare(resource_ids["encounter"]) or "",
+        consents=[bare(c) or "" for c in resource_ids.get("consents", [])],
+        referrer_organization=bare(resource_ids.get("referrer_organization")),
+    )

@@ -1,0 +1,108 @@
+"""One settings object, read from LD_ADAPTER_* environment variables; bad values fail at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "LD_ADAPTER_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the adapter is configured with."""
+
+    home: Path = Path("var")
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    max_body_bytes: int = 1_048_576
+    max_json_depth: int = 64
+    jwt_algorithm: str = "HS256"
+    jwt_signing_key_file: Path | None = None
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    directory_path: Path = field(default_factory=lambda: REPO_ROOT / "mappings" / "service-directory")
+    load_directory: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.home.resolve()}/ld-adapter.db")
+        if self.jwt_signing_key_file is None:
+            object.__setattr__(self, "jwt_signing_key_file", self.home / "dev-signing-key")
+        if self.jwt_algorithm not in ("HS256", "RS256"):
+            raise SettingsError(f"{PREFIX}JWT_ALGORITHM must be HS256 or RS256")
+        if self.jwt_algorithm == "RS256" and not (self.jwks_file or self.jwks_url):
+            raise SettingsError(f"RS256 needs {PREFIX}JWKS_FILE or {PREFIX}JWKS_URL")
+        if self.max_body_bytes < 1024:
+            raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be at least 1024")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise SettingsError(f"{PREFIX}BASE_URL must be an http(s) URL")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def fhir_base_url(self) -> str:
+        """The FHIR base, used in fullUrls and links."""
+        return f"{self.base_url}/fhir"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read LD_ADAPTER_* variables; unset ones keep their defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, convert in _CONVERTERS.items():
+            raw = env.get(PREFIX + name.upper())
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = convert(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{PREFIX}{name.upper()}: {exc}") from None
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+_CONVERTERS = {
+    "home": Path,
+    "database_url": str,
+    "base_url": str,
+    "host": str,
+    "port": _positive_int,
+    "workers": _positive_int,
+    "max_body_bytes": _positive_int,
+    "max_json_depth": _positive_int,
+    "jwt_algorithm": str,
+    "jwt_signing_key_file": Path,
+    "jwks_file": Path,
+    "jwks_url": str,
+    "jwt_audience": str,
+    "jwt_issuer": str,
+    "directory_path": Path,
+    "load_directory": _boolean,
+}
