@@ -173,4 +173,3 @@ def require_scope(resource_type: str, interaction: str) -> None:
                 code="forbidden",
             )
         )
-

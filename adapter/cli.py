@@ -26,9 +26,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default=None, help="Interface to bind (default LD_ADAPTER_HOST or 127.0.0.1).")
+@click.option(
+    "--host", default=None, help="Interface to bind (default LD_ADAPTER_HOST or 127.0.0.1)."
+)
 @click.option("--port", type=int, default=None, help="Port (default LD_ADAPTER_PORT or 8080).")
-@click.option("--workers", type=int, default=None, help="Worker processes (default LD_ADAPTER_WORKERS).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default LD_ADAPTER_WORKERS)."
+)
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the HTTP service under gunicorn."""
     from adapter.server import run
@@ -70,7 +74,8 @@ def token(scopes: tuple[str, ...], lifetime: int, subject: str) -> None:
     bad = [scope for scope in scopes if not scope_is_well_formed(scope)]
     if bad:
         raise click.BadParameter(
-            f"{', '.join(bad)}: expected system/<Type or *>.<letters from cruds>", param_hint="--scope"
+            f"{', '.join(bad)}: expected system/<Type or *>.<letters from cruds>",
+            param_hint="--scope",
         )
     click.echo(mint_dev_token(_settings(), list(scopes), subject=subject, lifetime=lifetime))
 
@@ -79,7 +84,7 @@ def token(scopes: tuple[str, ...], lifetime: int, subject: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def map_referral(file: Path) -> None:
     """Print the FHIR Bundle made from a native referral JSON file."""
-    from adapter.directory import directory_resources, service_for_site
+    from adapter.directory import directory_resources, site_service
     from adapter.domain import ReferralResourceIds
     from adapter.mapping import referral_bundle, referral_to_fhir
     from adapter.native.referral_schema import load_referral
@@ -94,7 +99,9 @@ def map_referral(file: Path) -> None:
             ) from None
         referral = load_referral(payload)
     except AdapterError as error:
-        sys.stderr.write(orjson.dumps(error.operation_outcome(), option=orjson.OPT_INDENT_2).decode())
+        sys.stderr.write(
+            orjson.dumps(error.operation_outcome(), option=orjson.OPT_INDENT_2).decode()
+        )
         sys.stderr.write("\n")
         raise SystemExit(1) from None
     ids = ReferralResourceIds(
@@ -104,8 +111,10 @@ def map_referral(file: Path) -> None:
         consents=[str(uuid.uuid4()) for _ in referral.consents],
         referrer_organization=str(uuid.uuid4()),
     )
-    performer = service_for_site(directory_resources(settings.directory_path), referral.site)
-    resources = referral_to_fhir(referral, ids, performer=performer)
+    service = site_service(directory_resources(settings.directory_path), referral.site)
+    resources = referral_to_fhir(
+        referral, ids, performer=service.performer, provider=service.provider
+    )
     bundle = referral_bundle(resources, settings.fhir_base_url)
     click.echo(orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode())
 

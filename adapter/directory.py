@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,15 +32,40 @@ def directory_resources(directory: Path | None = None) -> list[dict]:
     return resources
 
 
-def service_for_site(resources: Iterable[dict], site_id: str) -> str | None:
-    """`HealthcareService/<id>` of the first active service at Location `site_id`, else None."""
+def service_at_site(resources: Iterable[dict], site_id: str) -> dict | None:
+    """The first active HealthcareService at Location `site_id`, else None."""
     wanted = f"Location/{site_id}"
     for resource in resources:
         if resource.get("resourceType") != "HealthcareService" or resource.get("active") is False:
             continue
         if any(ref.get("reference") == wanted for ref in resource.get("location", [])):
-            return f"HealthcareService/{resource['id']}"
+            return resource
     return None
+
+
+@dataclass(frozen=True)
+class SiteService:
+    """The L&D service at a site, as references: the HealthcareService and its providing trust."""
+
+    performer: str | None = None
+    provider: str | None = None
+
+
+def site_service(resources: Iterable[dict], site_id: str) -> SiteService:
+    """References to the L&D service at Location `site_id` (both None if no service covers it)."""
+    service = service_at_site(resources, site_id)
+    if service is None:
+        return SiteService()
+    return SiteService(
+        performer=f"HealthcareService/{service['id']}",
+        provider=service.get("providedBy", {}).get("reference"),
+    )
+
+
+def service_for_site(resources: Iterable[dict], site_id: str) -> str | None:
+    """`HealthcareService/<id>` of the first active service at Location `site_id`, else None."""
+    service = service_at_site(resources, site_id)
+    return f"HealthcareService/{service['id']}" if service else None
 
 
 def next_open(service: dict, at: datetime) -> datetime:
@@ -75,7 +101,7 @@ def _windows(service: dict, day: date, zone: ZoneInfo) -> Iterator[tuple[datetim
         end_day = day if end_time > start_time else day + timedelta(days=1)
         start = datetime.combine(day, start_time, tzinfo=zone)
         end = datetime.combine(end_day, end_time, tzinfo=zone)
-        # Compare in UTC: datetimes sharing one tzinfo compare by wall clock, wrong across a change.
+        # In UTC: datetimes sharing a tzinfo compare by wall clock, ambiguous as clocks go back.
         yield start.astimezone(UTC), end.astimezone(UTC)
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from adapter.directory import directory_resources, next_open, service_for_site
+from adapter.directory import SiteService, directory_resources, next_open, site_service
 from adapter.domain import Referral, ReferralResourceIds
 from adapter.errors import Conflict, InvalidInput, Issue, NotFound
 from adapter.mapping import ReferralResources, referral_to_fhir
@@ -39,7 +39,7 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
                     expression=("local_id",),
                 )
             )
-        performer = _performer_for_site(uow, referral.site, directory)
+        service = _service_for_site(uow, referral.site, directory)
         ids = ReferralResourceIds(
             patient=_new_id(),
             service_request=_new_id(),
@@ -47,7 +47,7 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
             consents=[_new_id() for _ in referral.consents],
             referrer_organization=_new_id(),
         )
-        resources = _map_with_resolved_ids(uow, referral, ids, performer)
+        resources = _map_with_resolved_ids(uow, referral, ids, service)
         _save_patient(uow, resources.patient)
         for resource in (resources.service_request, resources.encounter, *resources.consents):
             uow.resources.create(resource)
@@ -66,7 +66,7 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
             urgency=referral.urgency,
             nhs_number=referral.person.nhs_number,
             native=dump_referral(referral),
-            resource_ids=_resource_ids_json(ids, performer),
+            resource_ids=_resource_ids_json(ids, service.performer),
         )
         return uow.referrals.add(record)
 
@@ -91,7 +91,7 @@ def update_referral(
                     expression=("local_id",),
                 )
             )
-        performer = _performer_for_site(uow, referral.site, directory)
+        service = _service_for_site(uow, referral.site, directory)
         ids = _ids_from_json(record.resource_ids)
         old_consent_ids = ids.consents
         ids.consents = [
@@ -99,7 +99,7 @@ def update_referral(
             for i in range(len(referral.consents))
         ]
         ids.referrer_organization = ids.referrer_organization or _new_id()
-        resources = _map_with_resolved_ids(uow, referral, ids, performer)
+        resources = _map_with_resolved_ids(uow, referral, ids, service)
         _save_patient(uow, resources.patient)
         for resource in (resources.service_request, resources.encounter):
             uow.resources.update(resource)
@@ -121,7 +121,7 @@ def update_referral(
             urgency=referral.urgency,
             nhs_number=referral.person.nhs_number,
             native=dump_referral(referral),
-            resource_ids=_resource_ids_json(ids, performer),
+            resource_ids=_resource_ids_json(ids, service.performer),
         )
         return uow.referrals.update(updated, expected_version)
 
@@ -155,7 +155,7 @@ def next_seen_from(record: ReferralRecord, directory: list[dict]) -> datetime | 
     return None
 
 
-def _performer_for_site(uow: UnitOfWork, site: str, directory: list[dict]) -> str | None:
+def _service_for_site(uow: UnitOfWork, site: str, directory: list[dict]) -> SiteService:
     if uow.resources.read("Location", site) is None:
         raise InvalidInput(
             Issue(
@@ -165,7 +165,7 @@ def _performer_for_site(uow: UnitOfWork, site: str, directory: list[dict]) -> st
                 expression=("site",),
             )
         )
-    return service_for_site(directory, site)
+    return site_service(directory, site)
 
 
 def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
@@ -174,7 +174,9 @@ def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
         patient.get("identifier", []), key=lambda ident: ident.get("system") != NHS_NUMBER_SYSTEM
     )
     for identifier in identifiers:
-        found = uow.resources.find_by_identifier("Patient", identifier["system"], identifier["value"])
+        found = uow.resources.find_by_identifier(
+            "Patient", identifier["system"], identifier["value"]
+        )
         if found is not None:
             return found
     return None
@@ -190,20 +192,22 @@ def _save_patient(uow: UnitOfWork, patient: dict) -> None:
         uow.resources.create(patient)
         return
     known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])}
-    added = [i for i in patient.get("identifier", []) if (i.get("system"), i.get("value")) not in known]
+    added = [
+        i for i in patient.get("identifier", []) if (i.get("system"), i.get("value")) not in known
+    ]
     if added:
         uow.resources.update({**stored, "identifier": [*stored.get("identifier", []), *added]})
 
 
 def _map_with_resolved_ids(
-    uow: UnitOfWork, referral: Referral, ids: ReferralResourceIds, performer: str | None
+    uow: UnitOfWork, referral: Referral, ids: ReferralResourceIds, service: SiteService
 ) -> ReferralResources:
     """Map the referral after pointing ids at the stored Patient and referrer Organization, if any.
 
     A Patient is matched by NHS number, else by a local identifier; an Organization by ODS code.
     A referrer Organization not stored yet is created here.
     """
-    draft = referral_to_fhir(referral, ids, performer=performer)
+    draft = referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
     stored_patient = _match_patient(uow, draft.patient)
     if stored_patient is not None:
         ids.patient = stored_patient["id"]
@@ -216,7 +220,7 @@ def _map_with_resolved_ids(
             ids.referrer_organization = stored_organization["id"]
         elif uow.resources.read("Organization", organization["id"]) is None:
             uow.resources.create(organization)
-    return referral_to_fhir(referral, ids, performer=performer)
+    return referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
 
 
 def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:

@@ -33,12 +33,16 @@ class Settings:
     jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
-    directory_path: Path = field(default_factory=lambda: REPO_ROOT / "mappings" / "service-directory")
+    directory_path: Path = field(
+        default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
+    )
     load_directory: bool = True
 
     def __post_init__(self) -> None:
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{self.home.resolve()}/ld-adapter.db")
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.home.resolve()}/ld-adapter.db"
+            )
         if self.jwt_signing_key_file is None:
             object.__setattr__(self, "jwt_signing_key_file", self.home / "dev-signing-key")
         if self.jwt_algorithm not in ("HS256", "RS256"):

@@ -31,7 +31,8 @@ VS_PREFIX = "http://hl7.org/fhir/ValueSet/"
 ABSTRACT = {"Resource", "DomainResource"}
 
 # Regexes of FHIR R4 4.0.1 primitive types, as published at hl7.org/fhir/R4/datatypes.html.
-# Each is matched against the whole value (fullmatch). JSON type is listed for the walker.
+# Each is matched against the whole value (fullmatch) with ASCII-only \s and \S, as in the spec's
+# (Java) regex dialect: a no-break space is text, not whitespace. JSON type is for the walker.
 PRIMITIVES = {
     "boolean": {"json": "boolean"},
     "integer": {"json": "integer", "min": -2147483648, "max": 2147483647},
@@ -39,8 +40,9 @@ PRIMITIVES = {
     "positiveInt": {"json": "integer", "min": 1, "max": 2147483647},
     "decimal": {"json": "number"},
     "string": {"json": "string", "re": r"[ \r\n\t\S]+"},
-    "markdown": {"json": "string", "re": r"\s*(\S|\s)*"},
-    "xhtml": {"json": "string", "re": r"\s*<(\S|\s)*"},
+    # The spec's \s*(\S|\s)* matches any text; written so long text does not backtrack.
+    "markdown": {"json": "string", "re": r"[\s\S]+"},
+    "xhtml": {"json": "string", "re": r"\s*<[\s\S]*"},
     "uri": {"json": "string", "re": r"\S*"},
     "url": {"json": "string", "re": r"\S*"},
     "canonical": {"json": "string", "re": r"\S*"},
@@ -51,7 +53,8 @@ PRIMITIVES = {
         "json": "string",
         "re": r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
     },
-    "base64Binary": {"json": "string", "re": r"(\s*([0-9a-zA-Z\+/=]){4}\s*)+"},
+    # The spec's (\s*([0-9a-zA-Z\+/=]){4}\s*)+, rewritten without nested ambiguity (no ReDoS).
+    "base64Binary": {"json": "string", "re": r"\s*(?:[0-9a-zA-Z+/=]{4}\s*)+"},
     "date": {
         "json": "string",
         "re": r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
@@ -121,7 +124,7 @@ def elements(props: list[dict], used_vs: set[str]) -> dict:
         name = prop["_name"]
         if name.startswith("_"):
             continue  # primitive extension siblings are implied by the primitive's type
-        choice = prop.get("_choice")
+        choice = (prop.get("_choice") or "").removesuffix("[x]")  # backbones carry "[x]"
         spec = element(prop, used_vs)
         if not choice:
             out[name] = spec

@@ -9,6 +9,7 @@ from adapter.api.http import json_response, public
 
 health_blueprint = Blueprint("health", __name__)
 
+
 @health_blueprint.get("/healthz")
 @public
 def liveness() -> Response:

@@ -37,7 +37,7 @@ def read_json_body(accepted_types: tuple[str, ...] = JSON_TYPES) -> object:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc).lower():
+        if "depth limit" in exc.msg or "recursion" in exc.msg.lower():
             raise _too_deep() from None
         raise InvalidInput(
             Issue(
@@ -75,7 +75,9 @@ def _too_deep() -> InvalidInput:
     )
 
 
-def json_response(document: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    document: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """A native API JSON response."""
     return Response(
         orjson.dumps(document),

@@ -120,7 +120,9 @@ def _parse_list_query() -> tuple[ReferralFilters, int, int]:
         for name in request.args
         if name not in _TEXT_FILTERS + _DATE_FILTERS + _PAGING
     ]
-    values: dict[str, object] = {name: request.args[name] for name in _TEXT_FILTERS if name in request.args}
+    values: dict[str, object] = {
+        name: request.args[name] for name in _TEXT_FILTERS if name in request.args
+    }
     for name in _DATE_FILTERS:
         if name in request.args:
             try:
@@ -128,7 +130,9 @@ def _parse_list_query() -> tuple[ReferralFilters, int, int]:
             except ValueError:
                 parsed = None
             if parsed is None or parsed.tzinfo is None:
-                issues.append(Issue(f"{name} must be an ISO 8601 date-time with a zone.", expression=(name,)))
+                issues.append(
+                    Issue(f"{name} must be an ISO 8601 date-time with a zone.", expression=(name,))
+                )
             else:
                 values[name] = parsed
     limit = _bounded_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)

@@ -59,7 +59,9 @@ def openapi_document() -> dict:
         plugins=[MarshmallowPlugin()],
         info={"description": "Referrals in the L&D team's own terms; each is mapped to FHIR R4."},
     )
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
     spec.components.schema("Referral", schema=ReferralSchema)
     spec.components.schema("ReferralRecord", _RECORD)
     record = {"application/json": {"schema": {"$ref": "#/components/schemas/ReferralRecord"}}}
@@ -96,7 +98,9 @@ def openapi_document() -> dict:
     )
     spec.path(
         path="/api/referrals/{record_id}",
-        parameters=[{"in": "path", "name": "record_id", "required": True, "schema": {"type": "string"}}],
+        parameters=[
+            {"in": "path", "name": "record_id", "required": True, "schema": {"type": "string"}}
+        ],
         operations={
             "get": {
                 "summary": "Read a referral (scope system/ServiceRequest.r)",
@@ -104,7 +108,7 @@ def openapi_document() -> dict:
                 "responses": {"200": {"description": "The record", "content": record}, **_ERRORS},
             },
             "put": {
-                "summary": "Replace a referral (scope system/ServiceRequest.u); If-Match: W/\"n\"",
+                "summary": 'Replace a referral (scope system/ServiceRequest.u); If-Match: W/"n"',
                 "security": security,
                 "requestBody": referral_body,
                 "responses": {

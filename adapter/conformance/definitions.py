@@ -72,7 +72,7 @@ class Definitions:
             name: Primitive(
                 name,
                 spec["json"],
-                re.compile(spec["re"]) if "re" in spec else None,
+                re.compile(spec["re"], re.ASCII) if "re" in spec else None,
                 spec.get("min"),
                 spec.get("max"),
             )

@@ -39,15 +39,10 @@ def check_primitive(value: object, prim: Primitive, path: str) -> Issue | None:
         )
     if isinstance(value, str):
         return _check_text(value, prim, path)
-    if isinstance(value, int) and prim.json_type == "integer":
-        if prim.low is not None and value < prim.low or prim.high is not None and value > prim.high:
-            return issue(
-                "LD-VALUE-RANGE",
-                path,
-                f"{prim.name} must be between {prim.low} and {prim.high}; found a number outside it",
-            )
-    if isinstance(value, float) and prim.json_type == "integer":
-        return issue("LD-STRUCT-WRONG-JSON-TYPE", path, f"{prim.name} must be a whole number")
+    low, high = prim.low, prim.high
+    if isinstance(value, int) and low is not None and high is not None and not low <= value <= high:
+        why = f"{prim.name} must be between {low} and {high}; found a number outside that range"
+        return issue("LD-VALUE-RANGE", path, why)
     return None
 
 

@@ -94,7 +94,9 @@ class Referral:
     consents: tuple[ConsentDecision, ...] = ()
     youth: YouthDetails | None = None
     notes: tuple[str, ...] = ()
-    status: str = "received"  # pathway status: received (screening, assessed, referred-on, closed later)
+    status: str = (
+        "received"  # pathway status: received (screening, assessed, referred-on, closed later)
+    )
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The code lists under `mappings/`: membership, displays, properties and ConceptMap translations.
 
 Files are read on first use and cached for the life of the process (no I/O at import time).
-A code list is named by its CodeSystem `id` (e.g. `ld-referral-setting`), a map by its ConceptMap `id`.
+A code list is named by its CodeSystem `id` (e.g. `ld-referral-setting`), a map by its
+ConceptMap `id`.
 """
 
 from __future__ import annotations
@@ -56,9 +57,23 @@ class Terminology:
     urls: Mapping[str, str]
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Our code lists are published in the conformance package; local copies of other publishers'
+# code systems (UK Core, HL7) stay under mappings/ so our package does not redefine them.
+TERMINOLOGY_DIRS = (
+    REPO_ROOT / "conformance" / "terminology",
+    REPO_ROOT / "mappings" / "terminology",
+)
+
+
 def mappings_dir() -> Path:
     """The repository's `mappings/` directory."""
-    return Path(__file__).resolve().parents[2] / "mappings"
+    return REPO_ROOT / "mappings"
+
+
+def terminology_files() -> list[Path]:
+    """Every CodeSystem and ConceptMap file the adapter loads, ours first."""
+    return [path for folder in TERMINOLOGY_DIRS for path in sorted(folder.glob("*.json"))]
 
 
 def _property_value(prop: dict) -> Any:
@@ -112,11 +127,11 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
 
 @functools.cache
 def terminology() -> Terminology:
-    """Load and cache every CodeSystem and ConceptMap under `mappings/terminology/`."""
+    """Load and cache every CodeSystem and ConceptMap in the terminology folders."""
     root = mappings_dir()
     code_lists: dict[str, CodeList] = {}
     maps: dict[str, dict[str, tuple[Target, ...]]] = {}
-    for path in sorted((root / "terminology").glob("*.json")):
+    for path in terminology_files():
         resource = json.loads(path.read_text(encoding="utf-8"))
         if resource["resourceType"] == "CodeSystem":
             code_lists[resource["id"]] = _code_list(resource)
@@ -202,5 +217,5 @@ def reverse_translate(map_name: str, target_system: str, target_code: str) -> tu
 
 
 def url(key: str) -> str:
-    """A system, profile or extension URL from `mappings/fhir-urls.json`, e.g. `extension.pathway-status`."""
+    """A URL from `mappings/fhir-urls.json` by dotted key, e.g. `extension.pathway-status`."""
     return terminology().urls[key]

@@ -30,7 +30,7 @@ from adapter.search.query import (
 CONTROL = ("_count", "_offset", "_include", "_format")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_STRING_MODIFIERS = {None: "start", "exact": "exact", "contains": "contains"}
+_STRING_MODIFIERS = {None: "start", "contains": "contains"}
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,13 @@ def parse_search(
     return ParsedSearch(query, tuple(unknown), tuple(used))
 
 
-def unknown_issue(key: str) -> Issue:
-    """The warning for a parameter this server does not support."""
+def unknown_issue(key: str, strict: bool = False) -> Issue:
+    """The issue for an unsupported parameter: an error if strict, else a warning."""
+    outcome = "the search was refused (Prefer: handling=strict)" if strict else "it was ignored"
     return Issue(
-        f"The search parameter {_safe(key)} is not supported here and was ignored.",
+        f"The search parameter {_safe(key)} is not supported here; {outcome}.",
         code="not-supported",
-        severity="warning",
+        severity="error" if strict else "warning",
         expression=(_safe(key),),
     )
 
@@ -144,7 +145,7 @@ def _criterion(parameter: SearchParameter, modifier: str | None, raw: str) -> Cr
 
 def _string(parameter: SearchParameter, modifier: str | None, values: list[str]) -> Criterion:
     if modifier not in _STRING_MODIFIERS:
-        raise _BadValue(f"{parameter.name} supports only the modifiers :exact and :contains.")
+        raise _BadValue(f"{parameter.name} supports only the modifier :contains.")
     return StringCriterion(
         parameter.name, tuple(normalise(v.strip()) for v in values), _STRING_MODIFIERS[modifier]
     )

@@ -28,7 +28,7 @@ class TokenCriterion:
 
 @dataclass(frozen=True)
 class StringCriterion:
-    """A string parameter; values are normalised; match is start, exact or contains."""
+    """A string parameter; values are normalised; match is start or contains."""
 
     param: str
     values: tuple[str, ...]
@@ -111,3 +111,12 @@ class SearchQuery:
     count: int = DEFAULT_COUNT
     offset: int = 0
     includes: tuple[Include, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results: the matches, how many match in all, and included resources."""
+
+    resources: list[dict]
+    total: int
+    included: list[dict] = field(default_factory=list)

@@ -1,0 +1,66 @@
+"""The CapabilityStatement, built from what the FHIR blueprint really serves."""
+
+from __future__ import annotations
+
+from adapter.search.definitions import SearchRegistry
+
+INTERACTIONS = ("read", "vread", "history-instance", "search-type")
+SMART_SECURITY = {
+    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+    "code": "SMART-on-FHIR",
+}
+
+
+def capability_statement(registry: SearchRegistry, base_url: str, published: str) -> dict:
+    """What this server does: every served type with its interactions, parameters, includes."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": published,
+        "publisher": "ld-adapter",
+        "kind": "instance",
+        "software": {"name": "ld-adapter"},
+        "implementation": {
+            "description": "FHIR R4 interface of the Liaison and Diversion adapter",
+            "url": base_url,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Dates without a time zone are read as UTC.",
+                "security": {
+                    "cors": False,
+                    "service": [{"coding": [SMART_SECURITY]}],
+                    "description": "OAuth2 bearer tokens with SMART v2 system scopes, "
+                    "e.g. system/ServiceRequest.rs",
+                },
+                "resource": [_resource(registry, t) for t in registry.resource_types],
+            }
+        ],
+    }
+
+
+def _resource(registry: SearchRegistry, resource_type: str) -> dict:
+    entry: dict = {
+        "type": resource_type,
+        "interaction": [{"code": code} for code in INTERACTIONS],
+        "versioning": "versioned",
+        "readHistory": True,
+        "updateCreate": False,
+        "conditionalRead": "not-match",
+    }
+    includes = registry.includes(resource_type)
+    if includes:
+        entry["searchInclude"] = list(includes)
+    entry["searchParam"] = [
+        {
+            "name": p.name,
+            "definition": p.definition,
+            "type": p.type,
+            **({"documentation": p.documentation} if p.documentation else {}),
+        }
+        for p in registry.parameters(resource_type)
+    ]
+    return entry

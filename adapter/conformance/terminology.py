@@ -1,0 +1,75 @@
+"""Local ValueSet expansion from the package's CodeSystems: no terminology server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from adapter.conformance.package import Package
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """The (system, code) pairs of a ValueSet; `open_systems` are included whole but not known here."""
+
+    url: str
+    name: str
+    codes: frozenset[tuple[str, str]]
+    open_systems: frozenset[str]
+
+    def contains(self, system: object, code: object) -> bool | None:
+        """True/False when we can tell, None when the system is included but not enumerable here."""
+        if system in self.open_systems:
+            return None
+        return (system, code) in self.codes
+
+    def describe(self) -> str:
+        """The value set and, when short, its codes; never any payload value."""
+        if len(self.codes) <= 8 and not self.open_systems:
+            return f"{self.name} ({', '.join(sorted(c for _, c in self.codes))})"
+        return self.name
+
+
+class Terminology:
+    """Expands and caches the package's ValueSets."""
+
+    def __init__(self, package: Package) -> None:
+        self.package = package
+        self._cache: dict[str, Expansion | None] = {}
+
+    def expand(self, canonical: str) -> Expansion | None:
+        """The expansion of a ValueSet in the package, None if the package does not have it."""
+        if canonical not in self._cache:
+            self._cache[canonical] = None  # guards against a ValueSet that includes itself
+            self._cache[canonical] = self._expand(canonical)
+        return self._cache[canonical]
+
+    def _expand(self, canonical: str) -> Expansion | None:
+        vs = self.package.canonical(canonical)
+        if vs is None or vs.get("resourceType") != "ValueSet":
+            return None
+        codes: set[tuple[str, str]] = set()
+        open_systems: set[str] = set()
+        for include in vs.get("compose", {}).get("include", []):
+            system = include.get("system")
+            if system and include.get("concept"):
+                codes.update((system, c["code"]) for c in include["concept"])
+            elif system:
+                cs = self.package.canonical(system)
+                if cs is not None and cs.get("resourceType") == "CodeSystem":
+                    codes.update((system, code) for code in _all_codes(cs.get("concept", [])))
+                else:
+                    open_systems.add(system)
+            for inner in include.get("valueSet", []):
+                nested = self.expand(inner)
+                if nested is not None:
+                    codes.update(nested.codes)
+                    open_systems.update(nested.open_systems)
+        name = str(vs.get("name") or vs.get("id") or canonical)
+        return Expansion(canonical, name, frozenset(codes), frozenset(open_systems))
+
+
+def _all_codes(concepts: list[dict]) -> Iterator[str]:
+    for concept in concepts:
+        yield concept["code"]
+        yield from _all_codes(concept.get("concept", []))

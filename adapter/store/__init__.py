@@ -1,0 +1,23 @@
+"""Storage: the only package that imports SQLAlchemy.
+
+store = Store.from_url(settings.database_url); store.migrate()
+with store.unit_of_work() as uow:      # one transaction, all or nothing
+    uow.resources.create(...); uow.referrals.add(...)
+"""
+
+from adapter.search.query import SearchPage, SearchQuery
+from adapter.store.referrals import ReferralFilters, ReferralRecord, ReferralRepository
+from adapter.store.resources import ResourceRepository
+from adapter.store.store import Store
+from adapter.store.unit_of_work import UnitOfWork
+
+__all__ = [
+    "ReferralFilters",
+    "ReferralRecord",
+    "ReferralRepository",
+    "ResourceRepository",
+    "SearchPage",
+    "SearchQuery",
+    "Store",
+    "UnitOfWork",
+]

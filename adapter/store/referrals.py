@@ -1,0 +1,149 @@
+"""Referral records: the native referral as received, its status and its FHIR resource ids."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from adapter.errors import Conflict, Issue, NotFound, PreconditionFailed
+from adapter.store.tables import referral, referral_version
+
+F = referral.c
+
+
+@dataclass(frozen=True)
+class ReferralRecord:
+    """One stored referral; `version` starts at 1 and grows with each update."""
+
+    id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    local_id: str
+    status: str
+    received_at: datetime
+    source: str
+    setting: str
+    site: str
+    urgency: str
+    nhs_number: str | None = None
+    native: dict = field(default_factory=dict)
+    resource_ids: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReferralFilters:
+    """Optional filters for listing referrals; received_from and received_to are inclusive."""
+
+    status: str | None = None
+    source: str | None = None
+    setting: str | None = None
+    site: str | None = None
+    urgency: str | None = None
+    nhs_number: str | None = None
+    local_id: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+
+
+_EQUALITY_FILTERS = ("status", "source", "setting", "site", "urgency", "nhs_number", "local_id")
+
+
+class ReferralRepository:
+    """Referral records, with every earlier version kept in referral_version."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, record: ReferralRecord) -> ReferralRecord:
+        """Store a new record as version 1; Conflict if its id or local_id is taken."""
+        stored = replace(record, id=record.id or str(uuid.uuid4()), version=1)
+        try:
+            with self._db.begin_nested():
+                self._db.execute(referral.insert().values(_to_row(stored)))
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                Issue(
+                    "A referral with this local_id has already been received.",
+                    code="duplicate",
+                    expression=("local_id",),
+                )
+            ) from None
+        return stored
+
+    def get(self, record_id: str) -> ReferralRecord | None:
+        """The record, or None."""
+        row = self._db.execute(sa.select(referral).where(F.id == record_id)).first()
+        return _from_row(row) if row else None
+
+    def get_by_local_id(self, local_id: str) -> ReferralRecord | None:
+        """The record with the sending system's id, or None."""
+        row = self._db.execute(sa.select(referral).where(F.local_id == local_id)).first()
+        return _from_row(row) if row else None
+
+    def update(self, record: ReferralRecord, expected_version: int | None = None) -> ReferralRecord:
+        """Store the record as the next version; the replaced one goes to history."""
+        current = self._db.execute(
+            sa.select(referral).where(F.id == record.id).with_for_update()
+        ).first()
+        if current is None:
+            raise NotFound("There is no referral with this id.")
+        if expected_version is not None and expected_version != current.version:
+            raise PreconditionFailed(
+                f"The referral is at version {current.version}, not {expected_version}."
+            )
+        self._db.execute(referral_version.insert().values(dict(current._mapping)))
+        stored = replace(
+            record, version=current.version + 1, created_at=_as_utc(current.created_at)
+        )
+        row = _to_row(stored)
+        del row["id"]
+        self._db.execute(referral.update().where(F.id == record.id).values(row))
+        return stored
+
+    def list(
+        self, filters: ReferralFilters, limit: int, offset: int
+    ) -> tuple[builtins.list[ReferralRecord], int]:
+        """A page of records (newest received first) and how many match in all."""
+        where = [
+            getattr(F, name) == getattr(filters, name)
+            for name in _EQUALITY_FILTERS
+            if getattr(filters, name) is not None
+        ]
+        if filters.received_from is not None:
+            where.append(F.received_at >= filters.received_from)
+        if filters.received_to is not None:
+            where.append(F.received_at <= filters.received_to)
+        total = self._db.execute(sa.select(sa.func.count()).select_from(referral).where(*where))
+        rows = self._db.execute(
+            sa.select(referral)
+            .where(*where)
+            .order_by(F.received_at.desc(), F.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_from_row(row) for row in rows], total.scalar_one()
+
+
+def _to_row(record: ReferralRecord) -> dict:
+    row = asdict(record)
+    row["native"] = orjson.dumps(record.native).decode()
+    row["resource_ids"] = orjson.dumps(record.resource_ids).decode()
+    return row
+
+
+def _from_row(row: Row) -> ReferralRecord:
+    values = dict(row._mapping)
+    values["native"] = orjson.loads(values["native"])
+    values["resource_ids"] = orjson.loads(values["resource_ids"])
+    return ReferralRecord(**values)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,250 @@
+"""FHIR resources: current version, every version in history, and search index rows."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapter.errors import Conflict, InvalidInput, Issue, NotFound, PreconditionFailed
+from adapter.search.definitions import SearchRegistry
+from adapter.search.extract import extract
+from adapter.search.query import SearchPage, SearchQuery
+from adapter.store import search_sql
+from adapter.store.tables import (
+    resource,
+    resource_version,
+    search_date,
+    search_reference,
+    search_string,
+    search_token,
+)
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+R = resource.c
+
+
+class ResourceRepository:
+    """FHIR resources stored as their JSON, with versions and search indexes."""
+
+    def __init__(self, connection: Connection, registry: SearchRegistry) -> None:
+        self._db = connection
+        self._registry = registry
+
+    def create(self, resource_json: dict) -> dict:
+        """Store version 1; Conflict if the type/id exists. Returns the stored copy with meta."""
+        resource_type, resource_id = _identity(resource_json, allow_new_id=True)
+        stored = _with_meta(resource_json, resource_id, 1)
+        try:
+            with self._db.begin_nested():
+                self._db.execute(resource.insert().values(_row(stored)))
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                Issue(f"A {resource_type} with this id already exists.", code="duplicate")
+            ) from None
+        self._db.execute(resource_version.insert().values(_row(stored)))
+        self._index(stored, replace=False)
+        return stored
+
+    def update(self, resource_json: dict, expected_version: str | None = None) -> dict:
+        """Store a new version; NotFound if absent, PreconditionFailed if not expected_version."""
+        resource_type, resource_id = _identity(resource_json, allow_new_id=False)
+        current = self._db.execute(
+            sa.select(R.version)
+            .where(R.resource_type == resource_type, R.id == resource_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if current is None:
+            raise NotFound(f"There is no {resource_type} with this id.")
+        if expected_version is not None and str(expected_version) != str(current):
+            raise PreconditionFailed(
+                f"The {resource_type} is at version {current}, not {expected_version}."
+            )
+        stored = _with_meta(resource_json, resource_id, current + 1)
+        row = _row(stored)
+        updated = self._db.execute(
+            resource.update()
+            .where(R.resource_type == resource_type, R.id == resource_id, R.version == current)
+            .values(
+                version=row["version"], last_updated=row["last_updated"], content=row["content"]
+            )
+        )
+        if updated.rowcount != 1:
+            raise PreconditionFailed(f"The {resource_type} changed while it was being updated.")
+        self._db.execute(resource_version.insert().values(row))
+        self._index(stored)
+        return stored
+
+    def upsert(self, resource_json: dict) -> dict:
+        """Create, or update only if something other than meta differs from what is stored."""
+        resource_type, resource_id = _identity(resource_json, allow_new_id=False)
+        current = self.read(resource_type, resource_id)
+        if current is None:
+            try:
+                return self.create(resource_json)
+            except Conflict:
+                # Another process (a second worker starting) created it first: compare to theirs.
+                current = self.read(resource_type, resource_id)
+                if current is None:
+                    raise
+        if _without_meta(current) == _without_meta(resource_json):
+            return current
+        return self.update(resource_json)
+
+    def read(self, resource_type: str, resource_id: str) -> dict | None:
+        """The current version, or None."""
+        content = self._db.execute(
+            sa.select(R.content).where(R.resource_type == resource_type, R.id == resource_id)
+        ).scalar_one_or_none()
+        return orjson.loads(content) if content is not None else None
+
+    def vread(self, resource_type: str, resource_id: str, version: str) -> dict | None:
+        """One version, or None."""
+        if not str(version).isdigit() or len(str(version)) > 9:
+            return None
+        V = resource_version.c
+        content = self._db.execute(
+            sa.select(V.content).where(
+                V.resource_type == resource_type, V.id == resource_id, V.version == int(version)
+            )
+        ).scalar_one_or_none()
+        return orjson.loads(content) if content is not None else None
+
+    def history(self, resource_type: str, resource_id: str) -> list[dict]:
+        """Every version, newest first (empty if the resource never existed)."""
+        V = resource_version.c
+        rows = self._db.execute(
+            sa.select(V.content)
+            .where(V.resource_type == resource_type, V.id == resource_id)
+            .order_by(V.version.desc())
+        ).scalars()
+        return [orjson.loads(content) for content in rows]
+
+    def find_by_identifier(self, resource_type: str, system: str | None, value: str) -> dict | None:
+        """The most recently updated resource of the type with this identifier, or None."""
+        T = search_token.c
+        query = (
+            sa.select(R.content)
+            .join(search_token, sa.and_(T.resource_type == R.resource_type, T.resource_id == R.id))
+            .where(R.resource_type == resource_type, T.param == "identifier", T.code == value)
+            .order_by(R.last_updated.desc(), R.id)
+            .limit(1)
+        )
+        if system is not None:
+            query = query.where(T.system == system)
+        content = self._db.execute(query).scalar_one_or_none()
+        return orjson.loads(content) if content is not None else None
+
+    def search(self, resource_type: str, query: SearchQuery) -> SearchPage:
+        """One page of matches in a stable order (newest first), the total, and includes."""
+        where = [
+            R.resource_type == resource_type,
+            *(search_sql.condition(c, resource_type) for c in query.criteria),
+        ]
+        total = self._db.execute(sa.select(sa.func.count()).select_from(resource).where(*where))
+        rows = self._db.execute(
+            sa.select(R.id, R.content)
+            .where(*where)
+            .order_by(R.last_updated.desc(), R.id)
+            .limit(query.count)
+            .offset(query.offset)
+        ).all()
+        ids = [row.id for row in rows]
+        return SearchPage(
+            resources=[orjson.loads(row.content) for row in rows],
+            total=total.scalar_one(),
+            included=self._included(resource_type, ids, query) if ids else [],
+        )
+
+    def _included(self, resource_type: str, ids: list[str], query: SearchQuery) -> list[dict]:
+        found: dict[tuple[str, str], dict] = {}
+        S = search_reference.c
+        for include in query.includes:
+            targets = (
+                (include.target_type,) if include.target_type else self._registry.resource_types
+            )
+            rows = self._db.execute(
+                sa.select(R.resource_type, R.id, R.content)
+                .join(
+                    search_reference, sa.and_(S.target_type == R.resource_type, S.target_id == R.id)
+                )
+                .where(
+                    S.resource_type == resource_type,
+                    S.resource_id.in_(ids),
+                    S.param == include.param,
+                    S.target_type.in_(targets),
+                )
+            )
+            for row in rows:
+                found.setdefault((row.resource_type, row.id), orjson.loads(row.content))
+        return list(found.values())
+
+    def _index(self, stored: dict, replace: bool = True) -> None:
+        key = {"resource_type": stored["resourceType"], "resource_id": stored["id"]}
+        for table in (
+            (search_token, search_string, search_date, search_reference) if replace else ()
+        ):
+            self._db.execute(
+                table.delete().where(
+                    table.c.resource_type == key["resource_type"],
+                    table.c.resource_id == key["resource_id"],
+                )
+            )
+        entries = extract(stored, self._registry)
+        inserts = (
+            (search_token, ("param", "system", "code"), entries.tokens),
+            (search_string, ("param", "value"), entries.strings),
+            (search_date, ("param", "low", "high"), entries.dates),
+            (search_reference, ("param", "target_type", "target_id"), entries.references),
+        )
+        for table, names, values in inserts:
+            if values:
+                self._db.execute(
+                    table.insert(), [{**key, **dict(zip(names, v, strict=True))} for v in values]
+                )
+
+
+def _identity(resource_json: dict, allow_new_id: bool) -> tuple[str, str]:
+    resource_type = resource_json.get("resourceType")
+    if not isinstance(resource_type, str) or not _TYPE.fullmatch(resource_type):
+        raise InvalidInput(
+            Issue("resourceType is missing or malformed.", expression=("resourceType",))
+        )
+    resource_id = resource_json.get("id")
+    if resource_id is None and allow_new_id:
+        return resource_type, str(uuid.uuid4())
+    if not isinstance(resource_id, str) or not _ID.fullmatch(resource_id):
+        raise InvalidInput(
+            Issue("id is missing or not a FHIR id.", expression=(f"{resource_type}.id",))
+        )
+    return resource_type, resource_id
+
+
+def _with_meta(resource_json: dict, resource_id: str, version: int) -> dict:
+    now = datetime.now(UTC)
+    meta = {
+        **resource_json.get("meta", {}),
+        "versionId": str(version),
+        "lastUpdated": now.isoformat(),
+    }
+    rest = {k: v for k, v in resource_json.items() if k not in ("resourceType", "id", "meta")}
+    return {"resourceType": resource_json["resourceType"], "id": resource_id, "meta": meta, **rest}
+
+
+def _without_meta(resource_json: dict) -> dict:
+    return {k: v for k, v in resource_json.items() if k != "meta"}
+
+
+def _row(stored: dict) -> dict:
+    return {
+        "resource_type": stored["resourceType"],
+        "id": stored["id"],
+        "version": int(stored["meta"]["versionId"]),
+        "last_updated": datetime.fromisoformat(stored["meta"]["lastUpdated"]),
+        "content": orjson.dumps(stored).decode(),
+    }

@@ -1,0 +1,138 @@
+"""The tables, as SQLAlchemy Core metadata; the migration in `migrations/versions` creates them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC, the same way on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone")
+        value = value.astimezone(UTC)
+        # SQLite keeps text: drop the zone so every value has one sortable format.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+resource = sa.Table(
+    "resource",
+    metadata,
+    sa.Column("resource_type", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("last_updated", UTCDateTime, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Index("ix_resource_type_updated", "resource_type", "last_updated"),
+)
+
+resource_version = sa.Table(
+    "resource_version",
+    metadata,
+    sa.Column("resource_type", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("last_updated", UTCDateTime, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+)
+
+
+def _index_table(name: str, *columns: sa.Column, indexes: tuple[tuple[str, ...], ...]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("resource_type", sa.String(64), nullable=False),
+        sa.Column("resource_id", sa.String(64), nullable=False),
+        sa.Column("param", sa.String(64), nullable=False),
+        *columns,
+        sa.ForeignKeyConstraint(
+            ["resource_type", "resource_id"],
+            ["resource.resource_type", "resource.id"],
+            ondelete="CASCADE",
+            name=f"fk_{name}_resource",
+        ),
+        sa.Index(f"ix_{name}_resource", "resource_type", "resource_id"),
+        *(sa.Index(f"ix_{name}_{'_'.join(cols)}", *cols) for cols in indexes),
+    )
+
+
+search_token = _index_table(
+    "search_token",
+    sa.Column("system", sa.String, nullable=True),
+    sa.Column("code", sa.String, nullable=False),
+    indexes=(("resource_type", "param", "code"),),
+)
+search_string = _index_table(
+    "search_string",
+    sa.Column("value", sa.String, nullable=False),
+    indexes=(("resource_type", "param", "value"),),
+)
+search_date = _index_table(
+    "search_date",
+    sa.Column("low", UTCDateTime, nullable=False),
+    sa.Column("high", UTCDateTime, nullable=False),
+    indexes=(("resource_type", "param", "low"), ("resource_type", "param", "high")),
+)
+search_reference = _index_table(
+    "search_reference",
+    sa.Column("target_type", sa.String(64), nullable=False),
+    sa.Column("target_id", sa.String(64), nullable=False),
+    indexes=(("resource_type", "param", "target_id"), ("target_type", "target_id")),
+)
+
+_REFERRAL_COLUMNS = (
+    ("created_at", UTCDateTime, False),
+    ("updated_at", UTCDateTime, False),
+    ("local_id", sa.String, False),
+    ("status", sa.String, False),
+    ("received_at", UTCDateTime, False),
+    ("source", sa.String, False),
+    ("setting", sa.String, False),
+    ("site", sa.String, False),
+    ("urgency", sa.String, False),
+    ("nhs_number", sa.String, True),
+    ("native", sa.Text, False),
+    ("resource_ids", sa.Text, False),
+)
+
+
+def _referral_columns() -> list[sa.Column]:
+    return [sa.Column(name, kind, nullable=nullable) for name, kind, nullable in _REFERRAL_COLUMNS]
+
+
+referral = sa.Table(
+    "referral",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    *_referral_columns(),
+    sa.UniqueConstraint("local_id", name="uq_referral_local_id"),
+    sa.Index("ix_referral_received_at", "received_at"),
+    sa.Index("ix_referral_status", "status"),
+    sa.Index("ix_referral_nhs_number", "nhs_number"),
+)
+
+referral_version = sa.Table(
+    "referral_version",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    *_referral_columns(),
+)

@@ -1,0 +1,17 @@
+"""One transaction's view of the store: resources and referrals."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from adapter.search.definitions import SearchRegistry
+from adapter.store.referrals import ReferralRepository
+from adapter.store.resources import ResourceRepository
+
+
+class UnitOfWork:
+    """The repositories of one transaction (Store.unit_of_work commits or rolls it back)."""
+
+    def __init__(self, connection: Connection, registry: SearchRegistry) -> None:
+        self.resources = ResourceRepository(connection, registry)
+        self.referrals = ReferralRepository(connection)

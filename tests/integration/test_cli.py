@@ -1,0 +1,61 @@
+"""The ld-adapter command: token minting and mapping a referral file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jwt
+import pytest
+from click.testing import CliRunner
+
+from adapter.cli import main
+
+REFERRALS = Path(__file__).resolve().parents[2] / "fixtures" / "native" / "referrals"
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch) -> CliRunner:
+    monkeypatch.setenv("LD_ADAPTER_HOME", str(tmp_path))
+    return CliRunner()
+
+
+def test_token_is_accepted_by_the_service(runner, tmp_path, monkeypatch):
+    from adapter import create_app
+    from adapter.settings import Settings
+
+    result = runner.invoke(main, ["token", "--scope", "system/ServiceRequest.rs"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert jwt.decode(token, options={"verify_signature": False})["scope"] == "system/ServiceRequest.rs"
+
+    app = create_app(Settings.from_env())
+    response = app.test_client().get("/api/referrals", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    app.extensions["ld_adapter"].store.dispose()
+
+
+def test_token_rejects_a_malformed_scope(runner):
+    result = runner.invoke(main, ["token", "--scope", "ServiceRequest.read"])
+    assert result.exit_code == 2
+    assert "system/<Type or *>" in result.output
+
+
+def test_map_prints_a_bundle_that_fhirjs_accepts(runner, fhirjs):
+    result = runner.invoke(main, ["map", str(REFERRALS / "adult-custody-telford.json")])
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.output)
+    assert bundle["resourceType"] == "Bundle"
+    types = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert {"Patient", "ServiceRequest", "Encounter", "Consent"} <= set(types)
+    assert fhirjs.validate(bundle) == []
+
+
+def test_map_reports_bad_input_as_an_operation_outcome(runner, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"local_id": "x"}))
+    result = runner.invoke(main, ["map", str(bad)])
+    assert result.exit_code == 1
+    outcome = json.loads(result.stderr)
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert any("received_at" in issue.get("expression", []) for issue in outcome["issue"])

@@ -1,0 +1,68 @@
+"""Index extraction from resources, driven by the search parameter definitions."""
+
+from __future__ import annotations
+
+from adapter.search import default_registry
+from adapter.search.extract import extract
+
+# Trimmed from the UK Core examples ServiceRequest-ColonoscopyRequest and Patient-RichardSmith.
+SERVICE_REQUEST = {
+    "resourceType": "ServiceRequest",
+    "id": "UKCore-ServiceRequest-ColonoscopyRequest-Example",
+    "status": "active",
+    "intent": "order",
+    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "73761001"}]},
+    "subject": {"reference": "Patient/UKCore-Patient-RichardSmith-Example"},
+    "encounter": {"reference": "Encounter/UKCore-Encounter-InpatientEncounter-Example"},
+    "authoredOn": "2021-10-13T16:28:00+07:00",
+}
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "UKCore-Patient-RichardSmith-Example",
+    "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9912003888"}],
+    "name": [{"use": "official", "family": "SMITH", "given": ["Richard", "Albert"]}],
+    "birthDate": "1970-09-11",
+}
+
+
+def test_a_uk_core_service_request_is_indexed() -> None:
+    entries = extract(SERVICE_REQUEST, default_registry())
+    assert ("status", None, "active") in entries.tokens
+    assert ("patient", "Patient", "UKCore-Patient-RichardSmith-Example") in entries.references
+    assert ("subject", "Patient", "UKCore-Patient-RichardSmith-Example") in entries.references
+    assert (
+        "encounter",
+        "Encounter",
+        "UKCore-Encounter-InpatientEncounter-Example",
+    ) in entries.references
+    [(name, low, high)] = entries.dates
+    assert (high - low).total_seconds() == 1
+    assert name == "authored" and low.isoformat() == "2021-10-13T09:28:00+00:00"
+
+
+def test_a_uk_core_patient_is_indexed() -> None:
+    entries = extract(PATIENT, default_registry())
+    assert ("identifier", "https://fhir.nhs.uk/Id/nhs-number", "9912003888") in entries.tokens
+    assert ("family", "smith") in entries.strings
+    assert [(d[0], d[1].isoformat()) for d in entries.dates] == [
+        ("birthdate", "1970-09-11T00:00:00+00:00")
+    ]
+
+
+def test_logical_references_and_malformed_values_do_not_break_indexing() -> None:
+    resource = {
+        "resourceType": "ServiceRequest",
+        "subject": {
+            "identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990012342"}
+        },
+        "authoredOn": "not a date",
+        "status": 7,
+        "encounter": {"reference": "#contained"},
+    }
+    entries = extract(resource, default_registry())
+    assert (
+        "patient:identifier",
+        "https://fhir.nhs.uk/Id/nhs-number",
+        "9990012342",
+    ) in entries.tokens
+    assert entries.dates == [] and entries.references == []

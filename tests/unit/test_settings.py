@@ -1,0 +1,43 @@
+"""Settings come from LD_ADAPTER_* variables and fail fast on bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapter.settings import Settings, SettingsError
+
+
+def test_defaults_put_database_and_key_under_home():
+    settings = Settings.from_env({"LD_ADAPTER_HOME": "/tmp/ld-home"})
+    assert settings.database_url == "sqlite:////tmp/ld-home/ld-adapter.db"
+    assert settings.jwt_signing_key_file == Path("/tmp/ld-home/dev-signing-key")
+    assert settings.fhir_base_url == "http://127.0.0.1:8080/fhir"
+
+
+def test_database_url_selects_postgresql():
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    assert Settings.from_env({"LD_ADAPTER_DATABASE_URL": url}).database_url == url
+
+
+def test_base_url_loses_trailing_slash():
+    settings = Settings.from_env({"LD_ADAPTER_BASE_URL": "https://ld.example.nhs.uk/"})
+    assert settings.fhir_base_url == "https://ld.example.nhs.uk/fhir"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LD_ADAPTER_PORT", "eighty", "LD_ADAPTER_PORT"),
+        ("LD_ADAPTER_PORT", "-1", "positive"),
+        ("LD_ADAPTER_JWT_ALGORITHM", "none", "HS256 or RS256"),
+        ("LD_ADAPTER_JWT_ALGORITHM", "RS256", "JWKS"),
+        ("LD_ADAPTER_BASE_URL", "ftp://x", "http"),
+        ("LD_ADAPTER_MAX_BODY_BYTES", "10", "at least"),
+        ("LD_ADAPTER_LOAD_DIRECTORY", "maybe", "true or false"),
+    ],
+)
+def test_bad_values_fail_fast(name, value, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({name: value})
