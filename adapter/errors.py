@@ -1,17 +1,17 @@
 """The adapter's one error tree; `adapter.api.errors` turns each into an OperationOutcome.
 
-    AdapterError                      500  exception      REC_SERVER_ERROR
-    ├── InvalidInput                  400  invalid        REC_BAD_REQUEST   (bad JSON, bad field, bad parameter)
-    ├── Unauthorized                  401  login          REC_UNAUTHORIZED
-    ├── Forbidden                     403  forbidden      REC_FORBIDDEN
-    ├── NotFound                      404  not-found      REC_NOT_FOUND
-    ├── MethodNotAllowed              405  not-supported  REC_METHOD_NOT_ALLOWED
-    ├── NotAcceptable                 406  not-supported  REC_NOT_ACCEPTABLE
-    ├── Conflict                      409  conflict       REC_CONFLICT
-    ├── PreconditionFailed            412  conflict       REC_PRECONDITION_FAILED
-    ├── PayloadTooLarge               413  too-costly     REC_PAYLOAD_TOO_LARGE
-    ├── UnsupportedMediaType          415  not-supported  REC_UNSUPPORTED_MEDIA_TYPE
-    └── Unprocessable                 422  processing     REC_UNPROCESSABLE_ENTITY  (valid shape, breaks a rule)
+    AdapterError                 500  exception      REC_SERVER_ERROR
+    ├── InvalidInput             400  invalid        REC_BAD_REQUEST   (bad JSON, field, parameter)
+    ├── Unauthorized             401  login          REC_UNAUTHORIZED
+    ├── Forbidden                403  forbidden      REC_FORBIDDEN
+    ├── NotFound                 404  not-found      REC_NOT_FOUND
+    ├── MethodNotAllowed         405  not-supported  REC_METHOD_NOT_ALLOWED
+    ├── NotAcceptable            406  not-supported  REC_NOT_ACCEPTABLE
+    ├── Conflict                 409  conflict       REC_CONFLICT
+    ├── PreconditionFailed       412  conflict       REC_PRECONDITION_FAILED
+    ├── PayloadTooLarge          413  too-costly     REC_PAYLOAD_TOO_LARGE
+    ├── UnsupportedMediaType     415  not-supported  REC_UNSUPPORTED_MEDIA_TYPE
+    └── Unprocessable            422  processing     REC_UNPROCESSABLE_ENTITY (breaks a rule)
 
 Every error carries one or more `Issue`s. An issue's `diagnostics` must never contain patient data:
 name the field and what was expected, never echo the value that was sent.

@@ -7,7 +7,7 @@ from gunicorn.app.base import BaseApplication
 from adapter.settings import Settings
 
 
-class _AdapterServer(BaseApplication):  # type: ignore[misc]
+class _AdapterServer(BaseApplication):
     def __init__(self, settings: Settings, options: dict[str, object]) -> None:
         self.settings = settings
         self.options = options

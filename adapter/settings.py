@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,7 +92,7 @@ def _boolean(raw: str) -> bool:
     raise ValueError("must be true or false")
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[str], object]] = {
     "home": Path,
     "database_url": str,
     "base_url": str,

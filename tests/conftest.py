@@ -1,4 +1,4 @@
-"""Shared fixtures: an app on a temporary SQLite database, tokens, and FHIR.js over every FHIR reply."""
+"""Shared fixtures: an app on a temporary SQLite database, tokens, FHIR.js over every FHIR reply."""
 
 from __future__ import annotations
 
@@ -73,7 +73,9 @@ def fhirjs():  # type: ignore[no-untyped-def]
     from tests.support.fhirjs import FhirJs, fhirjs_available
 
     if not fhirjs_available():
-        pytest.fail("FHIR.js is not installed: run `npm ci --prefix tests/fhirjs` (make test does).")
+        pytest.fail(
+            "FHIR.js is not installed: run `npm ci --prefix tests/fhirjs` (make test does)."
+        )
     validator = FhirJs()
     yield validator
     validator.close()

@@ -12,11 +12,11 @@ from werkzeug.exceptions import HTTPException
 from adapter.errors import (
     AdapterError,
     InvalidInput,
+    Issue,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     operation_outcome,
-    Issue,
 )
 
 log = logging.getLogger(__name__)

@@ -21,14 +21,13 @@ from adapter.api.fhir_format import (
 from adapter.api.http import public
 from adapter.auth import has_scope, require_scope
 from adapter.errors import InvalidInput, Issue, NotFound, UnsupportedMediaType, operation_outcome
-from adapter.search.definitions import SearchRegistry
+from adapter.search.definitions import FHIR_ID, SearchRegistry
 from adapter.search.parse import parse_search, unknown_issue
 from adapter.search.query import Include, SearchQuery
 
 fhir_blueprint = Blueprint("fhir", __name__)
 fhir_blueprint.before_request(negotiate)
 
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _TYPE_NAME = re.compile(r"[A-Za-z]{1,64}")
 
 
@@ -137,7 +136,7 @@ def _permitted_includes(
             else:
                 dropped.append(
                     Issue(
-                        f"Included {target} resources were left out: the token may not read them.",
+                        f"{target} resources are not included: the token may not read them.",
                         code="suppressed",
                         severity="warning",
                         expression=("_include",),
@@ -157,7 +156,7 @@ def _check(resource_type: str, resource_id: str | None = None) -> None:
         raise NotFound(
             Issue(f"Resource type {named} is not supported by this server.", code="not-supported")
         )
-    if resource_id is not None and not _ID.fullmatch(resource_id):
+    if resource_id is not None and not FHIR_ID.fullmatch(resource_id):
         raise InvalidInput(
             Issue(
                 "The id is not a FHIR id (letters, digits, '-' and '.', up to 64).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
@@ -22,6 +23,7 @@ MAX_PAGE_SIZE = 100
 _TEXT_FILTERS = ("status", "source", "setting", "site", "urgency", "nhs_number", "local_id")
 _DATE_FILTERS = ("received_from", "received_to")
 _PAGING = ("limit", "offset")
+_LIST_PARAMETERS = _TEXT_FILTERS + _DATE_FILTERS + _PAGING
 
 
 @native_blueprint.post("/referrals")
@@ -62,7 +64,7 @@ def list_referrals() -> Response:
     filters, limit, offset = _parse_list_query()
     records, total = services.list_referrals(app_services().store, filters, limit, offset)
     body: dict = {"total": total, "items": [_record_json(r) for r in records], "links": {}}
-    query = {k: v for k, v in request.args.items() if k not in _PAGING}
+    query: dict[str, Any] = {k: v for k, v in request.args.items() if k not in _PAGING}
     if offset + limit < total:
         body["links"]["next"] = url_for(
             "native.list_referrals", **query, limit=limit, offset=offset + limit
@@ -114,11 +116,11 @@ def _if_match_version() -> int | None:
 def _parse_list_query() -> tuple[ReferralFilters, int, int]:
     issues = [
         Issue(
-            f"Unknown query parameter; use one of {', '.join(_TEXT_FILTERS + _DATE_FILTERS + _PAGING)}.",
+            f"Unknown query parameter; use one of {', '.join(_LIST_PARAMETERS)}.",
             expression=(name,),
         )
         for name in request.args
-        if name not in _TEXT_FILTERS + _DATE_FILTERS + _PAGING
+        if name not in _LIST_PARAMETERS
     ]
     values: dict[str, object] = {
         name: request.args[name] for name in _TEXT_FILTERS if name in request.args

@@ -69,7 +69,7 @@ def openapi_document() -> dict:
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Referral"}}},
     }
-    security = [{"bearer": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
     spec.path(
         path="/api/referrals",
         operations={

@@ -7,8 +7,8 @@ from adapter.domain.referral import (
     LocalIdentifier,
     Person,
     Referral,
-    Referrer,
     ReferralResourceIds,
+    Referrer,
     YouthDetails,
 )
 

@@ -7,7 +7,8 @@ def is_valid_nhs_number(value: str) -> bool:
     """True when value is ten digits and its check digit is right."""
     if len(value) != 10 or not value.isascii() or not value.isdigit():
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(value[:9], range(10, 1, -1)))
+    weights = range(10, 1, -1)
+    total = sum(int(digit) * weight for digit, weight in zip(value[:9], weights, strict=True))
     check = 11 - (total % 11)
     if check == 11:
         check = 0

@@ -57,7 +57,7 @@ class Referrer:
 
 @dataclass(frozen=True)
 class ConsentDecision:
-    """One consent decision; screening, sharing with health and with criminal justice are separate."""
+    """One consent decision; screening and each kind of sharing are separate decisions."""
 
     scope: str  # screening | share-health | share-criminal-justice | out-of-area-referral
     decision: str  # agreed | declined | limited (limited: share-criminal-justice only)
@@ -85,7 +85,8 @@ class Referral:
     local_id: str  # the sending system's referral id
     received_at: datetime
     source: str  # referral source code (MHSDS source of referral, e.g. E1 police)
-    setting: str  # custody-suite | voluntary-attendance | magistrates-court | youth-court | crown-court | community
+    # custody-suite|voluntary-attendance|magistrates-court|youth-court|crown-court|community
+    setting: str
     site: str  # the Location id of the custody suite / court in the service directory
     person: Person
     urgency: str = "routine"  # routine | urgent | asap | stat (FHIR request priority)

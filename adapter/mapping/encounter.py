@@ -24,7 +24,7 @@ _ADULT_ID = "appropriate-adult"
 def encounter_from_referral(
     referral: Referral, ids: ReferralResourceIds, provider: str | None = None
 ) -> dict:
-    """The L&D contact the referral asks for; provider is the L&D trust, e.g. `Organization/mpft`."""
+    """The L&D contact the referral asks for; provider is the L&D trust (`Organization/mpft`)."""
     encounter: dict = {"resourceType": "Encounter", "id": ids.encounter}
     encounter["meta"] = profile("Encounter")
     youth = referral.youth

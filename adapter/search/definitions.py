@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import orjson
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.json")
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # the FHIR `id` datatype
 TYPES = ("token", "string", "date", "reference")
 
 

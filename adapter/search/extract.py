@@ -14,6 +14,8 @@ import fhirpathpy
 from adapter.search.dates import date_range, period_range
 from adapter.search.definitions import SearchParameter, SearchRegistry
 
+# Longer values are not indexed (PostgreSQL caps a b-tree entry near 2.7 kB); NUL cannot be stored.
+MAX_INDEXED_LENGTH = 512
 _REFERENCE = re.compile(r"(?:^|/)(?P<type>[A-Z][A-Za-z]{0,63})/(?P<id>[A-Za-z0-9\-.]{1,64})$")
 
 
@@ -55,10 +57,17 @@ def parse_reference(reference: str) -> tuple[str, str] | None:
     return (match["type"], match["id"]) if match else None
 
 
+def _indexable(text: object) -> bool:
+    if text is None:
+        return True
+    return isinstance(text, str) and len(text) <= MAX_INDEXED_LENGTH and "\x00" not in text
+
+
 def _add_tokens(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
     for value in values:
         for system, code in _tokens(value):
-            entries.tokens.append((parameter.name, system, code))
+            if _indexable(system) and _indexable(code):
+                entries.tokens.append((parameter.name, system, code))
 
 
 def _tokens(value: object) -> list[tuple[str | None, str]]:
@@ -76,8 +85,8 @@ def _tokens(value: object) -> list[tuple[str | None, str]]:
 
 def _add_strings(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
     for value in values:
-        if isinstance(value, str) and value.strip():
-            entries.strings.append((parameter.name, normalise(value.strip())))
+        if isinstance(value, str) and value.strip() and "\x00" not in value:
+            entries.strings.append((parameter.name, normalise(value.strip())[:MAX_INDEXED_LENGTH]))
 
 
 def _add_dates(entries: IndexEntries, parameter: SearchParameter, values: list) -> None:
@@ -104,7 +113,12 @@ def _add_references(entries: IndexEntries, parameter: SearchParameter, values: l
             entries.references.append((parameter.name, *target))
         identifier = value.get("identifier")
         # Reference.identifier (a logical reference) answers `param:identifier` searches directly.
-        if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
+        if (
+            isinstance(identifier, dict)
+            and isinstance(identifier.get("value"), str)
+            and _indexable(identifier["value"])
+            and _indexable(identifier.get("system"))
+        ):
             entries.tokens.append(
                 (f"{parameter.name}:identifier", identifier.get("system"), identifier["value"])
             )

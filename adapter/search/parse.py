@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from adapter.errors import InvalidInput, Issue
 from adapter.search.dates import date_range
-from adapter.search.definitions import SearchParameter, SearchRegistry
+from adapter.search.definitions import FHIR_ID, SearchParameter, SearchRegistry
 from adapter.search.extract import normalise, parse_reference
 from adapter.search.query import (
     DATE_PREFIXES,
@@ -29,7 +29,6 @@ from adapter.search.query import (
 
 CONTROL = ("_count", "_offset", "_include", "_format")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _STRING_MODIFIERS = {None: "start", "contains": "contains"}
 
 
@@ -61,6 +60,8 @@ def parse_search(
         if raw == "" or name == "_format":
             continue
         try:
+            if "\x00" in key or "\x00" in raw:
+                raise _BadValue("Search parameters must not contain NUL characters.")
             if name == "_count":
                 query = replace(query, count=_whole_number(raw, name, modifier))
                 continue
@@ -134,7 +135,7 @@ def _criterion(parameter: SearchParameter, modifier: str | None, raw: str) -> Cr
     values = [_unescape(v) for v in escaped]
     if parameter.name == "_id":
         _no_modifier(parameter, modifier)
-        if not all(_ID.fullmatch(v) for v in values):
+        if not all(FHIR_ID.fullmatch(v) for v in values):
             raise _BadValue("_id must be a FHIR id (letters, digits, '-' and '.', up to 64).")
         return IdCriterion(tuple(values))
     if parameter.name == "_lastUpdated":
@@ -166,7 +167,7 @@ def _reference(parameter: SearchParameter, modifier: str | None, values: list[st
 def _target(
     parameter: SearchParameter, targets: tuple[str, ...], value: str
 ) -> tuple[str | None, str]:
-    if _ID.fullmatch(value):
+    if FHIR_ID.fullmatch(value):
         return (targets[0] if len(targets) == 1 else None), value
     parsed = parse_reference(value)
     if parsed is None:

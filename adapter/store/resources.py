@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from adapter.errors import Conflict, InvalidInput, Issue, NotFound, PreconditionFailed
-from adapter.search.definitions import SearchRegistry
+from adapter.search.definitions import FHIR_ID, SearchRegistry
 from adapter.search.extract import extract
 from adapter.search.query import SearchPage, SearchQuery
 from adapter.store import search_sql
@@ -24,7 +24,6 @@ from adapter.store.tables import (
     search_token,
 )
 
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
 R = resource.c
 
@@ -161,6 +160,13 @@ class ResourceRepository:
             included=self._included(resource_type, ids, query) if ids else [],
         )
 
+    def reindex(self) -> int:
+        """Rebuild every index row from the current versions (after search parameters change)."""
+        rows = self._db.execute(sa.select(R.content)).scalars().all()
+        for content in rows:
+            self._index(orjson.loads(content))
+        return len(rows)
+
     def _included(self, resource_type: str, ids: list[str], query: SearchQuery) -> list[dict]:
         found: dict[tuple[str, str], dict] = {}
         S = search_reference.c
@@ -218,7 +224,7 @@ def _identity(resource_json: dict, allow_new_id: bool) -> tuple[str, str]:
     resource_id = resource_json.get("id")
     if resource_id is None and allow_new_id:
         return resource_type, str(uuid.uuid4())
-    if not isinstance(resource_id, str) or not _ID.fullmatch(resource_id):
+    if not isinstance(resource_id, str) or not FHIR_ID.fullmatch(resource_id):
         raise InvalidInput(
             Issue("id is missing or not a FHIR id.", expression=(f"{resource_type}.id",))
         )

@@ -32,6 +32,9 @@ class Store:
     def from_url(cls, url: str, registry: SearchRegistry | None = None) -> Store:
         """A store for a SQLAlchemy URL, e.g. sqlite:///var/ld.db or postgresql+psycopg://..."""
         parsed = sa.make_url(url)
+        if parsed.drivername in ("postgres", "postgresql"):
+            # psycopg 3 is the driver installed; SQLAlchemy would otherwise look for psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
             return cls(_sqlite_engine(parsed), registry)
         return cls(sa.create_engine(parsed, pool_pre_ping=True), registry)

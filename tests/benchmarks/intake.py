@@ -29,8 +29,11 @@ def mapping_section(median: Median) -> list[str]:
     payload = orjson.loads(REFERRAL_FILE.read_bytes())
     referral = load_referral(payload)
     ids = ReferralResourceIds(
-        patient="p1", service_request="sr1", encounter="e1",
-        consents=[f"c{i}" for i in range(len(referral.consents))], referrer_organization="o1",
+        patient="p1",
+        service_request="sr1",
+        encounter="e1",
+        consents=[f"c{i}" for i in range(len(referral.consents))],
+        referrer_organization="o1",
     )
     performer = "HealthcareService/mpft-ld-shropshire-telford"
     bundle_bytes = orjson.dumps(
@@ -79,17 +82,28 @@ def post_section(median: Median) -> list[str]:
     payload = orjson.loads(REFERRAL_FILE.read_bytes())
     with tempfile.TemporaryDirectory() as home:
         port = _free_port()
-        env = {**os.environ, "LD_ADAPTER_HOME": home, "LD_ADAPTER_PORT": str(port), "LD_ADAPTER_WORKERS": "1"}
+        env = {
+            **os.environ,
+            "LD_ADAPTER_HOME": home,
+            "LD_ADAPTER_PORT": str(port),
+            "LD_ADAPTER_WORKERS": "1",
+        }
         server = subprocess.Popen(
             [sys.executable, "-m", "adapter.cli", "serve"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_other_core,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_other_core,
         )
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_until_up(base)
             token = subprocess.run(
-                [sys.executable, "-m", "adapter.cli", "token"], env=env, check=True,
-                capture_output=True, text=True,
+                [sys.executable, "-m", "adapter.cli", "token"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {token}"

@@ -28,7 +28,9 @@ def test_metadata_and_health_need_no_token(client):
     assert ready.get_json()["database"] == "ok"
 
 
-@pytest.mark.parametrize("path", ["/api/referrals", "/fhir/ServiceRequest", "/fhir/Location/custody-telford"])
+@pytest.mark.parametrize(
+    "path", ["/api/referrals", "/fhir/ServiceRequest", "/fhir/Location/custody-telford"]
+)
 def test_no_token_is_401(client, path):
     response = client.get(path)
     assert response.status_code == 401
@@ -37,7 +39,9 @@ def test_no_token_is_401(client, path):
 
 
 def test_garbage_and_wrongly_signed_tokens_are_401(client, settings):
-    forged = jwt.encode({"scope": "system/*.cruds", "exp": time.time() + 60}, "not-the-right-key-" * 3, "HS256")
+    forged = jwt.encode(
+        {"scope": "system/*.cruds", "exp": time.time() + 60}, "not-the-right-key-" * 3, "HS256"
+    )
     for token in ("garbage", forged):
         response = client.get("/api/referrals", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
@@ -71,7 +75,9 @@ def test_specific_scope_is_enough(client, token):
 
 
 def test_scope_parsing():
-    grants = parse_scopes("openid system/ServiceRequest.rs patient/*.read system/Patient.read system/X.zz")
+    grants = parse_scopes(
+        "openid system/ServiceRequest.rs patient/*.read system/Patient.read system/X.zz"
+    )
     assert [(g.resource_type, g.interactions) for g in grants] == [
         ("ServiceRequest", "rs"),
         ("Patient", "rs"),
@@ -98,5 +104,8 @@ def test_rs256_with_a_jwks_file(tmp_path, fhirjs_checked_bodies):
     assert client.get("/api/referrals", headers=bearer()).status_code == 200
     assert client.get("/api/referrals", headers=bearer(aud="someone-else")).status_code == 401
     hs256 = jwt.encode({"scope": "system/*.cruds", "exp": time.time() + 60}, "k" * 32, "HS256")
-    assert client.get("/api/referrals", headers={"Authorization": f"Bearer {hs256}"}).status_code == 401
+    assert (
+        client.get("/api/referrals", headers={"Authorization": f"Bearer {hs256}"}).status_code
+        == 401
+    )
     app.extensions["ld_adapter"].store.dispose()

@@ -27,7 +27,10 @@ def test_token_is_accepted_by_the_service(runner, tmp_path, monkeypatch):
     result = runner.invoke(main, ["token", "--scope", "system/ServiceRequest.rs"])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
-    assert jwt.decode(token, options={"verify_signature": False})["scope"] == "system/ServiceRequest.rs"
+    assert (
+        jwt.decode(token, options={"verify_signature": False})["scope"]
+        == "system/ServiceRequest.rs"
+    )
 
     app = create_app(Settings.from_env())
     response = app.test_client().get("/api/referrals", headers={"Authorization": f"Bearer {token}"})

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from adapter.settings import Settings
+from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
 from tests.integration.store_fixtures import seed
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The shared app fixture, on SQLite and on PostgreSQL."""
+    return Settings(home=tmp_path, base_url="http://testserver", database_url=database_url)
 
 
 @pytest.fixture

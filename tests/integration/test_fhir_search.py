@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from adapter.settings import Settings
+from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
 from tests.integration.store_fixtures import LOCAL, NHS, seed
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The shared app fixture, on SQLite and on PostgreSQL."""
+    return Settings(home=tmp_path, base_url="http://testserver", database_url=database_url)
 
 
 @pytest.fixture
@@ -238,3 +247,8 @@ def test_post_search_with_a_form_body(client: FlaskClient, seeded: Flask, auth: 
         headers={**auth, "Content-Type": "application/json"},
     )
     assert refused.status_code == 415
+
+
+@pytest.mark.parametrize("query", ["family=a%00b", "identifier=%00", f"identifier={'9' * 3000}"])
+def test_awkward_values_are_never_a_500(client: FlaskClient, auth: dict, query: str) -> None:
+    assert client.get(f"/fhir/Patient?{query}", headers=auth).status_code in (200, 400)

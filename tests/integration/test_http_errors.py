@@ -29,7 +29,12 @@ def assert_nothing_stored(client, auth) -> None:  # type: ignore[no-untyped-def]
         (b'"just a string"', "application/json", 400, "invalid"),
         (b"[" * 100 + b"]" * 100, "application/json", 400, "too-costly"),
         (b"[" * 5000 + b"]" * 5000, "application/json", 400, "too-costly"),
-        (b'{"local_id": ' + b'{"a":' * 80 + b"1" + b"}" * 80 + b"}", "application/json", 400, "too-costly"),
+        (
+            b'{"local_id": ' + b'{"a":' * 80 + b"1" + b"}" * 80 + b"}",
+            "application/json",
+            400,
+            "too-costly",
+        ),
     ],
 )
 def test_malformed_bodies(client, auth, data, content_type, status, code):
@@ -80,6 +85,11 @@ def test_unknown_route_and_method(client, auth):
 
 
 def test_errors_carry_the_nhs_http_error_code(client, auth):
-    response = client.post("/api/referrals", data=b"{", headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/api/referrals", data=b"{", headers={**auth, "Content-Type": "application/json"}
+    )
     codings = outcome(response)["issue"][0]["details"]["coding"]
-    assert {"system": "https://fhir.nhs.uk/Codesystem/http-error-codes", "code": "REC_BAD_REQUEST"} in codings
+    assert {
+        "system": "https://fhir.nhs.uk/Codesystem/http-error-codes",
+        "code": "REC_BAD_REQUEST",
+    } in codings

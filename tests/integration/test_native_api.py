@@ -190,7 +190,11 @@ def test_dropping_a_consent_on_update_withdraws_its_fhir_consent(client, auth):
 def test_list_filters_and_pages(client, auth):
     for number in range(3):
         post(client, auth, referral(local_id=f"L-{number}", site="custody-shrewsbury"))
-    post(client, auth, referral(local_id="L-court", site="court-cannock-magistrates", setting="magistrates-court"))
+    post(
+        client,
+        auth,
+        referral(local_id="L-court", site="court-cannock-magistrates", setting="magistrates-court"),
+    )
 
     page = client.get("/api/referrals?site=custody-shrewsbury&limit=2", headers=auth).get_json()
     assert page["total"] == 3
@@ -198,7 +202,11 @@ def test_list_filters_and_pages(client, auth):
     assert "next" in page["links"]
     rest = client.get(page["links"]["next"], headers=auth).get_json()
     assert len(rest["items"]) == 1
-    assert {i["referral"]["local_id"] for i in page["items"] + rest["items"]} == {"L-0", "L-1", "L-2"}
+    assert {i["referral"]["local_id"] for i in page["items"] + rest["items"]} == {
+        "L-0",
+        "L-1",
+        "L-2",
+    }
 
 
 @pytest.mark.parametrize(
@@ -218,7 +226,7 @@ def test_read_unknown_referral_is_404(client, auth):
 
 
 def test_next_seen_from_is_the_next_opening_when_closed(client, auth):
-    # Telford is open 08:00-19:00 on weekdays: a referral at 22:00 on a Friday is next seen Saturday.
+    # Telford is open 08:00-19:00 on weekdays: a referral at 22:00 on Friday is seen on Saturday.
     record = post(client, auth, referral(received_at="2026-11-20T22:00:00+00:00")).get_json()
     assert record["next_seen_from"].startswith("2026-11-21T09:00:00")
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from adapter.errors import Conflict, NotFound, PreconditionFailed
 from adapter.store import Store
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
+from tests.integration.store_fixtures import POSTGRES_ENV
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
 
@@ -108,3 +111,14 @@ def test_the_stored_json_is_kept_as_given(store: Store) -> None:
         stored = uow.resources.read("Patient", "p1")
     assert stored is not None
     assert {k: v for k, v in stored.items() if k != "meta"} == given
+
+
+@pytest.mark.postgres
+def test_a_plain_postgres_url_uses_psycopg_3() -> None:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    store = Store.from_url(url.replace("postgresql+psycopg://", "postgres://", 1))
+    assert store.engine.dialect.driver == "psycopg"
+    assert store.ping()
+    store.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapter.search import default_registry
+from adapter.search import SearchRegistry, default_registry
 from adapter.search.parse import parse_search
 from adapter.search.query import SearchPage
 from adapter.store import Store
@@ -92,3 +92,25 @@ def test_pages_are_stable_and_includes_are_distinct(seeded: Store) -> None:
             if "reference" in r["subject"]
         }
         assert set(included) == wanted
+
+
+def test_reindex_applies_new_search_parameters(store: Store) -> None:
+    without_family = {
+        "resources": {
+            "Patient": [
+                {
+                    "name": "birthdate",
+                    "type": "date",
+                    "expression": "Patient.birthDate",
+                    "definition": "x",
+                }
+            ]
+        }
+    }
+    old = Store(store.engine, SearchRegistry(without_family))
+    with old.unit_of_work() as uow:
+        uow.resources.create(PATIENTS[0])
+    assert found(store, "Patient", ("family", "smith")) == set()
+    with store.unit_of_work() as uow:
+        assert uow.resources.reindex() == 1
+    assert found(store, "Patient", ("family", "smith")) == {"p1"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -236,3 +237,11 @@ def test_next_open_is_the_first_open_moment_at_or_after_arrival(at: datetime) ->
     if seen != at:
         # A minute earlier the service was still closed, so no earlier opening was skipped.
         assert next_open(service, seen - timedelta(minutes=1)) == seen
+
+
+def test_every_narrative_is_well_formed_xhtml(resources: list[dict]) -> None:
+    for resource in resources:
+        div = resource.get("text", {}).get("div")
+        if div:
+            root = ElementTree.fromstring(div)  # raises on a stray & or an unclosed tag
+            assert root.tag == "{http://www.w3.org/1999/xhtml}div", resource["id"]

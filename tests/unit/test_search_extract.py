@@ -66,3 +66,19 @@ def test_logical_references_and_malformed_values_do_not_break_indexing() -> None
         "9990012342",
     ) in entries.tokens
     assert entries.dates == [] and entries.references == []
+
+
+def test_values_a_database_cannot_index_are_skipped() -> None:
+    resource = {
+        "resourceType": "Patient",
+        "identifier": [
+            {"system": "s", "value": "x" * 5000},
+            {"system": "s", "value": "nul\x00"},
+            {"system": 42, "value": "odd-system"},
+            {"system": "s", "value": "kept"},
+        ],
+        "name": [{"family": "Long" * 500}, {"family": "nul\x00"}],
+    }
+    entries = extract(resource, default_registry())
+    assert entries.tokens == [("identifier", "s", "kept")]
+    assert [len(value) for _, value in entries.strings] == [512]

@@ -114,3 +114,9 @@ def test_every_bad_parameter_is_reported_at_once() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse("ServiceRequest", ("authored", "x"), ("_count", "y"))
     assert [i.expression for i in caught.value.issues] == [("authored",), ("_count",)]
+
+
+def test_nul_characters_are_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse("Patient", ("family", "a\x00b"))
+    assert caught.value.issues[0].expression == ("family",)

@@ -1,0 +1,99 @@
+"""The full check: base spec, then our profiles, messages and questionnaires."""
+
+from __future__ import annotations
+
+import functools
+
+from adapter.conformance.message import message_issues
+from adapter.conformance.messages import issue
+from adapter.conformance.package import package
+from adapter.conformance.profile_check import ProfileCheck, nhs_number_warnings
+from adapter.conformance.profiles import profiles
+from adapter.conformance.questionnaire_response import (
+    QuestionnaireIndex,
+    load_questionnaire_index,
+    validate_questionnaire_response,
+)
+from adapter.conformance.validate import parse_json, validate_resource
+from adapter.errors import Issue
+
+LD_PATIENT = "https://ld-adapter.github.io/fhir/StructureDefinition/ld-patient"
+
+
+@functools.cache
+def questionnaires() -> QuestionnaireIndex:
+    """Our Questionnaires, indexed on first use."""
+    return load_questionnaire_index()
+
+
+def validate(payload: dict | bytes | str, profile: str | None = None) -> list[Issue]:
+    """Every problem in a resource or Bundle: base spec, our profiles, message rules, questionnaires."""
+    if isinstance(payload, bytes | bytearray | memoryview | str):
+        parsed, problem = parse_json(payload)
+        if problem is not None:
+            return [problem]
+    else:
+        parsed = payload
+    issues = validate_resource(parsed)  # type: ignore[arg-type]
+    if not isinstance(parsed, dict) or any(i.message_id == "LD-JSON-TOO-DEEP" for i in issues):
+        return issues
+    rtype = parsed.get("resourceType")
+    if not isinstance(rtype, str):
+        return issues
+    try:
+        issues.extend(_resource(parsed, rtype, [profile] if profile else []))
+    except RecursionError:
+        issues.append(issue("LD-JSON-TOO-DEEP", "", "the payload is nested too deeply to validate"))
+    return issues
+
+
+def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
+    """Profile, questionnaire and (for Bundles) entry and message checks of one resource."""
+    rtype = resource.get("resourceType")
+    found: list[Issue] = []
+    meta = resource.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    claimed = [p for p in claimed if isinstance(p, str)] if isinstance(claimed, list) else []
+    checked: set[str] = set()
+    compiled = profiles()
+    for position, url in [*enumerate(claimed), *((None, u) for u in extra)]:
+        at = f"{path}.meta.profile[{position}]" if position is not None else path
+        prof = compiled.get(url)
+        if prof is None or prof.is_extension:
+            why = "profile is not one of this adapter's: checked against the FHIR R4 base spec only"
+            found.append(issue("LD-PROFILE-NOT-OURS", at, why))
+        elif prof.type != rtype:
+            why = f"profile {prof.name} constrains {prof.type}, not {rtype}"
+            found.append(issue("LD-PROFILE-WRONG-TYPE", at, why))
+        elif prof.url not in checked:
+            checked.add(prof.url)
+            found.extend(ProfileCheck(compiled, prof, resource).run(resource, path))
+    if rtype == "Patient" and LD_PATIENT not in checked:
+        found.extend(nhs_number_warnings(resource, path))
+    elif rtype == "QuestionnaireResponse":
+        found.extend(_questionnaire_response(resource, path))
+    elif rtype == "Bundle":
+        found.extend(_bundle(resource, path))
+    return found
+
+
+def _questionnaire_response(response: dict, path: str) -> list[Issue]:
+    canonical = response.get("questionnaire")
+    if not isinstance(canonical, str) or not questionnaires().knows_url(canonical.partition("|")[0]):
+        return []  # not one of our questionnaires: nothing more we can check
+    return validate_questionnaire_response(response, questionnaires(), path)
+
+
+def _bundle(bundle: dict, path: str) -> list[Issue]:
+    found: list[Issue] = []
+    implied: dict[int, list[str]] = {}
+    if bundle.get("type") == "message":
+        result = message_issues(bundle, path, package())
+        found.extend(result.issues)
+        implied = result.implied
+    entries = bundle.get("entry")
+    for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            found.extend(_resource(resource, f"{path}.entry[{i}].resource", implied.get(i, [])))
+    return found

@@ -1,0 +1,203 @@
+"""The profile tier: one resource against one of our compiled profiles, every broken rule an Issue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapter.conformance.messages import issue
+from adapter.conformance.profiles import Node, Profile, Profiles
+from adapter.domain import is_valid_nhs_number
+from adapter.errors import Issue
+
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+class ProfileCheck:
+    """Checks one resource against one profile; collects issues."""
+
+    def __init__(self, profiles: Profiles, profile: Profile, resource: dict) -> None:
+        self.profiles = profiles
+        self.profile = profile
+        self.env = {"resource": resource}
+        self.issues: list[Issue] = []
+
+    def run(self, resource: dict, path: str) -> list[Issue]:
+        """Every rule of the profile against the resource at `path`."""
+        self.value(self.profile.root, resource, path)
+        self.extensions(resource, path)
+        return self.issues
+
+    def value(self, node: Node, item: Any, at: str) -> None:
+        """One item of an element: fixed, pattern, binding, invariants, then its children."""
+        if node.fixed is not None and item != node.fixed:
+            why = f"{_leaf(at)} must be exactly the value fixed by {self.profile.name}"
+            self.issues.append(issue("LD-PROFILE-FIXED", at, f"{why} ({_show(node.fixed)})"))
+        if node.pattern is not None and not _matches(node.pattern, item):
+            why = f"{_leaf(at)} must match the pattern of {self.profile.name}"
+            self.issues.append(issue("LD-PROFILE-PATTERN", at, f"{why} ({_show(node.pattern)})"))
+        if node.binding is not None:
+            self.binding(node, item, at)
+        for inv in node.invariants:
+            self.invariant(inv, item, at)
+        if isinstance(item, dict):
+            for name, child in node.children.items():
+                key, found = _lookup(item, name)
+                self.element(child, found, f"{at}.{key}")
+
+    def element(self, node: Node, found: Any, at: str) -> None:
+        """All items of one element: cardinality, slices, then each item."""
+        is_list = isinstance(found, list)
+        items = found if is_list else ([] if found is None else [found])
+        self.cardinality(node, len(items), at, "CARDINALITY")
+        if node.slices:
+            self.sliced(node, items, at, is_list)
+        if not node.has_rules():
+            return
+        for i, item in enumerate(items):
+            self.value(node, item, f"{at}[{i}]" if is_list else at)
+
+    def cardinality(self, node: Node, count: int, at: str, kind: str) -> None:
+        """min/max of an element or of a slice."""
+        name = _leaf(at)
+        if node.min is not None and count < node.min:
+            if kind == "SLICE" and node.slice_value and name == "extension":
+                why = f"{self.profile.name} requires the extension {node.slice_value}"
+                self.issues.append(issue("LD-PROFILE-EXTENSION-MISSING", at, why))
+                return
+            what = f" with {node.slice_value}" if kind == "SLICE" else ""
+            why = f"{name} needs at least {node.min} item(s){what} in {self.profile.name}; found {count}"
+            self.issues.append(issue(f"LD-PROFILE-{kind}-MIN", at, why))
+        if node.max not in (None, "*") and count > int(node.max):
+            what = f" with {node.slice_value}" if kind == "SLICE" else ""
+            why = f"{name} allows at most {node.max} item(s){what} in {self.profile.name}; found {count}"
+            self.issues.append(issue(f"LD-PROFILE-{kind}-MAX", at, why))
+
+    def sliced(self, node: Node, items: list, at: str, is_list: bool) -> None:
+        """Slices by system (identifier, coding) or url (extension): count and check each slice."""
+        key = node.discriminator or ""
+        by_value = {s.slice_value: s for s in node.slices.values() if s.slice_value}
+        members: dict[str, list[tuple[int, Any]]] = {v: [] for v in by_value}
+        for i, item in enumerate(items):
+            value = item.get(key) if isinstance(item, dict) else None
+            if value in members:
+                members[value].append((i, item))
+        for value, slice_node in by_value.items():
+            self.cardinality(slice_node, len(members[value]), at, "SLICE")
+            if slice_node.has_rules():
+                for i, item in members[value]:
+                    self.value(slice_node, item, f"{at}[{i}]" if is_list else at)
+
+    def binding(self, node: Node, item: Any, at: str) -> None:
+        """Required (error) or extensible (warning) binding to one of our ValueSets."""
+        assert node.binding is not None
+        strength, vs = node.binding
+        if strength not in ("required", "extensible"):
+            return
+        if isinstance(item, str):
+            ok: bool | None = any(code == item for _, code in vs.codes) or bool(vs.open_systems)
+        elif isinstance(item, dict) and ("coding" in item or "code" in item):
+            ok = _coded_ok(item, vs)
+        else:
+            return  # not a coded value: the base tier reports the wrong type
+        if ok is False:
+            message_id = (
+                "LD-PROFILE-BINDING-REQUIRED" if strength == "required" else "LD-PROFILE-BINDING-EXTENSIBLE"
+            )
+            why = f"{_leaf(at)} must use a code from the {strength} ValueSet {vs.describe()}"
+            self.issues.append(issue(message_id, at, why))
+
+    def invariant(self, inv: Any, item: Any, at: str) -> None:
+        """One FHIRPath (or native) constraint on one item."""
+        try:
+            passed = inv.check(item, self.env)
+        except Exception:  # noqa: BLE001 — fhirpathpy raises many types; one bad rule is not a 500
+            why = f"the invariant {inv.key} of {self.profile.name} could not be evaluated here"
+            self.issues.append(issue("LD-PROFILE-INVARIANT-FAILED", at, why))
+            return
+        if passed is False:
+            self.issues.append(issue(inv.message_id, at, f"{inv.key}: {inv.human}"))
+
+    def extensions(self, data: Any, at: str) -> None:
+        """Every extension in the resource: ours checked against their definitions, strangers warned."""
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                self.extensions(item, f"{at}[{i}]")
+            return
+        if not isinstance(data, dict):
+            return
+        for key, value in data.items():
+            if key == "contained" or key == "resourceType":
+                continue
+            here = f"{at}.{key}"
+            if key in ("extension", "modifierExtension") and isinstance(value, list):
+                for i, ext in enumerate(value):
+                    self.one_extension(ext, f"{here}[{i}]")
+            if isinstance(value, dict | list):
+                self.extensions(value, here)
+
+    def one_extension(self, ext: Any, at: str) -> None:
+        url = ext.get("url") if isinstance(ext, dict) else None
+        if not isinstance(url, str) or "://" not in url:
+            return  # a sub-extension of a complex extension: its parent's definition covers it
+        definition = self.profiles.get(url)
+        if definition is not None and definition.is_extension:
+            inner = ProfileCheck(self.profiles, definition, self.env["resource"])
+            inner.value(definition.root, ext, at)
+            self.issues.extend(inner.issues)
+        elif url not in self.profiles.package.known_extensions:
+            why = f"extension {url} is not defined by this adapter or UK Core; it will be ignored"
+            self.issues.append(issue("LD-PROFILE-EXTENSION-UNKNOWN", f"{at}.url", why))
+
+
+def _lookup(data: dict, name: str) -> tuple[str, Any]:
+    """The JSON key and value of an element name; `value[x]` finds valueString etc."""
+    if not name.endswith("[x]"):
+        return name, data.get(name)
+    base = name[:-3]
+    for key, value in data.items():
+        if key.startswith(base) and len(key) > len(base) and key[len(base)].isupper():
+            return key, value
+    return base, None
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """FHIR pattern semantics: every property of the pattern present in the value."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(_matches(v, value.get(k)) for k, v in pattern.items())
+    if isinstance(pattern, list):
+        return isinstance(value, list) and all(any(_matches(p, v) for v in value) for p in pattern)
+    return pattern == value
+
+
+def _coded_ok(item: dict, vs: Any) -> bool | None:
+    codings = item.get("coding") if "coding" in item else [item]
+    if not isinstance(codings, list):
+        return None
+    verdicts = [vs.contains(c.get("system"), c.get("code")) for c in codings if isinstance(c, dict)]
+    if any(v is not False for v in verdicts):
+        return True
+    return False
+
+
+def _leaf(at: str) -> str:
+    return at.rsplit(".", 1)[-1].split("[", 1)[0]
+
+
+def _show(value: Any) -> str:
+    """A fixed or pattern value from our profile (never payload data), short."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def nhs_number_warnings(patient: dict, path: str) -> list[Issue]:
+    """NHS numbers failing Modulus 11 in a Patient we do not check against ld-patient."""
+    found = []
+    identifiers = patient.get("identifier")
+    for i, ident in enumerate(identifiers if isinstance(identifiers, list) else ()):
+        if not isinstance(ident, dict) or ident.get("system") != NHS_NUMBER_SYSTEM:
+            continue
+        value = ident.get("value")
+        if isinstance(value, str) and not is_valid_nhs_number(value):
+            why = "the NHS number fails the Modulus 11 check digit test; it cannot be matched to PDS"
+            found.append(issue("LD-PARTNER-NHS-NUMBER", f"{path}.identifier[{i}].value", why))
+    return found
