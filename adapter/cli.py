@@ -1,4 +1,4 @@
-"""The `ld-adapter` command: serve, token, map, migrate."""
+"""The `ld-adapter` command: serve, token, map, migrate, validate."""
 
 from __future__ import annotations
 
@@ -117,6 +117,31 @@ def map_referral(file: Path) -> None:
     )
     bundle = referral_bundle(resources, settings.fhir_base_url)
     click.echo(orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command(name="validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--profile", default=None, help="Also check every file against this profile URL.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+)
+def validate_files(paths: tuple[Path, ...], profile: str | None, output: str) -> None:
+    """Validate FHIR JSON files (and directories of them) as the adapter checks inbound payloads."""
+    from adapter.conformance.report import FORMATS, check_files, json_files
+
+    files = json_files(paths)
+    results = check_files(files, profile)
+    if len(files) > 20 and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(files), unit="file", file=sys.stderr)
+    collected = list(results)
+    click.echo(FORMATS[output](collected))
+    raise SystemExit(0 if all(r.valid for r in collected) else 1)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ def capability_statement(registry: SearchRegistry, base_url: str, published: str
                 "mode": "server",
                 "documentation": "Dates without a time zone are read as UTC.",
                 "security": {
-                    "cors": False,
                     "service": [{"coding": [SMART_SECURITY]}],
                     "description": "OAuth2 bearer tokens with SMART v2 system scopes, "
                     "e.g. system/ServiceRequest.rs",
@@ -48,7 +47,6 @@ def _resource(registry: SearchRegistry, resource_type: str) -> dict:
         "interaction": [{"code": code} for code in INTERACTIONS],
         "versioning": "versioned",
         "readHistory": True,
-        "updateCreate": False,
         "conditionalRead": "not-match",
     }
     includes = registry.includes(resource_type)

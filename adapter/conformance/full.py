@@ -27,7 +27,7 @@ def questionnaires() -> QuestionnaireIndex:
 
 
 def validate(payload: dict | bytes | str, profile: str | None = None) -> list[Issue]:
-    """Every problem in a resource or Bundle: base spec, our profiles, message rules, questionnaires."""
+    """Every problem in a resource or Bundle: base spec, our profiles, messages, questionnaires."""
     if isinstance(payload, bytes | bytearray | memoryview | str):
         parsed, problem = parse_json(payload)
         if problem is not None:
@@ -79,7 +79,9 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
 
 def _questionnaire_response(response: dict, path: str) -> list[Issue]:
     canonical = response.get("questionnaire")
-    if not isinstance(canonical, str) or not questionnaires().knows_url(canonical.partition("|")[0]):
+    if not isinstance(canonical, str) or not questionnaires().knows_url(
+        canonical.partition("|")[0]
+    ):
         return []  # not one of our questionnaires: nothing more we can check
     return validate_questionnaire_response(response, questionnaires(), path)
 

@@ -44,28 +44,50 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
     if definition is None:
         return out
     rows = [r for r in definition.get("focus", []) if isinstance(r, dict)]
-    listed = {r.get("code") for r in rows}
     name = str(definition.get("name") or definition.get("id"))
+    primary = next(
+        (r.get("code") for r in rows if r.get("code") not in ("Bundle", "MessageHeader")), None
+    )
     for i, ftype in focus_types:
-        if ftype in ("MessageHeader", "Bundle") or ftype not in listed:
-            why = f"focus must point at a resource {name} carries, not a {ftype}"
+        if primary is not None and ftype != primary:
+            why = f"focus must point at the {primary} of {name}, not a {ftype}"
             out.issues.append(issue("LD-MSG-FOCUS-TYPE", f"{at}.focus[{i}]", why))
-    counts = Counter(r.get("resourceType") for r in resources if isinstance(r, dict))
-    counts["Bundle"] = 1
+    ours = {
+        r["code"]: r["profile"]
+        for r in rows
+        if isinstance(r.get("profile"), str) and pkg.canonical(r["profile"]) is not None
+    }
+    counts: Counter[str] = Counter({"Bundle": 1})
+    for i, resource in enumerate(resources):
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            continue
+        rtype = resource["resourceType"]
+        wanted = ours.get(rtype)
+        claims = _our_claims(resource, pkg)
+        if wanted is not None and claims and wanted not in claims:
+            continue  # claims another of our profiles (an onward referral is not a referral)
+        counts[rtype] += 1
+        if wanted is not None and not claims:
+            out.implied[i] = [wanted]
     for row in rows:
         code, low, high = row.get("code"), int(row.get("min", 0)), str(row.get("max", "*"))
+        what = f"{code} ({row['profile'].rsplit('/', 1)[-1]})" if code in ours else str(code)
         if counts[code] < low:
-            why = f"{name} needs at least {low} {code} entr{'y' if low == 1 else 'ies'}; found {counts[code]}"
+            why = f"{name} needs at least {low} {what} entr{'y' if low == 1 else 'ies'}; found {counts[code]}"
             out.issues.append(issue("LD-MSG-COUNT-MIN", f"{path}.entry", why))
         if high != "*" and counts[code] > int(high):
-            why = f"{name} allows at most {high} {code} entr{'y' if high == '1' else 'ies'}; found {counts[code]}"
+            why = f"{name} allows at most {high} {what} entr{'y' if high == '1' else 'ies'}; found {counts[code]}"
             out.issues.append(issue("LD-MSG-COUNT-MAX", f"{path}.entry", why))
-    profile_of = {r["code"]: r["profile"] for r in rows if isinstance(r.get("profile"), str)}
-    for i, resource in enumerate(resources):
-        rtype = resource.get("resourceType") if isinstance(resource, dict) else None
-        if rtype in profile_of and pkg.canonical(profile_of[rtype]) is not None:
-            out.implied[i] = [profile_of[rtype]]
     return out
+
+
+def _our_claims(resource: dict, pkg: Package) -> set[str]:
+    """The profiles of ours a resource claims in meta.profile."""
+    meta = resource.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    if not isinstance(claimed, list):
+        return set()
+    return {p for p in claimed if isinstance(p, str) and pkg.canonical(p) is not None}
 
 
 def _focus(header: dict, at: str, index: BundleIndex, out: MessageResult) -> list[tuple[int, str]]:
@@ -112,7 +134,8 @@ def _definition(header: dict, at: str, pkg: Package, out: MessageResult) -> dict
     candidates = [
         md
         for md in pkg.by_type.get("MessageDefinition", [])
-        if (md.get("eventCoding", {}).get("system"), md.get("eventCoding", {}).get("code")) == (system, code)
+        if (md.get("eventCoding", {}).get("system"), md.get("eventCoding", {}).get("code"))
+        == (system, code)
     ]
     if not candidates:
         why = "eventCoding names an event this adapter neither sends nor accepts"

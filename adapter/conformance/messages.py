@@ -63,7 +63,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Partner payloads claiming profiles we do not own: what the base spec allows, flagged.
     "LD-PARTNER-NHS-NUMBER": ("value", "warning"),
     # Message tier: MessageHeader, focus and our MessageDefinitions.
-    "LD-MSG-NO-HEADER": ("structure", "error"),
     "LD-MSG-FOCUS-MISSING": ("required", "error"),
     "LD-MSG-FOCUS-UNRESOLVED": ("not-found", "error"),
     "LD-MSG-FOCUS-TYPE": ("invalid", "error"),
@@ -73,6 +72,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-MSG-DEFINITION-NOT-OURS": ("informational", "information"),
     "LD-MSG-COUNT-MIN": ("required", "error"),
     "LD-MSG-COUNT-MAX": ("structure", "error"),
+    # The validate command.
+    "LD-FILE-UNREADABLE": ("exception", "error"),
 }
 
 

@@ -96,3 +96,24 @@ def conformance_resources(resource_type: str) -> list[dict]:
 def conformance_resource(resource_type: str, resource_id: str) -> dict | None:
     """One published conformance resource by type and id, None if there is none."""
     return package().by_id.get((resource_type, resource_id))
+
+
+INDEX_FIELDS = ("resourceType", "id", "url", "version", "kind", "type")
+
+
+def package_index(root: Path = PACKAGE_DIR) -> dict:
+    """The FHIR NPM `.index.json` of the package: one row per conformance resource file."""
+    files = []
+    for path in _definition_files(root):
+        resource = _read(path)
+        if resource is not None:
+            row = {"filename": path.relative_to(root).as_posix()}
+            row.update({k: resource[k] for k in INDEX_FIELDS if isinstance(resource.get(k), str)})
+            files.append(row)
+    return {"index-version": 1, "files": files}
+
+
+def write_package_index(root: Path = PACKAGE_DIR) -> None:
+    """Rewrite conformance/.index.json (run after adding or renaming a conformance resource)."""
+    text = orjson.dumps(package_index(root), option=orjson.OPT_INDENT_2) + b"\n"
+    (root / ".index.json").write_bytes(text)

@@ -1,4 +1,4 @@
-"""The profile tier: one resource against one of our compiled profiles, every broken rule an Issue."""
+"""The profile tier: one resource against one of our compiled profiles; each broken rule an Issue."""
 
 from __future__ import annotations
 
@@ -101,7 +101,9 @@ class ProfileCheck:
             return  # not a coded value: the base tier reports the wrong type
         if ok is False:
             message_id = (
-                "LD-PROFILE-BINDING-REQUIRED" if strength == "required" else "LD-PROFILE-BINDING-EXTENSIBLE"
+                "LD-PROFILE-BINDING-REQUIRED"
+                if strength == "required"
+                else "LD-PROFILE-BINDING-EXTENSIBLE"
             )
             why = f"{_leaf(at)} must use a code from the {strength} ValueSet {vs.describe()}"
             self.issues.append(issue(message_id, at, why))
@@ -110,7 +112,7 @@ class ProfileCheck:
         """One FHIRPath (or native) constraint on one item."""
         try:
             passed = inv.check(item, self.env)
-        except Exception:  # noqa: BLE001 — fhirpathpy raises many types; one bad rule is not a 500
+        except Exception:  # fhirpathpy raises many types; one bad rule must not become a 500
             why = f"the invariant {inv.key} of {self.profile.name} could not be evaluated here"
             self.issues.append(issue("LD-PROFILE-INVARIANT-FAILED", at, why))
             return
@@ -163,7 +165,9 @@ def _lookup(data: dict, name: str) -> tuple[str, Any]:
 def _matches(pattern: Any, value: Any) -> bool:
     """FHIR pattern semantics: every property of the pattern present in the value."""
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(_matches(v, value.get(k)) for k, v in pattern.items())
+        return isinstance(value, dict) and all(
+            _matches(v, value.get(k)) for k, v in pattern.items()
+        )
     if isinstance(pattern, list):
         return isinstance(value, list) and all(any(_matches(p, v) for v in value) for p in pattern)
     return pattern == value
@@ -174,9 +178,7 @@ def _coded_ok(item: dict, vs: Any) -> bool | None:
     if not isinstance(codings, list):
         return None
     verdicts = [vs.contains(c.get("system"), c.get("code")) for c in codings if isinstance(c, dict)]
-    if any(v is not False for v in verdicts):
-        return True
-    return False
+    return any(v is not False for v in verdicts)
 
 
 def _leaf(at: str) -> str:
@@ -198,6 +200,8 @@ def nhs_number_warnings(patient: dict, path: str) -> list[Issue]:
             continue
         value = ident.get("value")
         if isinstance(value, str) and not is_valid_nhs_number(value):
-            why = "the NHS number fails the Modulus 11 check digit test; it cannot be matched to PDS"
+            why = (
+                "the NHS number fails the Modulus 11 check digit test; it cannot be matched to PDS"
+            )
             found.append(issue("LD-PARTNER-NHS-NUMBER", f"{path}.identifier[{i}].value", why))
     return found

@@ -10,7 +10,7 @@ from adapter.conformance.package import Package
 
 @dataclass(frozen=True)
 class Expansion:
-    """The (system, code) pairs of a ValueSet; `open_systems` are included whole but not known here."""
+    """The (system, code) pairs of a ValueSet; `open_systems` are included whole, not enumerable."""
 
     url: str
     name: str

@@ -28,7 +28,7 @@ from adapter.search.query import (
 )
 
 CONTROL = ("_count", "_offset", "_include", "_format")
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.:]{0,63}")
 _STRING_MODIFIERS = {None: "start", "contains": "contains"}
 
 
@@ -101,7 +101,7 @@ def _safe(key: str) -> str:
 
 
 def _whole_number(raw: str, name: str, modifier: str) -> int:
-    if modifier or not raw.isdigit() or len(raw) > 9:
+    if modifier or not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise _BadValue(f"{name} must be a whole number of 0 or more.")
     value = int(raw)
     return min(value, MAX_COUNT) if name == "_count" else value
@@ -119,7 +119,9 @@ def _include(resource_type: str, raw: str, modifier: str, registry: SearchRegist
     target = parts[2] if len(parts) == 3 else None
     parameter = registry.get(resource_type, parts[1])
     assert parameter is not None
-    if target is not None and target not in parameter.targets:
+    if target is not None and (
+        target not in parameter.targets or target not in registry.resource_types
+    ):
         raise _BadValue(f"_include {parts[0]}:{parts[1]} cannot target that type.")
     return Include(parts[1], target)
 

@@ -111,6 +111,8 @@ class ReferralRepository:
         self, filters: ReferralFilters, limit: int, offset: int
     ) -> tuple[builtins.list[ReferralRecord], int]:
         """A page of records (newest received first) and how many match in all."""
+        if any("\x00" in (getattr(filters, name) or "") for name in _EQUALITY_FILTERS):
+            return [], 0  # no stored value contains NUL (PostgreSQL cannot even compare it)
         where = [
             getattr(F, name) == getattr(filters, name)
             for name in _EQUALITY_FILTERS

@@ -39,14 +39,15 @@ class ResourceRepository:
         """Store version 1; Conflict if the type/id exists. Returns the stored copy with meta."""
         resource_type, resource_id = _identity(resource_json, allow_new_id=True)
         stored = _with_meta(resource_json, resource_id, 1)
+        row = _row(stored)
         try:
             with self._db.begin_nested():
-                self._db.execute(resource.insert().values(_row(stored)))
+                self._db.execute(resource.insert().values(row))
         except sa.exc.IntegrityError:
             raise Conflict(
                 Issue(f"A {resource_type} with this id already exists.", code="duplicate")
             ) from None
-        self._db.execute(resource_version.insert().values(_row(stored)))
+        self._db.execute(resource_version.insert().values(row))
         self._index(stored, replace=False)
         return stored
 
@@ -104,7 +105,8 @@ class ResourceRepository:
 
     def vread(self, resource_type: str, resource_id: str, version: str) -> dict | None:
         """One version, or None."""
-        if not str(version).isdigit() or len(str(version)) > 9:
+        version = str(version)
+        if not (version.isascii() and version.isdigit()) or len(version) > 9:
             return None
         V = resource_version.c
         content = self._db.execute(

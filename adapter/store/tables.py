@@ -19,7 +19,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; give a timezone")
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+14:00: clamp to the representable range
+            value = datetime.min if value.year == 1 else datetime.max
+            value = value.replace(tzinfo=UTC)
         # SQLite keeps text: drop the zone so every value has one sortable format.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 

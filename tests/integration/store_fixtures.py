@@ -34,7 +34,7 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database URL, empty and migrated: a fresh SQLite file, or the run's PostgreSQL schema."""
+    """An empty database: a new SQLite file, or this run's migrated PostgreSQL schema, emptied."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("postgres_url")

@@ -59,6 +59,7 @@ def test_vread_and_history(client: FlaskClient, seeded: Flask, auth: dict) -> No
     assert first.headers["ETag"] == 'W/"1"'
     assert client.get("/fhir/Patient/p1/_history/3", headers=auth).status_code == 404
     assert client.get("/fhir/Patient/p1/_history/x", headers=auth).status_code == 404
+    assert client.get("/fhir/Patient/p1/_history/²", headers=auth).status_code == 404
     bundle = client.get("/fhir/Patient/p1/_history", headers=auth).get_json()
     assert bundle["type"] == "history" and bundle["total"] == 2
     assert [e["resource"]["meta"]["versionId"] for e in bundle["entry"]] == ["2", "1"]

@@ -8,6 +8,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from adapter.settings import Settings
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
@@ -252,3 +255,24 @@ def test_post_search_with_a_form_body(client: FlaskClient, seeded: Flask, auth: 
 @pytest.mark.parametrize("query", ["family=a%00b", "identifier=%00", f"identifier={'9' * 3000}"])
 def test_awkward_values_are_never_a_500(client: FlaskClient, auth: dict, query: str) -> None:
     assert client.get(f"/fhir/Patient?{query}", headers=auth).status_code in (200, 400)
+
+
+@settings_(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["patient:identifier", "identifier", "status", "authored", "_id", "colour"]
+            ),
+            st.text(max_size=30),
+        ),
+        max_size=3,
+    )
+)
+def test_random_searches_are_never_a_500(
+    client: FlaskClient, seeded: Flask, auth: dict, params: list[tuple[str, str]]
+) -> None:
+    response = client.get("/fhir/ServiceRequest", query_string=params, headers=auth)
+    assert response.status_code in (200, 400)

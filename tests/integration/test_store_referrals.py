@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -109,3 +109,13 @@ def test_a_failed_unit_of_work_stores_no_referral(store: Store) -> None:
     with store.unit_of_work() as uow:
         assert uow.referrals.get_by_local_id("L-9") is None
         assert uow.resources.read("Patient", "p9") is None
+
+
+def test_awkward_filters_match_nothing_instead_of_failing(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.referrals.add(record())
+    far_east = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    with store.unit_of_work() as uow:
+        assert uow.referrals.list(ReferralFilters(status="\x00"), limit=5, offset=0) == ([], 0)
+        everything = uow.referrals.list(ReferralFilters(received_from=far_east), limit=5, offset=0)
+    assert everything[1] == 1

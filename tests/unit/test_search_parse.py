@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapter.errors import InvalidInput
 from adapter.search import default_registry
@@ -93,11 +95,14 @@ def test_unknown_parameters_are_reported_not_used() -> None:
         ("ServiceRequest", "_lastUpdated", "soon"),
         ("ServiceRequest", "_count", "-1"),
         ("ServiceRequest", "_count", "ten"),
+        ("ServiceRequest", "_count", "²"),
         ("ServiceRequest", "_offset", "1.5"),
         ("ServiceRequest", "status:not", "active"),
         ("ServiceRequest", "patient", "Patient/"),
         ("ServiceRequest", "_include", "ServiceRequest:requester"),
         ("ServiceRequest", "_include", "Patient:organization"),
+        ("ServiceRequest", "_include", "ServiceRequest:subject:Device"),
+        ("ServiceRequest", "_include", "ServiceRequest:patient:Location"),
         ("ServiceRequest", "identifier", "a|b|c"),
         ("Patient", "family:exact", "Smith"),
         ("Patient", "_id", "not/an/id"),
@@ -120,3 +125,32 @@ def test_nul_characters_are_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse("Patient", ("family", "a\x00b"))
     assert caught.value.issues[0].expression == ("family",)
+
+
+NAMES = st.sampled_from(
+    [
+        "authored",
+        "patient",
+        "patient:identifier",
+        "subject:Patient",
+        "status",
+        "identifier",
+        "_id",
+        "_lastUpdated",
+        "_count",
+        "_offset",
+        "_include",
+        "family",
+        "family:contains",
+        "birthdate",
+    ]
+)
+
+
+@given(st.lists(st.tuples(NAMES | st.text(max_size=12), st.text(max_size=40)), max_size=6))
+def test_any_input_parses_or_is_a_400(params: list[tuple[str, str]]) -> None:
+    for resource_type in ("ServiceRequest", "Patient"):
+        try:
+            parse(resource_type, *params)
+        except InvalidInput as error:
+            assert all(issue.expression for issue in error.issues)

@@ -1,0 +1,72 @@
+"""The full validator over real NHS examples: no false errors, and the known flaws reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapter.conformance import validate, validate_resource
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT.parent / "shared" / "reference"
+EXAMPLES = sorted(
+    p.relative_to(REFERENCE).as_posix()
+    for p in [*REFERENCE.glob("ukcore/*.json"), *REFERENCE.glob("bars/*.json")]
+)
+BAD_NHS_NUMBER = [
+    "bars/REFREQ07-Referral-GP-to-OC.json",
+    "bars/Referral-999-to-CAS-2021.json",
+    "bars/SERVREQ01-Cancellation-Revoked.json",
+    "bars/ValidationRequest-POST.json",
+    "bars/ValidationResponse-POST.json",
+]
+
+pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason="NHS reference examples not here")
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_profile_and_message_tiers_add_no_errors_to_nhs_examples(name: str) -> None:
+    payload = (REFERENCE / name).read_bytes()
+    base_errors = [i for i in validate_resource(payload) if i.severity == "error"]
+    assert [i for i in validate(payload) if i.severity == "error"] == base_errors
+
+
+@pytest.mark.parametrize("name", BAD_NHS_NUMBER)
+def test_nhs_number_failing_modulus_11_is_a_warning(name: str) -> None:
+    found = [
+        i
+        for i in validate((REFERENCE / name).read_bytes())
+        if i.message_id == "LD-PARTNER-NHS-NUMBER"
+    ]
+    assert [i.severity for i in found] == ["warning"]
+    assert found[0].expression[0].endswith(".identifier[0].value")
+    assert "3478526985" not in found[0].diagnostics
+
+
+def test_retired_message_event_code_system_is_a_warning() -> None:
+    found = validate((REFERENCE / "bars" / "Referral-999-to-CAS-2021.json").read_bytes())
+    old = [i for i in found if i.message_id == "LD-MSG-EVENT-SYSTEM-OLD"]
+    assert [(i.severity, i.expression) for i in old] == [
+        ("warning", ("Bundle.entry[0].resource.eventCoding.system",))
+    ]
+
+
+def test_partner_profiles_are_noted_as_checked_against_the_base_spec_only() -> None:
+    found = validate((REFERENCE / "bars" / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
+    noted = [i for i in found if i.message_id == "LD-PROFILE-NOT-OURS"]
+    assert {i.severity for i in noted} == {"information"}
+    assert "Bundle.entry[2].resource.meta.profile[0]" in {i.expression[0] for i in noted}
+
+
+def test_uk_core_patient_with_a_valid_nhs_number_has_no_issues() -> None:
+    assert (
+        validate((REFERENCE / "ukcore" / "UKCore-Patient-RichardSmith-Example.json").read_bytes())
+        == []
+    )
+
+
+def test_bars_message_definition_is_not_ours_but_not_an_error() -> None:
+    found = validate((REFERENCE / "bars" / "ValidationRequest-POST.json").read_bytes())
+    assert any(i.message_id == "LD-MSG-DEFINITION-NOT-OURS" for i in found)
+    assert not any(i.message_id.startswith("LD-MSG-COUNT") for i in found if i.message_id)
