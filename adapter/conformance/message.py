@@ -10,6 +10,7 @@ from adapter.conformance.messages import issue
 from adapter.conformance.package import Package
 from adapter.errors import Issue
 
+BARS_EVENTS = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
 # Event code systems NHS England has replaced by message-events-bars: flagged, not matched.
 OLD_EVENT_SYSTEMS = frozenset(
     {
@@ -70,13 +71,14 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
         if wanted is not None and not claims:
             out.implied[i] = [wanted]
     for row in rows:
-        code, low, high = row.get("code"), int(row.get("min", 0)), str(row.get("max", "*"))
-        what = f"{code} ({row['profile'].rsplit('/', 1)[-1]})" if code in ours else str(code)
+        code, low, high = str(row.get("code")), int(row.get("min", 0)), str(row.get("max", "*"))
+        what = f"{code} ({row['profile'].rsplit('/', 1)[-1]})" if code in ours else code
+        found = f"; found {counts[code]}"
         if counts[code] < low:
-            why = f"{name} needs at least {low} {what} entr{'y' if low == 1 else 'ies'}; found {counts[code]}"
+            why = f"{name} needs at least {low} {what} entr{'y' if low == 1 else 'ies'}{found}"
             out.issues.append(issue("LD-MSG-COUNT-MIN", f"{path}.entry", why))
         if high != "*" and counts[code] > int(high):
-            why = f"{name} allows at most {high} {what} entr{'y' if high == '1' else 'ies'}; found {counts[code]}"
+            why = f"{name} allows at most {high} {what} entr{'y' if high == '1' else 'ies'}{found}"
             out.issues.append(issue("LD-MSG-COUNT-MAX", f"{path}.entry", why))
     return out
 
@@ -115,18 +117,19 @@ def _definition(header: dict, at: str, pkg: Package, out: MessageResult) -> dict
     event = event if isinstance(event, dict) else {}
     system, code = event.get("system"), event.get("code")
     if system in OLD_EVENT_SYSTEMS:
-        why = "eventCoding uses a retired NHS code system; use https://fhir.nhs.uk/CodeSystem/message-events-bars"
+        why = f"eventCoding uses a retired NHS code system; use {BARS_EVENTS}"
         out.issues.append(issue("LD-MSG-EVENT-SYSTEM-OLD", f"{at}.eventCoding.system", why))
     canonical = header.get("definition")
     if isinstance(canonical, str):
         definition = pkg.canonical(canonical)
         if definition is None or definition.get("resourceType") != "MessageDefinition":
-            why = "definition is not a MessageDefinition of this adapter: checked against the FHIR base spec only"
+            why = "definition is not a MessageDefinition of this adapter: base spec checks only"
             out.issues.append(issue("LD-MSG-DEFINITION-NOT-OURS", f"{at}.definition", why))
             return None
         expected = definition.get("eventCoding", {})
         if (system, code) != (expected.get("system"), expected.get("code")):
-            why = f"eventCoding must be {expected.get('system')}#{expected.get('code')} for {definition.get('name')}"
+            event_name = f"{expected.get('system')}#{expected.get('code')}"
+            why = f"eventCoding must be {event_name} for {definition.get('name')}"
             out.issues.append(issue("LD-MSG-EVENT-MISMATCH", f"{at}.eventCoding", why))
         return definition
     if system in OLD_EVENT_SYSTEMS:

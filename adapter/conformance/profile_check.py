@@ -1,4 +1,4 @@
-"""The profile tier: one resource against one of our compiled profiles; each broken rule an Issue."""
+"""The profile tier: one resource against a compiled profile of ours; each broken rule, an Issue."""
 
 from __future__ import annotations
 
@@ -65,11 +65,13 @@ class ProfileCheck:
                 self.issues.append(issue("LD-PROFILE-EXTENSION-MISSING", at, why))
                 return
             what = f" with {node.slice_value}" if kind == "SLICE" else ""
-            why = f"{name} needs at least {node.min} item(s){what} in {self.profile.name}; found {count}"
+            why = f"{name} needs at least {node.min} item(s){what} in {self.profile.name}"
+            why += f"; found {count}"
             self.issues.append(issue(f"LD-PROFILE-{kind}-MIN", at, why))
         if node.max not in (None, "*") and count > int(node.max):
             what = f" with {node.slice_value}" if kind == "SLICE" else ""
-            why = f"{name} allows at most {node.max} item(s){what} in {self.profile.name}; found {count}"
+            why = f"{name} allows at most {node.max} item(s){what} in {self.profile.name}"
+            why += f"; found {count}"
             self.issues.append(issue(f"LD-PROFILE-{kind}-MAX", at, why))
 
     def sliced(self, node: Node, items: list, at: str, is_list: bool) -> None:
@@ -120,7 +122,7 @@ class ProfileCheck:
             self.issues.append(issue(inv.message_id, at, f"{inv.key}: {inv.human}"))
 
     def extensions(self, data: Any, at: str) -> None:
-        """Every extension in the resource: ours checked against their definitions, strangers warned."""
+        """Every extension in the resource: ours checked against their definition, others warned."""
         if isinstance(data, list):
             for i, item in enumerate(data):
                 self.extensions(item, f"{at}[{i}]")

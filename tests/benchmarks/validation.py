@@ -1,0 +1,112 @@
+"""Validation: the full `validate` of L&D referral messages, cold start of the CLI, and FHIR.js."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from adapter.conformance import has_errors, validate
+from tests.support.fhirjs import FhirJs, fhirjs_available
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGE_FILE = ROOT / "conformance" / "examples" / "Bundle-ld-referral-message-example.json"
+Median = Callable[[Callable[[], object], int], float]
+COLD_RUNS = 5
+
+
+def ten_entry_message() -> dict:
+    """The example referral message cut to 10 entries (the PractitionerRole goes)."""
+    bundle = orjson.loads(MESSAGE_FILE.read_bytes())
+    role = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "PractitionerRole")
+    bundle["entry"].remove(role)
+    for entry in bundle["entry"]:
+        if entry["resource"].get("author", {}).get("reference") == role["fullUrl"]:
+            entry["resource"]["author"] = {"display": "L&D practitioner"}
+    return bundle
+
+
+def large_message(size: int) -> dict:
+    """A referral message padded to `size` entries with Consents (0..* in the definition)."""
+    bundle = ten_entry_message()
+    consent = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent")
+    while len(bundle["entry"]) < size:
+        extra = copy.deepcopy(consent)
+        extra["fullUrl"] = f"urn:uuid:00000000-0000-4000-8000-{len(bundle['entry']):012d}"
+        bundle["entry"].append(extra)
+    return bundle
+
+
+def validation_section(median: Median) -> list[str]:
+    """In-process `validate` of a 10-entry and a 1,000-entry message, and FHIR.js on the same."""
+    small, large = ten_entry_message(), large_message(1000)
+    assert not has_errors(validate(small)) and not has_errors(validate(large))
+    small_time = median(lambda: validate(small), 2000)
+    large_time = median(lambda: validate(large), 30)
+    lines = [
+        "## Validation (base + profiles + message + questionnaires), one core",
+        "",
+        f"Input: `{MESSAGE_FILE.relative_to(ROOT)}` cut to 10 entries, and padded to 1,000 "
+        "entries with Consents.",
+        "",
+        "| measure | median | target |",
+        "| --- | --- | --- |",
+        f"| `validate` 10-entry referral message | {small_time * 1e3:.2f} ms | ≤ 10 ms |",
+        f"| `validate` 1,000-entry message | {large_time * 1e3:.1f} ms "
+        f"({large_time / small_time:.0f}× the 10-entry time) | ≤ 150× |",
+    ]
+    if fhirjs_available():
+        with FhirJs() as fhirjs:
+            js_small = median(lambda: fhirjs.verdict(small), 300)
+            js_large = median(lambda: fhirjs.verdict(large), 10)
+        lines += [
+            f"| FHIR.js `validate` 10-entry (base spec only, incl. pipe round trip) "
+            f"| {js_small * 1e3:.2f} ms | (reference) |",
+            f"| FHIR.js `validate` 1,000-entry (base spec only, incl. pipe round trip) "
+            f"| {js_large * 1e3:.1f} ms | (reference) |",
+        ]
+    else:
+        lines.append("| FHIR.js | not installed (`npm ci --prefix tests/fhirjs`) | |")
+    return [*lines, ""]
+
+
+def _cold(command: list[str], stdin: bytes | None = None) -> float:
+    samples = []
+    for _ in range(COLD_RUNS):
+        start = time.perf_counter()
+        subprocess.run(command, input=stdin, capture_output=True, cwd=ROOT, check=False)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def cold_start_section(median: Median) -> list[str]:
+    """Process launch to first validation result: the CLI, and FHIR.js's node harness."""
+    del median  # one process launch per sample: medians of COLD_RUNS runs instead
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "message.json"
+        path.write_bytes(orjson.dumps(ten_entry_message()))
+        cli = _cold([sys.executable, "-m", "adapter.cli", "validate", str(path)])
+    lines = [
+        "## Validation cold start (process launch → first result)",
+        "",
+        "| measure | median of 5 | target |",
+        "| --- | --- | --- |",
+        f"| `python -m adapter.cli validate FILE` (10-entry message) | {cli:.2f} s | ≤ 2 s |",
+    ]
+    node = shutil.which("node")
+    if node and fhirjs_available():
+        script = ROOT / "tests" / "fhirjs" / "validate.js"
+        js = _cold([node, str(script)], orjson.dumps(ten_entry_message()) + b"\n")
+        lines.append(f"| `node tests/fhirjs/validate.js` (FHIR.js, same message) | {js:.2f} s | (reference) |")
+    return [*lines, ""]
+
+
+SECTIONS = [validation_section, cold_start_section]
