@@ -26,8 +26,8 @@ def questionnaires() -> QuestionnaireIndex:
     return load_questionnaire_index()
 
 
-def validate(payload: dict | bytes | str, profile: str | None = None) -> list[Issue]:
-    """Every problem in a resource or Bundle: base spec, our profiles, messages, questionnaires."""
+def validate(payload: object, profile: str | None = None) -> list[Issue]:
+    """Every problem in a resource or Bundle (JSON text or parsed): base, profiles, messages."""
     if isinstance(payload, bytes | bytearray | memoryview | str):
         parsed, problem = parse_json(payload)
         if problem is not None:

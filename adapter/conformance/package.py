@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,13 +90,14 @@ def package() -> Package:
 
 
 def conformance_resources(resource_type: str) -> list[dict]:
-    """Every conformance resource of one type the adapter publishes (e.g. StructureDefinition)."""
-    return list(package().by_type.get(resource_type, ()))
+    """Every conformance resource of one type the adapter publishes (copies: safe to change)."""
+    return copy.deepcopy(package().by_type.get(resource_type, []))
 
 
 def conformance_resource(resource_type: str, resource_id: str) -> dict | None:
-    """One published conformance resource by type and id, None if there is none."""
-    return package().by_id.get((resource_type, resource_id))
+    """One published conformance resource by type and id (a copy), None if there is none."""
+    found = package().by_id.get((resource_type, resource_id))
+    return copy.deepcopy(found) if found is not None else None
 
 
 INDEX_FIELDS = ("resourceType", "id", "url", "version", "kind", "type")

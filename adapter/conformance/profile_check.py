@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from adapter.conformance.messages import issue
-from adapter.conformance.profiles import Node, Profile, Profiles
+from adapter.conformance.profiles import Invariant, Node, Profile, Profiles
+from adapter.conformance.terminology import Expansion
 from adapter.domain import is_valid_nhs_number
 from adapter.errors import Issue
 
@@ -110,7 +113,7 @@ class ProfileCheck:
             why = f"{_leaf(at)} must use a code from the {strength} ValueSet {vs.describe()}"
             self.issues.append(issue(message_id, at, why))
 
-    def invariant(self, inv: Any, item: Any, at: str) -> None:
+    def invariant(self, inv: Invariant, item: Any, at: str) -> None:
         """One FHIRPath (or native) constraint on one item."""
         try:
             passed = inv.check(item, self.env)
@@ -175,7 +178,7 @@ def _matches(pattern: Any, value: Any) -> bool:
     return pattern == value
 
 
-def _coded_ok(item: dict, vs: Any) -> bool | None:
+def _coded_ok(item: dict, vs: Expansion) -> bool | None:
     codings = item.get("coding") if "coding" in item else [item]
     if not isinstance(codings, list):
         return None
@@ -189,7 +192,7 @@ def _leaf(at: str) -> str:
 
 def _show(value: Any) -> str:
     """A fixed or pattern value from our profile (never payload data), short."""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
     return text if len(text) <= 120 else text[:117] + "..."
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from adapter.conformance.questionnaire_response import CompiledQuestionnaire, QuestionnaireIndex
 from adapter.domain.assessment import Assessment, AssessmentResourceIds, CodedAnswer
-from adapter.mapping.common import fhir_datetime, invalid, parse_datetime, reference
+from adapter.mapping.common import fhir_datetime, invalid, reference
 from adapter.mapping.contact import (
     AUTHOR_ID,
+    assessment_statuses,
     contact_from_encounter,
     encounter_from_assessment,
     practitioner_contained,
@@ -147,13 +148,11 @@ def assessment_from_fhir(
         )
     answers = answers_from_items(questionnaire, response.get("item"), "QuestionnaireResponse")
     status = response.get("status")
-    if status not in ("in-progress", "completed", "amended", "entered-in-error"):
+    if status not in assessment_statuses():
         raise invalid(
-            "Expected status in-progress, completed, amended or entered-in-error.",
-            "QuestionnaireResponse.status",
+            f"Expected status {', '.join(assessment_statuses())}.", "QuestionnaireResponse.status"
         )
     contact = contact_from_encounter(resources.encounter)
-    parse_datetime(response.get("authored"), "QuestionnaireResponse.authored")
     return Assessment(
         questionnaire=str(canonical),
         status=str(status),

@@ -80,6 +80,12 @@ def _identifier_from(person: dict) -> ProfessionalIdentifier | None:
     return None
 
 
+def assessment_statuses() -> tuple[str, ...]:
+    """The QuestionnaireResponse statuses an assessment may have (from fhir-urls.json)."""
+    prefix = "value.assessment-encounter-status."
+    return tuple(k[len(prefix) :] for k in codes.terminology().urls if k.startswith(prefix))
+
+
 def legal_status_coding(code: str) -> dict | None:
     """The UK Core legal status classification coding for a code the adapter accepts, or None."""
     for concept in codes.code_list(MHA).concepts.values():
@@ -161,7 +167,7 @@ def _narrative(assessment: Assessment) -> dict:
     rows = [
         ("Contact", codes.display(KIND, assessment.kind)),
         ("Setting", codes.display("ld-referral-setting", assessment.setting)),
-        ("Status", assessment.status),
+        ("Record status", assessment.status),
         ("Started", fhir_datetime(assessment.started_at)),
     ]
     if assessment.ended_at is not None:

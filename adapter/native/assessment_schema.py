@@ -30,9 +30,8 @@ from adapter.domain.assessment import (
     ProfessionalIdentifier,
 )
 from adapter.errors import InvalidInput, Issue
-from adapter.mapping import codes
 from adapter.mapping.assessment import OUTCOME_LINK_ID, questionnaire_response_from_assessment
-from adapter.mapping.contact import legal_status_codes
+from adapter.mapping.contact import assessment_statuses, legal_status_codes
 from adapter.mapping.questionnaire_response import answer_display
 from adapter.native.fields import FHIR_ID, Code, Text, ZonedDateTime, text_list
 from adapter.native.issues import issues_from_messages
@@ -51,12 +50,6 @@ _QUOTED = re.compile(r"'([^']+)'")
 
 def _d(description: str) -> dict:
     return {"description": description}
-
-
-def statuses() -> tuple[str, ...]:
-    """The QuestionnaireResponse statuses an assessment may have (from fhir-urls.json)."""
-    prefix = "value.assessment-encounter-status."
-    return tuple(k[len(prefix) :] for k in codes.terminology().urls if k.startswith(prefix))
 
 
 class _Base(Schema):
@@ -118,15 +111,22 @@ class AssessmentSchema(_Base):
     legal_status = Text(8, allow_none=True, metadata=_d("UK Core legal status: 19 or 20"))
     risks = text_list(Code("ld-risk-flag"), 10, metadata=_d("Risks found, each at most once"))
 
-    def __init__(self, index: QuestionnaireIndex, **kwargs: Any) -> None:
+    def __init__(self, index: QuestionnaireIndex | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.index = index
+        self._index = index
+
+    @property
+    def index(self) -> QuestionnaireIndex:
+        """The Questionnaires answers are checked against (ours unless given)."""
+        if self._index is None:
+            self._index = _default_index()
+        return self._index
 
     @validates_schema(skip_on_field_errors=False)
     def _cross_checks(self, data: dict, **_: Any) -> None:
         errors: dict[str, Any] = {}
-        if "status" in data and data["status"] not in statuses():
-            errors["status"] = [f"Expected one of {', '.join(statuses())}."]
+        if "status" in data and data["status"] not in assessment_statuses():
+            errors["status"] = [f"Expected one of {', '.join(assessment_statuses())}."]
         _check_times(data, errors)
         if (
             data.get("legal_status") is not None
@@ -284,16 +284,20 @@ def _expected(kind: str) -> str:
 def native_path_for(expression: str, response: dict) -> str:
     """The native field path (`answers.<linkId>[n]`) for a FHIRPath into a mapped response."""
     node: Any = response
-    link_id, answer = None, None
+    item: dict | None = None
+    answer: int | None = None
     for part, index in _ITEM_PATH.findall(expression):
         node = node.get(part) if isinstance(node, dict) else None
         node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
         if part == "item" and isinstance(node, dict):
-            link_id, answer = node.get("linkId"), None
+            item, answer = node, None
         elif part == "answer":
             answer = int(index)
-    if isinstance(node, dict) and "item" in node and "answer" not in node:
-        link_id, answer = _first_answered(node.get("item")), None  # a group: its first answer
+    if item is None:
+        return "answers"
+    link_id = item.get("linkId")
+    if answer is None and "answer" not in item:
+        link_id = _first_answered(item.get("item"))  # a group: point at its first answer
     if not isinstance(link_id, str):
         return "answers"
     return f"answers.{link_id}" + (f"[{answer}]" if answer is not None else "")
@@ -310,7 +314,19 @@ def _first_answered(items: object) -> str | None:
     return None
 
 
-def native_issues(issues: list[Issue], response: dict) -> list[Issue]:
+def _first_required(q: CompiledQuestionnaire | None, link_id: str) -> str:
+    """A missing required group is named by its first required question (the native key)."""
+    while q is not None and link_id in q.items and q.items[link_id].type == "group":
+        children = [c for c in q.items[link_id].children if q.items[c].required]
+        if not children:
+            break
+        link_id = children[0]
+    return link_id
+
+
+def native_issues(
+    issues: list[Issue], response: dict, questionnaire: CompiledQuestionnaire | None = None
+) -> list[Issue]:
     """Validator errors on a mapped response, re-pointed at native paths (warnings dropped)."""
     found = []
     for i in issues:
@@ -318,7 +334,8 @@ def native_issues(issues: list[Issue], response: dict) -> list[Issue]:
             continue
         quoted = _QUOTED.search(i.diagnostics)
         if i.message_id == "LD-QR-REQUIRED-MISSING" and quoted:
-            path = f"answers.{quoted.group(1)}"  # reported on the parent; name the missing item
+            # Reported on the parent: name the missing item instead.
+            path = f"answers.{_first_required(questionnaire, quoted.group(1))}"
         else:
             path = native_path_for(i.expression[0] if i.expression else "", response)
         found.append(Issue(i.diagnostics, i.code, i.severity, (path,), i.message_id))
@@ -334,7 +351,8 @@ def check_with_questionnaire(assessment: Assessment, index: QuestionnaireIndex) 
     response = questionnaire_response_from_assessment(
         assessment, ids, "check", "check", questionnaire
     )
-    issues = native_issues(validate_questionnaire_response(response, index), response)
+    found = validate_questionnaire_response(response, index)
+    issues = native_issues(found, response, questionnaire)
     if issues:
         raise InvalidInput(issues)
 

@@ -6,12 +6,15 @@ with store.unit_of_work() as uow:      # one transaction, all or nothing
 """
 
 from adapter.search.query import SearchPage, SearchQuery
+from adapter.store.assessments import AssessmentRecord, AssessmentRepository
 from adapter.store.referrals import ReferralFilters, ReferralRecord, ReferralRepository
 from adapter.store.resources import ResourceRepository
 from adapter.store.store import Store
 from adapter.store.unit_of_work import UnitOfWork
 
 __all__ = [
+    "AssessmentRecord",
+    "AssessmentRepository",
     "ReferralFilters",
     "ReferralRecord",
     "ReferralRepository",

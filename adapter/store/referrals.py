@@ -5,14 +5,15 @@ from __future__ import annotations
 import builtins
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from adapter.errors import Conflict, Issue, NotFound, PreconditionFailed
+from adapter.errors import Conflict, Issue
 from adapter.store.tables import referral, referral_version
+from adapter.store.versioned import replace_row
 
 F = referral.c
 
@@ -89,23 +90,10 @@ class ReferralRepository:
 
     def update(self, record: ReferralRecord, expected_version: int | None = None) -> ReferralRecord:
         """Store the record as the next version; the replaced one goes to history."""
-        current = self._db.execute(
-            sa.select(referral).where(F.id == record.id).with_for_update()
-        ).first()
-        if current is None:
-            raise NotFound("There is no referral with this id.")
-        if expected_version is not None and expected_version != current.version:
-            raise PreconditionFailed(
-                f"The referral is at version {current.version}, not {expected_version}."
-            )
-        self._db.execute(referral_version.insert().values(dict(current._mapping)))
-        stored = replace(
-            record, version=current.version + 1, created_at=_as_utc(current.created_at)
+        version, created_at = replace_row(
+            self._db, referral, referral_version, _to_row(record), expected_version, "referral"
         )
-        row = _to_row(stored)
-        del row["id"]
-        self._db.execute(referral.update().where(F.id == record.id).values(row))
-        return stored
+        return replace(record, version=version, created_at=created_at)
 
     def list(
         self, filters: ReferralFilters, limit: int, offset: int
@@ -145,7 +133,3 @@ def _from_row(row: Row) -> ReferralRecord:
     values["native"] = orjson.loads(values["native"])
     values["resource_ids"] = orjson.loads(values["resource_ids"])
     return ReferralRecord(**values)
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -140,3 +140,38 @@ referral_version = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     *_referral_columns(),
 )
+
+_ASSESSMENT_COLUMNS = (
+    ("referral_id", sa.String(64), False),
+    ("kind", sa.String, False),
+    ("status", sa.String, False),
+    ("created_at", UTCDateTime, False),
+    ("updated_at", UTCDateTime, False),
+    ("native", sa.Text, False),
+    ("resource_ids", sa.Text, False),
+)
+
+
+def _assessment_columns() -> list[sa.Column]:
+    return [
+        sa.Column(name, kind, nullable=nullable) for name, kind, nullable in _ASSESSMENT_COLUMNS
+    ]
+
+
+assessment = sa.Table(
+    "assessment",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    *_assessment_columns(),
+    sa.ForeignKeyConstraint(["referral_id"], ["referral.id"], name="fk_assessment_referral"),
+    sa.Index("ix_assessment_referral_id", "referral_id"),
+)
+
+assessment_version = sa.Table(
+    "assessment_version",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    *_assessment_columns(),
+)

@@ -1,10 +1,11 @@
-"""One transaction's view of the store: resources and referrals."""
+"""One transaction's view of the store: resources, referrals and assessments."""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
 from adapter.search.definitions import SearchRegistry
+from adapter.store.assessments import AssessmentRepository
 from adapter.store.referrals import ReferralRepository
 from adapter.store.resources import ResourceRepository
 
@@ -15,3 +16,4 @@ class UnitOfWork:
     def __init__(self, connection: Connection, registry: SearchRegistry) -> None:
         self.resources = ResourceRepository(connection, registry)
         self.referrals = ReferralRepository(connection)
+        self.assessments = AssessmentRepository(connection)

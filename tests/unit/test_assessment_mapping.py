@@ -48,6 +48,7 @@ SAME_ANSWERS_AS = {
     "youth-shrewsbury-appropriate-adult": "valid-screening-youth-appropriate-adult",
     "declines-screening-cannock-court": "valid-screening-declined",
     "lacks-capacity-worcester-s136": "valid-screening-lacks-capacity",
+    "custody-identification-hereford": "valid-custody-identification",
 }
 
 
@@ -121,8 +122,8 @@ def test_answers_are_those_of_the_example_response(path: Path) -> None:
 
     assert codes_only(ours) == codes_only(example)
     # Same nesting too: the groups and their items in the Questionnaire's order.
-    assert [[i["linkId"] for i in g["item"]] for g in ours["item"]] == [
-        [i["linkId"] for i in g["item"]] for g in example["item"]
+    assert [[i["linkId"] for i in g.get("item", ())] for g in ours["item"]] == [
+        [i["linkId"] for i in g.get("item", ())] for g in example["item"]
     ]
 
 
@@ -166,7 +167,10 @@ def test_response_links_to_patient_referral_contact_and_contained_author() -> No
 def test_section_136_sets_the_uk_core_legal_status() -> None:
     encounter = _resources(_fixture("lacks-capacity-worcester-s136")).encounter
     (extension,) = encounter["extension"]
-    assert extension["url"] == "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-LegalStatus"
+    assert (
+        extension["url"]
+        == "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-LegalStatus"
+    )
     coding = extension["extension"][0]["valueCodeableConcept"]["coding"][0]
     assert (coding["code"], coding["display"]) == (
         "20",
@@ -197,6 +201,23 @@ def test_each_risk_is_an_active_flag_on_the_contact() -> None:
     assert flag["encounter"] == {"reference": "Encounter/encounter-1"}
     assert flag["period"] == {"start": "2026-11-24T11:15:00+00:00"}
     assert flag["author"] == {"reference": "#author"}
+
+
+def test_entered_in_error_withdraws_the_flags() -> None:
+    assessment = _load(_fixture("youth-shrewsbury-appropriate-adult"))
+    resources = _map(replace(assessment, status="entered-in-error"))
+    assert resources.encounter["status"] == "entered-in-error"
+    assert {f["status"] for f in resources.flags} == {"entered-in-error"}
+    assert assessment_from_fhir(resources, questionnaires()).status == "entered-in-error"
+
+
+def test_custody_identification_is_its_own_kind_of_contact_without_an_outcome() -> None:
+    resources = _resources(_fixture("custody-identification-hereford"))
+    kind = resources.encounter["type"][0]["coding"][0]
+    assert (kind["code"], kind["display"]) == ("custody-identification", "Custody identification")
+    assert resources.questionnaire_response["item"][0]["linkId"] == "observed-concerns"
+    assert "<h3>Answers</h3>" in resources.questionnaire_response["text"]["div"]
+    assert assessment_from_fhir(resources, questionnaires()).outcome is None
 
 
 def test_flag_ids_must_match_risks() -> None:
@@ -242,9 +263,7 @@ def test_narrative_shows_questions_and_answers_by_section_and_escapes_text() -> 
     root = ET.fromstring(div)
     headings = [h.text for h in root.iter(f"{XHTML}h3")]
     assert headings[:3] == ["L&D screening", "Context", "Consent"]
-    rows = {
-        tuple(td.text for td in tr.iter(f"{XHTML}td")) for tr in root.iter(f"{XHTML}tr")
-    }
+    rows = {tuple(td.text for td in tr.iter(f"{XHTML}td")) for tr in root.iter(f"{XHTML}tr")}
     assert ("Which team is the person open to?", hostile) in rows
     assert ("How often do you have a drink containing alcohol?", "2 to 3 times a week") in rows
     assert ("AUDIT-C total score (0 to 12)", "6") in rows

@@ -13,6 +13,7 @@ from adapter.conformance.package import CANONICAL_BASE, package
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "conformance" / "examples").glob("*.json"))
 GOLDEN = sorted((ROOT / "fixtures" / "fhir" / "referrals").glob("*.bundle.json"))
+ASSESSMENTS = sorted((ROOT / "fixtures" / "fhir" / "assessments").glob("*.json"))
 SD = f"{CANONICAL_BASE}/StructureDefinition/"
 # What the mapping emits, by resource type, and the profile of ours it must meet.
 MAPPING_PROFILES = {
@@ -20,6 +21,7 @@ MAPPING_PROFILES = {
     "ServiceRequest": SD + "ld-referral",
     "Encounter": SD + "ld-contact",
     "Consent": SD + "ld-consent",
+    "QuestionnaireResponse": SD + "ld-screening-response",
 }
 
 
@@ -63,7 +65,9 @@ def test_every_extension_is_used_by_an_example() -> None:
     assert unused <= {SD + "ld-youth-details"}
 
 
-@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.name.removesuffix(".bundle.json"))
+@pytest.mark.parametrize(
+    "path", GOLDEN + ASSESSMENTS, ids=lambda p: f"{p.parent.name}/{p.name.removesuffix('.json')}"
+)
 def test_mapping_output_meets_our_profiles(path: Path) -> None:
     bundle = orjson.loads(path.read_bytes())
     for entry in bundle["entry"]:
@@ -77,7 +81,7 @@ def test_mapping_output_meets_our_profiles(path: Path) -> None:
 
 def test_every_project_extension_the_mapping_emits_is_defined() -> None:
     emitted = set()
-    for path in GOLDEN:
+    for path in GOLDEN + ASSESSMENTS:
         text = path.read_text()
         start = 0
         while (at := text.find(f'"url": "{SD}', start)) >= 0:

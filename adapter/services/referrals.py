@@ -1,31 +1,19 @@
-"""Use cases: what the adapter does, independent of HTTP. Each runs in one unit of work."""
+"""Referral use cases: receive, update, read and list. Each runs in one unit of work."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from adapter.directory import SiteService, directory_resources, next_open, site_service
+from adapter.directory import SiteService, next_open
 from adapter.domain import Referral, ReferralResourceIds
 from adapter.errors import Conflict, InvalidInput, Issue, NotFound
 from adapter.mapping import ReferralResources, referral_to_fhir
 from adapter.native.referral_schema import dump_referral
-from adapter.settings import Settings
+from adapter.services.common import bare_id, new_id, reuse_ids, save_children, service_for_site
 from adapter.store import ReferralFilters, ReferralRecord, Store, UnitOfWork
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-
-
-def load_service_directory(store: Store, settings: Settings) -> list[dict]:
-    """Load (or refresh) the service directory into the store; returns its resources."""
-    if not settings.load_directory:
-        return []
-    resources = directory_resources(settings.directory_path)
-    with store.unit_of_work() as uow:
-        for resource in resources:
-            uow.resources.upsert(resource)
-    return resources
 
 
 def receive_referral(store: Store, referral: Referral, directory: list[dict]) -> ReferralRecord:
@@ -39,13 +27,13 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
                     expression=("local_id",),
                 )
             )
-        service = _service_for_site(uow, referral.site, directory)
+        service = service_for_site(uow, referral.site, directory, "site")
         ids = ReferralResourceIds(
-            patient=_new_id(),
-            service_request=_new_id(),
-            encounter=_new_id(),
-            consents=[_new_id() for _ in referral.consents],
-            referrer_organization=_new_id(),
+            patient=new_id(),
+            service_request=new_id(),
+            encounter=new_id(),
+            consents=[new_id() for _ in referral.consents],
+            referrer_organization=new_id(),
         )
         resources = _map_with_resolved_ids(uow, referral, ids, service)
         _save_patient(uow, resources.patient)
@@ -53,7 +41,7 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
             uow.resources.create(resource)
         now = datetime.now(UTC)
         record = ReferralRecord(
-            id=_new_id(),
+            id=new_id(),
             version=1,
             created_at=now,
             updated_at=now,
@@ -91,39 +79,41 @@ def update_referral(
                     expression=("local_id",),
                 )
             )
-        service = _service_for_site(uow, referral.site, directory)
-        ids = _ids_from_json(record.resource_ids)
-        old_consent_ids = ids.consents
-        ids.consents = [
-            old_consent_ids[i] if i < len(old_consent_ids) else _new_id()
-            for i in range(len(referral.consents))
-        ]
-        ids.referrer_organization = ids.referrer_organization or _new_id()
-        resources = _map_with_resolved_ids(uow, referral, ids, service)
-        _save_patient(uow, resources.patient)
-        for resource in (resources.service_request, resources.encounter):
-            uow.resources.update(resource)
-        for consent in resources.consents:
-            if consent["id"] in old_consent_ids:
-                uow.resources.update(consent)
-            else:
-                uow.resources.create(consent)
-        for dropped in old_consent_ids[len(resources.consents) :]:
-            _withdraw_consent(uow, dropped)
-        updated = replace(
-            record,
-            updated_at=datetime.now(UTC),
-            status=referral.status,
-            received_at=referral.received_at,
-            source=referral.source,
-            setting=referral.setting,
-            site=referral.site,
-            urgency=referral.urgency,
-            nhs_number=referral.person.nhs_number,
-            native=dump_referral(referral),
-            resource_ids=_resource_ids_json(ids, service.performer),
-        )
-        return uow.referrals.update(updated, expected_version)
+        return replace_referral_content(uow, record, referral, directory, expected_version)
+
+
+def replace_referral_content(
+    uow: UnitOfWork,
+    record: ReferralRecord,
+    referral: Referral,
+    directory: list[dict],
+    expected_version: int | None = None,
+) -> ReferralRecord:
+    """Store new content for a referral: new versions of its resources (same ids) and record."""
+    service = service_for_site(uow, referral.site, directory, "site")
+    ids = _ids_from_json(record.resource_ids)
+    old_consent_ids = ids.consents
+    ids.consents = reuse_ids(old_consent_ids, len(referral.consents))
+    ids.referrer_organization = ids.referrer_organization or new_id()
+    resources = _map_with_resolved_ids(uow, referral, ids, service)
+    _save_patient(uow, resources.patient)
+    for resource in (resources.service_request, resources.encounter):
+        uow.resources.update(resource)
+    save_children(uow, "Consent", old_consent_ids, resources.consents, "inactive")
+    updated = replace(
+        record,
+        updated_at=datetime.now(UTC),
+        status=referral.status,
+        received_at=referral.received_at,
+        source=referral.source,
+        setting=referral.setting,
+        site=referral.site,
+        urgency=referral.urgency,
+        nhs_number=referral.person.nhs_number,
+        native=dump_referral(referral),
+        resource_ids=_resource_ids_json(ids, service.performer),
+    )
+    return uow.referrals.update(updated, expected_version)
 
 
 def get_referral(store: Store, record_id: str) -> ReferralRecord:
@@ -153,19 +143,6 @@ def next_seen_from(record: ReferralRecord, directory: list[dict]) -> datetime | 
         if resource["resourceType"] == "HealthcareService" and resource["id"] == service_id:
             return next_open(resource, record.received_at)
     return None
-
-
-def _service_for_site(uow: UnitOfWork, site: str, directory: list[dict]) -> SiteService:
-    if uow.resources.read("Location", site) is None:
-        raise InvalidInput(
-            Issue(
-                "site must be the id of a custody suite or court in the service directory "
-                "(GET /fhir/Location lists them).",
-                code="value",
-                expression=("site",),
-            )
-        )
-    return site_service(directory, site)
 
 
 def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
@@ -233,16 +210,6 @@ def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
     return None
 
 
-def _withdraw_consent(uow: UnitOfWork, consent_id: str) -> None:
-    consent = uow.resources.read("Consent", consent_id)
-    if consent is not None and consent.get("status") != "inactive":
-        uow.resources.update({**consent, "status": "inactive"})
-
-
-def _new_id() -> str:
-    return str(uuid.uuid4())
-
-
 def _resource_ids_json(ids: ReferralResourceIds, performer: str | None) -> dict:
     return {
         "patient": f"Patient/{ids.patient}",
@@ -257,13 +224,10 @@ def _resource_ids_json(ids: ReferralResourceIds, performer: str | None) -> dict:
 
 
 def _ids_from_json(resource_ids: dict) -> ReferralResourceIds:
-    def bare(reference: str | None) -> str | None:
-        return reference.split("/", 1)[1] if reference else None
-
     return ReferralResourceIds(
-        patient=bare(resource_ids["patient"]) or "",
-        service_request=bare(resource_ids["service_request"]) or "",
-        encounter=bare(resource_ids["encounter"]) or "",
-        consents=[bare(c) or "" for c in resource_ids.get("consents", [])],
-        referrer_organization=bare(resource_ids.get("referrer_organization")),
+        patient=bare_id(resource_ids["patient"]) or "",
+        service_request=bare_id(resource_ids["service_request"]) or "",
+        encounter=bare_id(resource_ids["encounter"]) or "",
+        consents=[bare_id(c) or "" for c in resource_ids.get("consents", [])],
+        referrer_organization=bare_id(resource_ids.get("referrer_organization")),
     )
