@@ -11,6 +11,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app: store (migrated), service directory, auth, blueprints."""
     from adapter import services
     from adapter.api import errors, health
+    from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
     from adapter.api.fhir import fhir_blueprint
     from adapter.api.fhir_validate import validate_blueprint
@@ -21,8 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store.from_url(settings.database_url)
-    store.migrate()
-    directory = services.load_service_directory(store, settings)
+    directory = services.prepare_store(store, settings)
     verifier = TokenVerifier(settings)
 
     app = Flask(__name__)
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(health.health_blueprint)
     app.register_blueprint(native_blueprint, url_prefix="/api")
+    app.register_blueprint(assessments_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")
     return app

@@ -44,14 +44,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @main.command()
 def migrate() -> None:
     """Create or upgrade the database schema and load the service directory."""
-    from adapter.services import load_service_directory
+    from adapter.services import prepare_store
     from adapter.store import Store
 
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store.from_url(settings.database_url)
-    store.migrate()
-    loaded = load_service_directory(store, settings)
+    loaded = prepare_store(store, settings)
     store.dispose()
     click.echo(f"database ready; {len(loaded)} service directory resources loaded")
 

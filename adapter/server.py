@@ -25,13 +25,12 @@ class _AdapterServer(BaseApplication):
 
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Migrate once, then serve until stopped."""
-    from adapter.services import load_service_directory
+    from adapter.services import prepare_store
     from adapter.store import Store
 
     settings.home.mkdir(parents=True, exist_ok=True)
     store = Store.from_url(settings.database_url)
-    store.migrate()
-    load_service_directory(store, settings)
+    prepare_store(store, settings)
     store.dispose()
     options: dict[str, object] = {
         "bind": f"{host}:{port}",

@@ -20,6 +20,7 @@ from adapter.api.fhir_format import (
 )
 from adapter.api.http import public
 from adapter.auth import has_scope, require_scope
+from adapter.conformance.package import profiles_by_type
 from adapter.errors import InvalidInput, Issue, NotFound, UnsupportedMediaType, operation_outcome
 from adapter.search.definitions import FHIR_ID, SearchRegistry
 from adapter.search.parse import parse_search, unknown_issue
@@ -37,7 +38,8 @@ def metadata() -> Response:
     """The CapabilityStatement (no token needed)."""
     settings = current_settings()
     today = datetime.now(UTC).date().isoformat()
-    return fhir_response(capability_statement(_registry(), settings.fhir_base_url, today))
+    statement = capability_statement(_registry(), settings.fhir_base_url, today, profiles_by_type())
+    return fhir_response(statement)
 
 
 @fhir_blueprint.get("/<resource_type>/<resource_id>")

@@ -5,14 +5,25 @@ from __future__ import annotations
 from adapter.search.definitions import SearchRegistry
 
 INTERACTIONS = ("read", "vread", "history-instance", "search-type")
+VALIDATE_OPERATION = {
+    "name": "validate",
+    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    "documentation": "POST [base]/$validate or [base]/[type]/$validate: base spec, this "
+    "adapter's profiles, messages and questionnaires; profile parameter accepted",
+}
 SMART_SECURITY = {
     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
     "code": "SMART-on-FHIR",
 }
 
 
-def capability_statement(registry: SearchRegistry, base_url: str, published: str) -> dict:
-    """What this server does: every served type with its interactions, parameters, includes."""
+def capability_statement(
+    registry: SearchRegistry, base_url: str, published: str, profiles: dict[str, list[str]]
+) -> dict:
+    """What this server does: every served type with its interactions, parameters, includes.
+
+    profiles maps a resource type to the canonical URLs of our profiles on it.
+    """
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -35,15 +46,19 @@ def capability_statement(registry: SearchRegistry, base_url: str, published: str
                     "description": "OAuth2 bearer tokens with SMART v2 system scopes, "
                     "e.g. system/ServiceRequest.rs",
                 },
-                "resource": [_resource(registry, t) for t in registry.resource_types],
+                "resource": [
+                    _resource(registry, t, profiles.get(t, [])) for t in registry.resource_types
+                ],
+                "operation": [VALIDATE_OPERATION],
             }
         ],
     }
 
 
-def _resource(registry: SearchRegistry, resource_type: str) -> dict:
+def _resource(registry: SearchRegistry, resource_type: str, profiles: list[str]) -> dict:
     entry: dict = {
         "type": resource_type,
+        **({"supportedProfile": profiles} if profiles else {}),
         "interaction": [{"code": code} for code in INTERACTIONS],
         "versioning": "versioned",
         "readHistory": True,

@@ -75,6 +75,24 @@ def _too_deep() -> InvalidInput:
     )
 
 
+def version_etag(version: int) -> str:
+    """The weak ETag of a record version."""
+    return f'W/"{version}"'
+
+
+def if_match_version() -> int | None:
+    """The version an If-Match header asks for (W/"2", "2" or 2), or None without one."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput(
+            Issue('If-Match must be a version ETag such as W/"2".', expression=("If-Match",))
+        )
+    return int(value)
+
+
 def json_response(
     document: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:

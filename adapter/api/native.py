@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request, url_for
 
 from adapter import services
 from adapter.api.context import app_services
-from adapter.api.http import json_response, public, read_json_body
+from adapter.api.http import if_match_version, json_response, public, read_json_body, version_etag
 from adapter.api.openapi import openapi_document
 from adapter.auth import require_scope
 from adapter.errors import InvalidInput, Issue
@@ -34,7 +34,9 @@ def create_referral() -> Response:
     context = app_services()
     record = services.receive_referral(context.store, referral, context.directory)
     location = url_for("native.read_referral", record_id=record.id, _external=False)
-    return json_response(_record_json(record), 201, {"Location": location, "ETag": _etag(record)})
+    return json_response(
+        _record_json(record), 201, {"Location": location, "ETag": version_etag(record.version)}
+    )
 
 
 @native_blueprint.get("/referrals/<record_id>")
@@ -42,7 +44,7 @@ def read_referral(record_id: str) -> Response:
     """One referral record."""
     require_scope("ServiceRequest", "r")
     record = services.get_referral(app_services().store, record_id)
-    return json_response(_record_json(record), headers={"ETag": _etag(record)})
+    return json_response(_record_json(record), headers={"ETag": version_etag(record.version)})
 
 
 @native_blueprint.put("/referrals/<record_id>")
@@ -52,9 +54,9 @@ def update_referral(record_id: str) -> Response:
     referral = load_referral(read_json_body())
     context = app_services()
     record = services.update_referral(
-        context.store, record_id, referral, context.directory, _if_match_version()
+        context.store, record_id, referral, context.directory, if_match_version()
     )
-    return json_response(_record_json(record), headers={"ETag": _etag(record)})
+    return json_response(_record_json(record), headers={"ETag": version_etag(record.version)})
 
 
 @native_blueprint.get("/referrals")
@@ -95,22 +97,6 @@ def _record_json(record: ReferralRecord) -> dict:
         "fhir": record.resource_ids,
         "referral": record.native,
     }
-
-
-def _etag(record: ReferralRecord) -> str:
-    return f'W/"{record.version}"'
-
-
-def _if_match_version() -> int | None:
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise InvalidInput(
-            Issue('If-Match must be a version ETag such as W/"2".', expression=("If-Match",))
-        )
-    return int(value)
 
 
 def _parse_list_query() -> tuple[ReferralFilters, int, int]:

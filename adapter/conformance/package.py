@@ -119,3 +119,13 @@ def write_package_index(root: Path = PACKAGE_DIR) -> None:
     """Rewrite conformance/.index.json (run after adding or renaming a conformance resource)."""
     text = orjson.dumps(package_index(root), option=orjson.OPT_INDENT_2) + b"\n"
     (root / ".index.json").write_bytes(text)
+
+
+def profiles_by_type() -> dict[str, list[str]]:
+    """The canonical URLs of our resource profiles, by the resource type each constrains."""
+    found: dict[str, list[str]] = {}
+    for sd in package().by_type.get("StructureDefinition", []):
+        url = sd.get("url", "")
+        if sd.get("kind") == "resource" and url.startswith(CANONICAL_BASE):
+            found.setdefault(sd["type"], []).append(url)
+    return found

@@ -11,7 +11,7 @@ import orjson
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.json")
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # the FHIR `id` datatype
-TYPES = ("token", "string", "date", "reference")
+TYPES = ("token", "string", "date", "reference", "uri")
 
 
 @dataclass(frozen=True)

@@ -129,4 +129,5 @@ _ADD = {
     "string": _add_strings,
     "date": _add_dates,
     "reference": _add_references,
+    "uri": _add_tokens,  # a canonical URL is indexed as a code without a system: exact match
 }

@@ -135,6 +135,9 @@ def _criterion(parameter: SearchParameter, modifier: str | None, raw: str) -> Cr
         tokens = tuple(parse_token(v) for v in escaped)
         return ReferenceIdentifierCriterion(parameter.name, parameter.targets, tokens)
     values = [_unescape(v) for v in escaped]
+    if parameter.type == "uri":
+        _no_modifier(parameter, modifier)
+        return TokenCriterion(parameter.name, tuple(Token(None, v) for v in values))
     if parameter.name == "_id":
         _no_modifier(parameter, modifier)
         if not all(FHIR_ID.fullmatch(v) for v in values):

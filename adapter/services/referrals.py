@@ -68,9 +68,7 @@ def update_referral(
 ) -> ReferralRecord:
     """Replace a referral's content; its FHIR resources get new versions with the same ids."""
     with store.unit_of_work() as uow:
-        record = uow.referrals.get(record_id)
-        if record is None:
-            raise NotFound(Issue("No referral has this id.", code="not-found"))
+        record = existing_referral(uow, record_id)
         if referral.local_id != record.local_id:
             raise InvalidInput(
                 Issue(
@@ -118,8 +116,13 @@ def replace_referral_content(
 
 def get_referral(store: Store, record_id: str) -> ReferralRecord:
     """One referral record, or NotFound."""
-    with store.unit_of_work() as uow:
-        record = uow.referrals.get(record_id)
+    with store.unit_of_work(read_only=True) as uow:
+        return existing_referral(uow, record_id)
+
+
+def existing_referral(uow: UnitOfWork, record_id: str) -> ReferralRecord:
+    """The referral record with this id, or NotFound."""
+    record = uow.referrals.get(record_id)
     if record is None:
         raise NotFound(Issue("No referral has this id.", code="not-found"))
     return record

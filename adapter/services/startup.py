@@ -16,3 +16,35 @@ def load_service_directory(store: Store, settings: Settings) -> list[dict]:
         for resource in resources:
             uow.resources.upsert(resource)
     return resources
+
+
+# The conformance resource types the FHIR API serves from the package (search parameters exist).
+PUBLISHED_TYPES = (
+    "StructureDefinition",
+    "ValueSet",
+    "CodeSystem",
+    "ConceptMap",
+    "MessageDefinition",
+    "Questionnaire",
+)
+
+
+def load_conformance_package(store: Store) -> int:
+    """Load (or refresh) the conformance package into the store, so /fhir reads and searches it."""
+    from adapter.conformance import conformance_resources
+
+    count = 0
+    with store.unit_of_work() as uow:
+        for resource_type in PUBLISHED_TYPES:
+            for resource in conformance_resources(resource_type):
+                uow.resources.upsert(resource)
+                count += 1
+    return count
+
+
+def prepare_store(store: Store, settings: Settings) -> list[dict]:
+    """Migrate the schema and load the reference data; returns the service directory."""
+    store.migrate()
+    directory = load_service_directory(store, settings)
+    load_conformance_package(store)
+    return directory

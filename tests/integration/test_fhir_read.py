@@ -151,7 +151,20 @@ def test_capability_statement_lists_what_works(client: FlaskClient) -> None:
         "Location",
         "Organization",
         "HealthcareService",
+        "QuestionnaireResponse",
+        "Flag",
+        "StructureDefinition",
+        "ValueSet",
+        "CodeSystem",
+        "ConceptMap",
+        "MessageDefinition",
+        "Questionnaire",
     }
+    assert (
+        "https://ld-adapter.github.io/fhir/StructureDefinition/ld-referral"
+        in resources["ServiceRequest"]["supportedProfile"]
+    )
+    assert rest["operation"][0]["name"] == "validate"
     service_request = resources["ServiceRequest"]
     assert {i["code"] for i in service_request["interaction"]} == {
         "read",
