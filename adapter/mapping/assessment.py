@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from adapter.conformance.questionnaire_response import CompiledQuestionnaire, QuestionnaireIndex
 from adapter.domain.assessment import Assessment, AssessmentResourceIds, CodedAnswer
-from adapter.mapping.common import fhir_datetime, invalid, reference
+from adapter.mapping.common import fhir_datetime, invalid, profile, reference
 from adapter.mapping.contact import (
     AUTHOR_ID,
     assessment_statuses,
@@ -84,6 +84,7 @@ def questionnaire_response_from_assessment(
     answers = with_calculations(questionnaire, assessment.answers)
     items = response_items(questionnaire, answers)
     response: dict = {"resourceType": "QuestionnaireResponse", "id": ids.questionnaire_response}
+    response["meta"] = profile("QuestionnaireResponse")
     response["text"] = _narrative(assessment, questionnaire, answers)
     response["contained"] = practitioner_contained(assessment.practitioner)
     response["questionnaire"] = assessment.questionnaire

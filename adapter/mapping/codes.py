@@ -219,3 +219,8 @@ def reverse_translate(map_name: str, target_system: str, target_code: str) -> tu
 def url(key: str) -> str:
     """A URL from `mappings/fhir-urls.json` by dotted key, e.g. `extension.pathway-status`."""
     return terminology().urls[key]
+
+
+def optional_url(key: str) -> str | None:
+    """A URL from `mappings/fhir-urls.json`, or None when the key is not there."""
+    return terminology().urls.get(key)

@@ -24,8 +24,13 @@ def reference_id(value: object, resource_type: str) -> str | None:
 
 
 def profile(resource_type: str) -> dict:
-    """A meta element claiming the UK Core profile of this resource type."""
-    return {"profile": [codes.url(f"profile.{resource_type}")]}
+    """A meta element claiming our profile (where we have one) and UK Core's for this type."""
+    claimed = [
+        url
+        for key in (f"ld-profile.{resource_type}", f"profile.{resource_type}")
+        if (url := codes.optional_url(key))
+    ]
+    return {"profile": claimed}
 
 
 def coded_extension(key: str, code_list: str, code: str) -> dict:

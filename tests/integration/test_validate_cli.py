@@ -56,14 +56,14 @@ def test_missing_path_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> Non
 
 def test_profile_option_applies_to_every_file(runner: CliRunner, tmp_path: Path) -> None:
     patient = json.loads(PATIENT.read_text())
-    del patient["meta"], patient["birthDate"]
+    del patient["meta"], patient["birthDate"], patient["name"]
     (tmp_path / "p.json").write_text(json.dumps(patient))
     plain = runner.invoke(main, ["validate", str(tmp_path)])
     assert plain.exit_code == 0
     url = "https://ld-adapter.github.io/fhir/StructureDefinition/ld-patient"
     checked = runner.invoke(main, ["validate", "--profile", url, str(tmp_path)])
     assert checked.exit_code == 1
-    assert "required Patient.birthDate" in checked.output
+    assert "invariant Patient: ld-pat-1" in checked.output
 
 
 def test_json_format(runner: CliRunner) -> None:

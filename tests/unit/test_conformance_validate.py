@@ -26,11 +26,9 @@ def _ids(issues: list) -> list[tuple[str | None, str]]:
 def test_requested_profile_is_checked_even_when_not_claimed() -> None:
     patient = _example("Patient-ld-patient-example")
     del patient["meta"]
-    del patient["name"]
+    del patient["name"], patient["birthDate"]
     assert validate(patient) == []
-    assert _ids(validate(patient, SD + "ld-patient")) == [
-        ("LD-PROFILE-CARDINALITY-MIN", "Patient.name")
-    ]
+    assert _ids(validate(patient, SD + "ld-patient")) == [("LD-PROFILE-INVARIANT", "Patient")]
 
 
 def test_requested_profile_of_another_type_is_an_error() -> None:

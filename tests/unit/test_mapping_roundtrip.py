@@ -18,6 +18,7 @@ from adapter.domain import (
     YouthDetails,
     is_valid_nhs_number,
 )
+from adapter.conformance import validate
 from adapter.mapping import codes, referral_bundle, referral_from_fhir, referral_to_fhir
 from adapter.native.referral_schema import dump_referral, load_referral
 
@@ -183,3 +184,15 @@ def test_fhir_output_has_no_empty_elements(referral: Referral) -> None:
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
+
+
+@SETTINGS
+@given(referrals())
+def test_fhir_output_conforms_to_our_profiles(referral: Referral) -> None:
+    resources = referral_to_fhir(
+        referral, _ids(referral), performer="HealthcareService/hs-1", provider="Organization/o-2"
+    )
+    errors = [
+        i for i in validate(referral_bundle(resources, "http://x/fhir")) if i.severity == "error"
+    ]
+    assert errors == []
