@@ -25,7 +25,7 @@ def reuse_ids(old_ids: list[str], count: int) -> list[str]:
 
 
 def service_for_site(uow: UnitOfWork, site: str, directory: list[dict], field: str) -> SiteService:
-    """The L&D service at a stored site; InvalidInput naming `field` if the site is unknown."""
+    """The L&D service at a stored site; InvalidInput naming `field` if none serves it."""
     if uow.resources.read("Location", site) is None:
         raise InvalidInput(
             Issue(
@@ -35,7 +35,16 @@ def service_for_site(uow: UnitOfWork, site: str, directory: list[dict], field: s
                 expression=(field,),
             )
         )
-    return site_service(directory, site)
+    service = site_service(directory, site)
+    if service.performer is None:
+        raise InvalidInput(
+            Issue(
+                f"{field} names a place no L&D service in the directory covers.",
+                code="value",
+                expression=(field,),
+            )
+        )
+    return service
 
 
 def save_children(

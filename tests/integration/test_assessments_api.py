@@ -194,3 +194,28 @@ def test_an_inbound_response_breaking_enable_when_fails_validate(client, auth):
         for issue in issues
         for coding in issue.get("details", {}).get("coding", [])
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "adult-custody-telford",
+        "youth-shrewsbury-appropriate-adult",
+        "lacks-capacity-worcester-s136",
+    ],
+)
+def test_fhir_read_back_maps_to_the_screen_that_was_posted(client, auth, referral, name):
+    from adapter.conformance.full import questionnaires
+    from adapter.mapping.assessment import AssessmentResources, assessment_from_fhir
+    from adapter.native.assessment_schema import load_assessment
+
+    posted = fixture(f"assessments/{name}.json")
+    record = screen(client, auth, referral, posted).get_json()
+    resources = AssessmentResources(
+        questionnaire_response=fhir(client, auth, record["fhir"]["questionnaire_response"]),
+        encounter=fhir(client, auth, record["fhir"]["encounter"]),
+        flags=[fhir(client, auth, flag) for flag in record["fhir"]["flags"]],
+    )
+    expected = load_assessment(posted, questionnaires())
+    assert assessment_from_fhir(resources, questionnaires()) == expected
+    assert load_assessment(record["assessment"], questionnaires()) == expected

@@ -237,3 +237,26 @@ def test_openapi_document_describes_the_referral_schema(client):
     assert "/api/referrals" in document["paths"]
     properties = document["components"]["schemas"]["Referral"]["properties"]
     assert {"local_id", "person", "consents", "urgency"} <= set(properties)
+
+
+def test_a_site_no_service_covers_is_400(tmp_path, fhirjs_checked_bodies):
+    import shutil
+
+    from adapter import create_app
+    from adapter.auth import mint_dev_token
+    from adapter.settings import REPO_ROOT, Settings
+
+    directory = tmp_path / "directory"
+    shutil.copytree(REPO_ROOT / "mappings" / "service-directory", directory)
+    (directory / "Location-custody-newtown.json").write_text(
+        '{"resourceType": "Location", "id": "custody-newtown", "name": "Newtown custody suite"}'
+    )
+    settings = Settings(home=tmp_path, directory_path=directory)
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {mint_dev_token(settings, ['system/*.cruds'])}"}
+    response = app.test_client().post(
+        "/api/referrals", json=referral(site="custody-newtown"), headers=headers
+    )
+    assert response.status_code == 400
+    assert expressions(response) == ["site"]
+    app.extensions["ld_adapter"].store.dispose()
