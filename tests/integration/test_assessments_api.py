@@ -1,4 +1,4 @@
-"""Screenings through the native API: recorded, read back as FHIR, amended, moving the pathway on."""
+"""Screenings through the native API: recorded, read back as FHIR, amended, moving the pathway."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapter.conformance import validate
 from adapter.domain import (
     Address,
     ConsentDecision,
@@ -18,7 +19,6 @@ from adapter.domain import (
     YouthDetails,
     is_valid_nhs_number,
 )
-from adapter.conformance import validate
 from adapter.mapping import codes, referral_bundle, referral_from_fhir, referral_to_fhir
 from adapter.native.referral_schema import dump_referral, load_referral
 
