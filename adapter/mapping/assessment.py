@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from adapter.conformance.questionnaire_response import CompiledQuestionnaire, QuestionnaireIndex
 from adapter.domain.assessment import Assessment, AssessmentResourceIds, CodedAnswer
+from adapter.mapping.bundle import collection_bundle
 from adapter.mapping.common import fhir_datetime, invalid, profile, reference
 from adapter.mapping.contact import (
     AUTHOR_ID,
@@ -171,13 +172,5 @@ def _outcome(answers: Answers) -> str | None:
 
 
 def assessment_bundle(resources: AssessmentResources, base_url: str) -> dict:
-    """A collection Bundle; each entry's fullUrl is `{base_url}/{type}/{id}`."""
-    base = base_url.rstrip("/")
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [
-            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
-            for r in resources.all()
-        ],
-    }
+    """The resources of one assessment as a collection Bundle."""
+    return collection_bundle(resources.all(), base_url)

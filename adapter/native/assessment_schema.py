@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validates_schema
+from marshmallow import ValidationError, fields, post_load, validates_schema
 
 from adapter.conformance.questionnaire_response import (
     CompiledQuestionnaire,
@@ -33,7 +33,15 @@ from adapter.errors import InvalidInput, Issue
 from adapter.mapping.assessment import OUTCOME_LINK_ID, questionnaire_response_from_assessment
 from adapter.mapping.contact import assessment_statuses, legal_status_codes
 from adapter.mapping.questionnaire_response import answer_display
-from adapter.native.fields import FHIR_ID, Code, Text, ZonedDateTime, text_list
+from adapter.native.fields import (
+    FHIR_ID,
+    Code,
+    NativeSchema,
+    Text,
+    ZonedDateTime,
+    doc,
+    text_list,
+)
 from adapter.native.issues import issues_from_messages
 from adapter.native.rules import check_unique
 
@@ -48,39 +56,28 @@ _ITEM_PATH = re.compile(r"\.(item|answer)\[(\d+)\]")
 _QUOTED = re.compile(r"'([^']+)'")
 
 
-def _d(description: str) -> dict:
-    return {"description": description}
-
-
-class _Base(Schema):
-    """Plain messages, and no None or empty lists in output."""
-
-    error_messages = {"type": "Expected a JSON object.", "unknown": "Unknown field."}
-
-    @post_dump
-    def _drop_empty(self, data: dict, **_: Any) -> dict:
-        return {k: v for k, v in data.items() if v is not None and v != []}
-
-
-class IdentifierSchema(_Base):
+class IdentifierSchema(NativeSchema):
     """A practitioner's professional registration."""
 
-    register = Code("ld-professional-register", required=True, metadata=_d("gmc, nmc, hcpc, sds"))
-    value = Text(32, required=True, metadata=_d("Registration number or SDS user id"))
+    register = Code("ld-professional-register", required=True, metadata=doc("gmc, nmc, hcpc, sds"))
+    value = Text(32, required=True, metadata=doc("Registration number or SDS user id"))
 
     @post_load
     def _make(self, data: dict, **_: Any) -> ProfessionalIdentifier:
         return ProfessionalIdentifier(**data)
 
 
-class PractitionerSchema(_Base):
+class PractitionerSchema(NativeSchema):
     """Who screened or assessed the person."""
 
-    name = Text(100, required=True, metadata=_d("Practitioner's name"))
-    role_code = Code("ld-practitioner-role", allow_none=True, metadata=_d("Role code"))
-    role_text = Text(100, allow_none=True, metadata=_d("Role as free text"))
+    name = Text(100, required=True, metadata=doc("Practitioner's name"))
+    role_code = Code("ld-practitioner-role", allow_none=True, metadata=doc("Role code"))
+    role_text = Text(100, allow_none=True, metadata=doc("Role as free text"))
     identifier = fields.Nested(
-        IdentifierSchema, allow_none=True, error_messages=_OBJECT, metadata=_d("Registration")
+        IdentifierSchema,
+        allow_none=True,
+        error_messages=_OBJECT,
+        metadata=doc("Registration"),
     )
 
     @post_load
@@ -88,28 +85,31 @@ class PractitionerSchema(_Base):
         return Practitioner(**data)
 
 
-class AssessmentSchema(_Base):
+class AssessmentSchema(NativeSchema):
     """A screening, assessment or custody identification in the native API."""
 
-    kind = Code("ld-assessment-kind", required=True, metadata=_d("Kind of contact"))
-    questionnaire = Text(256, required=True, metadata=_d("Questionnaire canonical url|version"))
-    status = Text(32, required=True, metadata=_d("in-progress, completed, amended, ..."))
+    kind = Code("ld-assessment-kind", required=True, metadata=doc("Kind of contact"))
+    questionnaire = Text(256, required=True, metadata=doc("Questionnaire canonical url|version"))
+    status = Text(32, required=True, metadata=doc("in-progress, completed, amended, ..."))
     practitioner = fields.Nested(
-        PractitionerSchema, required=True, error_messages=_OBJECT, metadata=_d("Practitioner")
+        PractitionerSchema,
+        required=True,
+        error_messages=_OBJECT,
+        metadata=doc("Practitioner"),
     )
-    setting = Code("ld-referral-setting", required=True, metadata=_d("Where the contact was"))
+    setting = Code("ld-referral-setting", required=True, metadata=doc("Where the contact was"))
     site = Text(64, required=True, pattern=FHIR_ID, hint="Expected a Location id.")
-    started_at = ZonedDateTime(required=True, error_messages=_REQUIRED, metadata=_d("Start"))
-    ended_at = ZonedDateTime(allow_none=True, metadata=_d("End; required once completed"))
+    started_at = ZonedDateTime(required=True, error_messages=_REQUIRED, metadata=doc("Start"))
+    ended_at = ZonedDateTime(allow_none=True, metadata=doc("End; required once completed"))
     answers = fields.Dict(
         keys=fields.String(),
         required=True,
         error_messages={**_REQUIRED, "invalid": "Expected a JSON object."},
-        metadata=_d("linkId -> array of answer values"),
+        metadata=doc("linkId -> array of answer values"),
     )
-    outcome = Text(64, allow_none=True, metadata=_d("Screening outcome code"))
-    legal_status = Text(8, allow_none=True, metadata=_d("UK Core legal status: 19 or 20"))
-    risks = text_list(Code("ld-risk-flag"), 10, metadata=_d("Risks found, each at most once"))
+    outcome = Text(64, allow_none=True, metadata=doc("Screening outcome code"))
+    legal_status = Text(8, allow_none=True, metadata=doc("UK Core legal status: 19 or 20"))
+    risks = text_list(Code("ld-risk-flag"), 10, metadata=doc("Risks found, each at most once"))
 
     def __init__(self, index: QuestionnaireIndex | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, post_dump
 
 from adapter.domain import is_valid_nhs_number
 from adapter.mapping import codes
@@ -139,3 +139,18 @@ def text_list(item: fields.Field, max_items: int, **kwargs: Any) -> fields.List:
         error_messages={"invalid": "Expected a JSON array.", **_REQUIRED},
         **kwargs,
     )
+
+
+def doc(description: str) -> dict:
+    """Field metadata carrying an OpenAPI description."""
+    return {"description": description}
+
+
+class NativeSchema(Schema):
+    """Base of the native schemas: plain messages, and no None or empty lists in output."""
+
+    error_messages = {"type": "Expected a JSON object.", "unknown": "Unknown field."}
+
+    @post_dump
+    def _drop_empty(self, data: dict, **_: Any) -> dict:
+        return {k: v for k, v in data.items() if v is not None and v != []}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from adapter.domain import (
     Address,
@@ -24,10 +24,12 @@ from adapter.native.fields import (
     POSTCODE,
     Code,
     IsoDate,
+    NativeSchema,
     NhsNumber,
     StrictBoolean,
     Text,
     ZonedDateTime,
+    doc,
     text_list,
 )
 from adapter.native.issues import issues_from_messages
@@ -47,27 +49,13 @@ def _nested(schema: type[Schema], description: str, **kwargs: Any) -> fields.Nes
     )
 
 
-def _d(description: str) -> dict:
-    return {"description": description}
-
-
-class _Base(Schema):
-    """Shared behaviour: plain messages, and no None or empty lists in output."""
-
-    error_messages = {"type": "Expected a JSON object.", "unknown": "Unknown field."}
-
-    @post_dump
-    def _drop_empty(self, data: dict, **_: Any) -> dict:
-        return {k: v for k, v in data.items() if v is not None and v != []}
-
-
-class LocalIdentifierSchema(_Base):
+class LocalIdentifierSchema(NativeSchema):
     """A non-NHS identifier of the person."""
 
-    type = Code("ld-local-identifier-type", required=True, metadata=_d("Identifier type code"))
-    value = Text(64, required=True, metadata=_d("The identifier"))
+    type = Code("ld-local-identifier-type", required=True, metadata=doc("Identifier type code"))
+    value = Text(64, required=True, metadata=doc("The identifier"))
     assigner = Text(
-        100, allow_none=True, metadata=_d("ODS code or name of the issuing organisation")
+        100, allow_none=True, metadata=doc("ODS code or name of the issuing organisation")
     )
 
     @post_load
@@ -75,18 +63,18 @@ class LocalIdentifierSchema(_Base):
         return LocalIdentifier(**data)
 
 
-class AddressSchema(_Base):
+class AddressSchema(NativeSchema):
     """A postal address; at least one part."""
 
-    lines = text_list(Text(100), 5, metadata=_d("Street lines"))
-    city = Text(100, allow_none=True, metadata=_d("Town or city"))
-    district = Text(100, allow_none=True, metadata=_d("County or district"))
+    lines = text_list(Text(100), 5, metadata=doc("Street lines"))
+    city = Text(100, allow_none=True, metadata=doc("Town or city"))
+    district = Text(100, allow_none=True, metadata=doc("County or district"))
     postcode = Text(
         10,
         allow_none=True,
         pattern=POSTCODE,
         hint="Expected a UK postcode.",
-        metadata=_d("Postcode"),
+        metadata=doc("Postcode"),
     )
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
@@ -99,23 +87,25 @@ class AddressSchema(_Base):
         return Address(**{**data, "lines": tuple(data.get("lines") or ())})
 
 
-class PersonSchema(_Base):
+class PersonSchema(NativeSchema):
     """The person referred."""
 
-    family_name = Text(100, allow_none=True, metadata=_d("Family name"))
-    given_names = text_list(Text(100), 5, metadata=_d("Given names, in order"))
-    nhs_number = NhsNumber(allow_none=True, metadata=_d("NHS number, 10 digits, Modulus 11"))
+    family_name = Text(100, allow_none=True, metadata=doc("Family name"))
+    given_names = text_list(Text(100), 5, metadata=doc("Given names, in order"))
+    nhs_number = NhsNumber(allow_none=True, metadata=doc("NHS number, 10 digits, Modulus 11"))
     local_identifiers = text_list(
         _nested(LocalIdentifierSchema, "A local identifier"),
         10,
-        metadata=_d("Custody record number, PNC id, court case number, local patient id"),
+        metadata=doc("Custody record number, PNC id, court case number, local patient id"),
     )
-    birth_date = IsoDate(allow_none=True, metadata=_d("Date of birth, YYYY-MM-DD"))
+    birth_date = IsoDate(allow_none=True, metadata=doc("Date of birth, YYYY-MM-DD"))
     gender = Code(
-        "administrative-gender", allow_none=True, metadata=_d("FHIR administrative gender")
+        "administrative-gender", allow_none=True, metadata=doc("FHIR administrative gender")
     )
     ethnic_category = Code(
-        "UKCore-EthnicCategoryEngland", allow_none=True, metadata=_d("NHS DD Ethnic Category")
+        "UKCore-EthnicCategoryEngland",
+        allow_none=True,
+        metadata=doc("NHS DD Ethnic Category"),
     )
     address = _nested(AddressSchema, "Home address", allow_none=True)
     registered_gp_ods = Text(
@@ -123,7 +113,7 @@ class PersonSchema(_Base):
         allow_none=True,
         pattern=ODS_CODE,
         hint="Expected an ODS code: 3-10 upper-case letters and digits.",
-        metadata=_d("ODS code of the registered GP practice"),
+        metadata=doc("ODS code of the registered GP practice"),
     )
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
@@ -146,25 +136,25 @@ class PersonSchema(_Base):
         return Person(**data)
 
 
-class ReferrerSchema(_Base):
+class ReferrerSchema(NativeSchema):
     """Who made the referral; at least one field."""
 
-    name = Text(100, allow_none=True, metadata=_d("Referrer's name"))
-    role = Text(100, allow_none=True, metadata=_d("Referrer's role, e.g. Custody sergeant"))
+    name = Text(100, allow_none=True, metadata=doc("Referrer's name"))
+    role = Text(100, allow_none=True, metadata=doc("Referrer's role, e.g. Custody sergeant"))
     organisation_ods = Text(
         10,
         allow_none=True,
         pattern=ODS_CODE,
         hint="Expected an ODS code: 3-10 upper-case letters and digits.",
-        metadata=_d("ODS code of the referrer's organisation"),
+        metadata=doc("ODS code of the referrer's organisation"),
     )
-    organisation_name = Text(200, allow_none=True, metadata=_d("Referrer's organisation"))
+    organisation_name = Text(200, allow_none=True, metadata=doc("Referrer's organisation"))
     phone = Text(
         32,
         allow_none=True,
         pattern=PHONE,
         hint="Expected a telephone number.",
-        metadata=_d("Phone"),
+        metadata=doc("Phone"),
     )
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
@@ -177,19 +167,21 @@ class ReferrerSchema(_Base):
         return Referrer(**data)
 
 
-class ConsentSchema(_Base):
+class ConsentSchema(NativeSchema):
     """One consent decision."""
 
-    scope = Code("ld-consent-scope", required=True, metadata=_d("What the decision is about"))
-    decision = Code("ld-consent-decision", required=True, metadata=_d("agreed, declined, limited"))
-    capacity = Code("ld-mental-capacity", required=True, metadata=_d("Capacity for the decision"))
-    recorded_by = Text(100, required=True, metadata=_d("Practitioner who recorded it"))
+    scope = Code("ld-consent-scope", required=True, metadata=doc("What the decision is about"))
+    decision = Code("ld-consent-decision", required=True, metadata=doc("agreed, declined, limited"))
+    capacity = Code("ld-mental-capacity", required=True, metadata=doc("Capacity for the decision"))
+    recorded_by = Text(100, required=True, metadata=doc("Practitioner who recorded it"))
     recorded_at = ZonedDateTime(
-        required=True, error_messages=_REQUIRED, metadata=_d("When, ISO 8601 with zone")
+        required=True, error_messages=_REQUIRED, metadata=doc("When, ISO 8601 with zone")
     )
-    recorded_by_role = Text(100, allow_none=True, metadata=_d("Recorder's role"))
+    recorded_by_role = Text(100, allow_none=True, metadata=doc("Recorder's role"))
     lawful_basis = Code(
-        "ld-lawful-basis", allow_none=True, metadata=_d("Lawful basis for sharing without consent")
+        "ld-lawful-basis",
+        allow_none=True,
+        metadata=doc("Lawful basis for sharing without consent"),
     )
 
     @validates_schema(skip_on_field_errors=False)
@@ -207,51 +199,57 @@ class ConsentSchema(_Base):
         return ConsentDecision(**data)
 
 
-class YouthSchema(_Base):
+class YouthSchema(NativeSchema):
     """For a person under 18 at the time of referral."""
 
     appropriate_adult_present = StrictBoolean(
-        required=True, error_messages=_REQUIRED, metadata=_d("Is an appropriate adult present")
+        required=True,
+        error_messages=_REQUIRED,
+        metadata=doc("Is an appropriate adult present"),
     )
-    appropriate_adult_name = Text(100, allow_none=True, metadata=_d("Appropriate adult's name"))
+    appropriate_adult_name = Text(100, allow_none=True, metadata=doc("Appropriate adult's name"))
     appropriate_adult_relationship = Text(
-        100, allow_none=True, metadata=_d("e.g. parent, social worker, volunteer")
+        100, allow_none=True, metadata=doc("e.g. parent, social worker, volunteer")
     )
-    youth_offending_team = Text(200, allow_none=True, metadata=_d("Youth offending team"))
+    youth_offending_team = Text(200, allow_none=True, metadata=doc("Youth offending team"))
 
     @post_load
     def _make(self, data: dict, **_: Any) -> YouthDetails:
         return YouthDetails(**data)
 
 
-class ReferralSchema(_Base):
+class ReferralSchema(NativeSchema):
     """An L&D referral in the native API."""
 
-    local_id = Text(64, required=True, metadata=_d("The sending system's referral id"))
+    local_id = Text(64, required=True, metadata=doc("The sending system's referral id"))
     received_at = ZonedDateTime(
-        required=True, error_messages=_REQUIRED, metadata=_d("When received, ISO 8601 with zone")
+        required=True,
+        error_messages=_REQUIRED,
+        metadata=doc("When received, ISO 8601 with zone"),
     )
-    source = Code("nhsdd-source-of-referral-mh", required=True, metadata=_d("Source of referral"))
-    setting = Code("ld-referral-setting", required=True, metadata=_d("Referral setting"))
+    source = Code("nhsdd-source-of-referral-mh", required=True, metadata=doc("Source of referral"))
+    setting = Code("ld-referral-setting", required=True, metadata=doc("Referral setting"))
     site = Text(
         64,
         required=True,
         pattern=FHIR_ID,
         hint="Expected a Location id: letters, digits, '-' and '.'.",
-        metadata=_d("Location id of the custody suite or court"),
+        metadata=doc("Location id of the custody suite or court"),
     )
     person = _nested(PersonSchema, "The person referred", required=True)
-    urgency = Code("request-priority", load_default="routine", metadata=_d("routine .. stat"))
+    urgency = Code("request-priority", load_default="routine", metadata=doc("routine .. stat"))
     referrer = _nested(ReferrerSchema, "Who referred", allow_none=True)
     concerns = text_list(
-        Code("ld-vulnerability"), 30, metadata=_d("Vulnerability categories, each at most once")
+        Code("ld-vulnerability"),
+        30,
+        metadata=doc("Vulnerability categories, each at most once"),
     )
     consents = text_list(
-        _nested(ConsentSchema, "A consent decision"), 10, metadata=_d("Consent decisions")
+        _nested(ConsentSchema, "A consent decision"), 10, metadata=doc("Consent decisions")
     )
     youth = _nested(YouthSchema, "Youth details: only for a person under 18", allow_none=True)
-    notes = text_list(Text(4000), 20, metadata=_d("Free-text notes"))
-    status = Code("ld-pathway-status", load_default="received", metadata=_d("Pathway status"))
+    notes = text_list(Text(4000), 20, metadata=doc("Free-text notes"))
+    status = Code("ld-pathway-status", load_default="received", metadata=doc("Pathway status"))
 
     @validates_schema(skip_on_field_errors=False)
     def _cross_checks(self, data: dict, **_: Any) -> None:

@@ -44,17 +44,7 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
             id=new_id(),
             version=1,
             created_at=now,
-            updated_at=now,
-            local_id=referral.local_id,
-            status=referral.status,
-            received_at=referral.received_at,
-            source=referral.source,
-            setting=referral.setting,
-            site=referral.site,
-            urgency=referral.urgency,
-            nhs_number=referral.person.nhs_number,
-            native=dump_referral(referral),
-            resource_ids=_resource_ids_json(ids, service.performer),
+            **_record_fields(referral, ids, service, now),
         )
         return uow.referrals.add(record)
 
@@ -98,19 +88,7 @@ def replace_referral_content(
     for resource in (resources.service_request, resources.encounter):
         uow.resources.update(resource)
     save_children(uow, "Consent", old_consent_ids, resources.consents, "inactive")
-    updated = replace(
-        record,
-        updated_at=datetime.now(UTC),
-        status=referral.status,
-        received_at=referral.received_at,
-        source=referral.source,
-        setting=referral.setting,
-        site=referral.site,
-        urgency=referral.urgency,
-        nhs_number=referral.person.nhs_number,
-        native=dump_referral(referral),
-        resource_ids=_resource_ids_json(ids, service.performer),
-    )
+    updated = replace(record, **_record_fields(referral, ids, service, datetime.now(UTC)))
     return uow.referrals.update(updated, expected_version)
 
 
@@ -211,6 +189,25 @@ def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
         if found is not None:
             return found
     return None
+
+
+def _record_fields(
+    referral: Referral, ids: ReferralResourceIds, service: SiteService, now: datetime
+) -> dict:
+    """The record's columns that follow from the referral's content."""
+    return {
+        "updated_at": now,
+        "local_id": referral.local_id,
+        "status": referral.status,
+        "received_at": referral.received_at,
+        "source": referral.source,
+        "setting": referral.setting,
+        "site": referral.site,
+        "urgency": referral.urgency,
+        "nhs_number": referral.person.nhs_number,
+        "native": dump_referral(referral),
+        "resource_ids": _resource_ids_json(ids, service.performer),
+    }
 
 
 def _resource_ids_json(ids: ReferralResourceIds, performer: str | None) -> dict:
