@@ -57,8 +57,12 @@ def assessment_to_fhir(
     patient: str,
     service_request: str,
     questionnaire_index: QuestionnaireIndex,
+    provider: str | None = None,
 ) -> AssessmentResources:
-    """Map an assessment to R4 resources; patient and service_request are resource ids."""
+    """Map an assessment to R4 resources; patient and service_request are resource ids.
+
+    provider is the trust running the L&D service at the site (`Organization/x`), if known.
+    """
     if len(ids.flags) != len(assessment.risks):
         raise ValueError("ids.flags must hold one id per risk")
     questionnaire = compiled_questionnaire(questionnaire_index, assessment.questionnaire)
@@ -66,7 +70,9 @@ def assessment_to_fhir(
         questionnaire_response=questionnaire_response_from_assessment(
             assessment, ids, patient, service_request, questionnaire
         ),
-        encounter=encounter_from_assessment(assessment, ids.encounter, patient, service_request),
+        encounter=encounter_from_assessment(
+            assessment, ids.encounter, patient, service_request, provider
+        ),
         flags=[
             flag_from_risk(assessment, risk, flag_id, patient, ids.encounter)
             for risk, flag_id in zip(assessment.risks, ids.flags, strict=True)

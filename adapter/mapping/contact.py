@@ -103,9 +103,13 @@ def legal_status_codes() -> tuple[str, ...]:
 
 
 def encounter_from_assessment(
-    assessment: Assessment, encounter_id: str, patient: str, service_request: str
+    assessment: Assessment,
+    encounter_id: str,
+    patient: str,
+    service_request: str,
+    provider: str | None = None,
 ) -> dict:
-    """The contact during which the practitioner screened or assessed the person."""
+    """The contact in which the person was screened; provider is the L&D trust running it."""
     encounter: dict = {"resourceType": "Encounter", "id": encounter_id}
     encounter["meta"] = profile("Encounter")
     encounter["text"] = _narrative(assessment)
@@ -133,6 +137,8 @@ def encounter_from_assessment(
         period["end"] = fhir_datetime(assessment.ended_at)
     encounter["period"] = period
     encounter["location"] = [{"location": reference("Location", assessment.site)}]
+    if provider is not None:
+        encounter["serviceProvider"] = {"reference": provider}
     return encounter
 
 

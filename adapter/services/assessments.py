@@ -6,13 +6,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from adapter.conformance.questionnaire_response import QuestionnaireIndex
+from adapter.directory import SiteService
 from adapter.domain.assessment import Assessment, AssessmentResourceIds
 from adapter.domain.pathway import amended_status, stage_after_assessment
 from adapter.errors import InvalidInput, Issue, NotFound
 from adapter.mapping.assessment import AssessmentResources, assessment_to_fhir
 from adapter.native.assessment_schema import dump_assessment
 from adapter.native.referral_schema import load_referral
-from adapter.services.common import bare_id, new_id, reuse_ids, save_children, service_for_site
+from adapter.services.common import (
+    bare_id,
+    ensure_conformant,
+    new_id,
+    reuse_ids,
+    save_children,
+    service_for_site,
+)
 from adapter.services.referrals import existing_referral, replace_referral_content
 from adapter.store import AssessmentRecord, ReferralRecord, Store, UnitOfWork
 
@@ -27,13 +35,14 @@ def record_assessment(
     """Store a new screening or assessment for a referral, and move the referral's pathway on."""
     with store.unit_of_work() as uow:
         referral = existing_referral(uow, referral_id)
-        service_for_site(uow, assessment.site, directory, "site")
+        service = service_for_site(uow, assessment.site, directory, "site")
         ids = AssessmentResourceIds(
             questionnaire_response=new_id(),
             encounter=new_id(),
             flags=[new_id() for _ in assessment.risks],
         )
-        resources = _map(assessment, ids, referral, questionnaires)
+        resources = _map(assessment, ids, referral, questionnaires, service)
+        ensure_conformant(resources.all())
         for resource in resources.all():
             uow.resources.create(resource)
         now = datetime.now(UTC)
@@ -72,13 +81,14 @@ def amend_assessment(
                     expression=("kind",),
                 )
             )
-        service_for_site(uow, assessment.site, directory, "site")
+        service = service_for_site(uow, assessment.site, directory, "site")
         assessment = replace(assessment, status=amended_status(record.status, assessment.status))
         referral = existing_referral(uow, record.referral_id)
         ids = _ids_from_json(record.resource_ids)
         old_flag_ids = ids.flags
         ids.flags = reuse_ids(old_flag_ids, len(assessment.risks))
-        resources = _map(assessment, ids, referral, questionnaires)
+        resources = _map(assessment, ids, referral, questionnaires, service)
+        ensure_conformant(resources.all())
         uow.resources.update(resources.questionnaire_response)
         uow.resources.update(resources.encounter)
         save_children(uow, "Flag", old_flag_ids, resources.flags, "inactive")
@@ -118,6 +128,7 @@ def _map(
     ids: AssessmentResourceIds,
     referral: ReferralRecord,
     questionnaires: QuestionnaireIndex,
+    service: SiteService,
 ) -> AssessmentResources:
     return assessment_to_fhir(
         assessment,
@@ -125,6 +136,7 @@ def _map(
         patient=bare_id(referral.resource_ids["patient"]) or "",
         service_request=bare_id(referral.resource_ids["service_request"]) or "",
         questionnaire_index=questionnaires,
+        provider=service.provider,
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from adapter.conformance import has_errors, validate
 from adapter.directory import SiteService, site_service
-from adapter.errors import InvalidInput, Issue
+from adapter.errors import InvalidInput, Issue, Unprocessable
 from adapter.store import UnitOfWork
 
 
@@ -70,3 +71,14 @@ def save_children(
         stored = uow.resources.read(resource_type, dropped)
         if stored is not None and stored.get("status") != withdrawn_status:
             uow.resources.update({**stored, "status": withdrawn_status})
+
+
+def ensure_conformant(resources: list[dict]) -> None:
+    """Run the validator every inbound payload meets over what we are about to store.
+
+    The native schemas already reject bad input; this catches what they cannot see, so no
+    resource that fails our own profiles is ever stored or sent on.
+    """
+    issues = [issue for resource in resources for issue in validate(resource)]
+    if has_errors(issues):
+        raise Unprocessable([i for i in issues if i.severity in ("error", "fatal")])

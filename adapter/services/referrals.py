@@ -10,7 +10,14 @@ from adapter.domain import Referral, ReferralResourceIds
 from adapter.errors import Conflict, InvalidInput, Issue, NotFound
 from adapter.mapping import ReferralResources, referral_to_fhir
 from adapter.native.referral_schema import dump_referral
-from adapter.services.common import bare_id, new_id, reuse_ids, save_children, service_for_site
+from adapter.services.common import (
+    bare_id,
+    ensure_conformant,
+    new_id,
+    reuse_ids,
+    save_children,
+    service_for_site,
+)
 from adapter.store import ReferralFilters, ReferralRecord, Store, UnitOfWork
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
@@ -36,6 +43,7 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
             referrer_organization=new_id(),
         )
         resources = _map_with_resolved_ids(uow, referral, ids, service)
+        ensure_conformant(resources.all())
         _save_patient(uow, resources.patient)
         for resource in (resources.service_request, resources.encounter, *resources.consents):
             uow.resources.create(resource)
@@ -84,6 +92,7 @@ def replace_referral_content(
     ids.consents = reuse_ids(old_consent_ids, len(referral.consents))
     ids.referrer_organization = ids.referrer_organization or new_id()
     resources = _map_with_resolved_ids(uow, referral, ids, service)
+    ensure_conformant(resources.all())
     _save_patient(uow, resources.patient)
     for resource in (resources.service_request, resources.encounter):
         uow.resources.update(resource)

@@ -219,3 +219,9 @@ def test_fhir_read_back_maps_to_the_screen_that_was_posted(client, auth, referra
     expected = load_assessment(posted, questionnaires())
     assert assessment_from_fhir(resources, questionnaires()) == expected
     assert load_assessment(record["assessment"], questionnaires()) == expected
+
+
+def test_the_contact_is_provided_by_the_trust_running_the_site(client, auth, referral):
+    record = screen(client, auth, referral, fixture("assessments/adult-custody-telford.json"))
+    encounter = fhir(client, auth, record.get_json()["fhir"]["encounter"])
+    assert encounter["serviceProvider"] == {"reference": "Organization/mpft"}
