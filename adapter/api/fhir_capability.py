@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapter.conformance.package import CANONICAL_BASE
 from adapter.search.definitions import SearchRegistry
 
 INTERACTIONS = ("read", "vread", "history-instance", "search-type")
@@ -17,10 +18,14 @@ SMART_SECURITY = {
 }
 
 
+PACKAGE_STATEMENT_ID = "ld-adapter"
+PACKAGE_STATEMENT_URL = f"{CANONICAL_BASE}/CapabilityStatement/{PACKAGE_STATEMENT_ID}"
+
+
 def capability_statement(
     registry: SearchRegistry, base_url: str, published: str, profiles: dict[str, list[str]]
 ) -> dict:
-    """What this server does: every served type with its interactions, parameters, includes.
+    """What this server instance does; it instantiates the package's statement.
 
     profiles maps a resource type to the canonical URLs of our profiles on it.
     """
@@ -30,11 +35,40 @@ def capability_statement(
         "date": published,
         "publisher": "ld-adapter",
         "kind": "instance",
+        "instantiates": [PACKAGE_STATEMENT_URL],
         "software": {"name": "ld-adapter"},
         "implementation": {
             "description": "FHIR R4 interface of the Liaison and Diversion adapter",
             "url": base_url,
         },
+        **_capabilities(registry, profiles),
+    }
+
+
+def package_capability_statement(
+    registry: SearchRegistry, published: str, version: str, profiles: dict[str, list[str]]
+) -> dict:
+    """The statement the conformance package publishes: what any ld-adapter server does."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": PACKAGE_STATEMENT_ID,
+        "url": PACKAGE_STATEMENT_URL,
+        "version": version,
+        "name": "LdAdapterCapabilityStatement",
+        "title": "L&D adapter FHIR server",
+        "status": "active",
+        "date": published,
+        "publisher": "ld-adapter",
+        "description": "Generated from the adapter's FHIR API: the resource types it serves, "
+        "their interactions and search parameters, the profiles it supports, and $validate.",
+        "kind": "capability",
+        "software": {"name": "ld-adapter"},
+        **_capabilities(registry, profiles),
+    }
+
+
+def _capabilities(registry: SearchRegistry, profiles: dict[str, list[str]]) -> dict:
+    return {
         "fhirVersion": "4.0.1",
         "format": ["json"],
         "rest": [

@@ -109,3 +109,51 @@ def test_rs256_with_a_jwks_file(tmp_path, fhirjs_checked_bodies):
         == 401
     )
     app.extensions["ld_adapter"].store.dispose()
+
+
+def test_rs256_with_a_jwks_url(tmp_path, fhirjs_checked_bodies):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    public_jwk.update(kid="url-key", use="sig", alg="RS256")
+    document = json.dumps({"keys": [public_jwk]}).encode()
+
+    class JwksHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JwksHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        app = create_app(Settings(home=tmp_path, jwt_algorithm="RS256", jwks_url=url))
+        signed = jwt.encode(
+            {"scope": "system/ServiceRequest.s", "exp": time.time() + 60},
+            key,
+            algorithm="RS256",
+            headers={"kid": "url-key"},
+        )
+        client = app.test_client()
+        ok = client.get("/api/referrals", headers={"Authorization": f"Bearer {signed}"})
+        assert ok.status_code == 200
+        unknown_kid = jwt.encode(
+            {"scope": "system/*.cruds", "exp": time.time() + 60},
+            key,
+            algorithm="RS256",
+            headers={"kid": "other"},
+        )
+        refused = client.get("/api/referrals", headers={"Authorization": f"Bearer {unknown_kid}"})
+        assert refused.status_code == 401
+        app.extensions["ld_adapter"].store.dispose()
+    finally:
+        server.shutdown()
+        server.server_close()
