@@ -8,6 +8,7 @@ from importlib.metadata import version
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from adapter.native.assessment_schema import AssessmentSchema
 from adapter.native.referral_schema import ReferralSchema
 
 _OUTCOME = {"description": "An OperationOutcome naming each problem (expression = field path)"}
@@ -32,6 +33,20 @@ _RECORD = {
         },
         "fhir": {"type": "object", "description": "References of the FHIR resources made from it"},
         "referral": {"$ref": "#/components/schemas/Referral"},
+    },
+}
+_ASSESSMENT_RECORD = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "version": {"type": "integer"},
+        "referral_id": {"type": "string"},
+        "kind": {"type": "string"},
+        "status": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "fhir": {"type": "object", "description": "References of the FHIR resources made from it"},
+        "assessment": {"$ref": "#/components/schemas/Assessment"},
     },
 }
 _LIST_FILTERS = [
@@ -98,9 +113,7 @@ def openapi_document() -> dict:
     )
     spec.path(
         path="/api/referrals/{record_id}",
-        parameters=[
-            {"in": "path", "name": "record_id", "required": True, "schema": {"type": "string"}}
-        ],
+        parameters=[_path_parameter("record_id")],
         operations={
             "get": {
                 "summary": "Read a referral (scope system/ServiceRequest.r)",
@@ -119,4 +132,71 @@ def openapi_document() -> dict:
             },
         },
     )
+    _assessment_paths(spec, security)
     return spec.to_dict()
+
+
+def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
+    spec.components.schema("Assessment", schema=AssessmentSchema)
+    spec.components.schema("AssessmentRecord", _ASSESSMENT_RECORD)
+    record = {"application/json": {"schema": {"$ref": "#/components/schemas/AssessmentRecord"}}}
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Assessment"}}},
+    }
+    listing = {"200": {"description": "{total, items: [AssessmentRecord]}"}, **_ERRORS}
+    spec.path(
+        path="/api/referrals/{referral_id}/assessments",
+        parameters=[_path_parameter("referral_id")],
+        operations={
+            "post": {
+                "summary": "Record a screening or assessment (scope "
+                "system/QuestionnaireResponse.c); answers keyed by Questionnaire linkId",
+                "security": security,
+                "requestBody": body,
+                "responses": {"201": {"description": "Stored", "content": record}, **_ERRORS},
+            },
+            "get": {
+                "summary": "The referral's assessments (scope system/QuestionnaireResponse.s)",
+                "security": security,
+                "responses": listing,
+            },
+        },
+    )
+    spec.path(
+        path="/api/assessments/{assessment_id}",
+        parameters=[_path_parameter("assessment_id")],
+        operations={
+            "get": {
+                "summary": "Read an assessment (scope system/QuestionnaireResponse.r)",
+                "security": security,
+                "responses": {"200": {"description": "The record", "content": record}, **_ERRORS},
+            },
+            "put": {
+                "summary": "Complete or amend an assessment (scope "
+                'system/QuestionnaireResponse.u); If-Match: W/"n"',
+                "security": security,
+                "requestBody": body,
+                "responses": {
+                    "200": {"description": "Updated", "content": record},
+                    "412": {"description": "If-Match does not match the current version"},
+                    **_ERRORS,
+                },
+            },
+        },
+    )
+    spec.path(
+        path="/api/assessments/{assessment_id}/history",
+        parameters=[_path_parameter("assessment_id")],
+        operations={
+            "get": {
+                "summary": "Every version, newest first (scope system/QuestionnaireResponse.r)",
+                "security": security,
+                "responses": listing,
+            }
+        },
+    )
+
+
+def _path_parameter(name: str) -> dict:
+    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}

@@ -260,3 +260,14 @@ def test_a_site_no_service_covers_is_400(tmp_path, fhirjs_checked_bodies):
     assert response.status_code == 400
     assert expressions(response) == ["site"]
     app.extensions["ld_adapter"].store.dispose()
+
+
+def test_openapi_document_describes_assessments(client):
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/openapi.json").get_json()
+    validate(document)  # raises on any departure from OpenAPI 3
+    assert "/api/referrals/{referral_id}/assessments" in document["paths"]
+    assert "put" in document["paths"]["/api/assessments/{assessment_id}"]
+    properties = document["components"]["schemas"]["Assessment"]["properties"]
+    assert {"kind", "questionnaire", "answers", "practitioner"} <= set(properties)
