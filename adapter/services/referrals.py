@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -21,6 +22,8 @@ from adapter.services.common import (
 from adapter.store import ReferralFilters, ReferralRecord, Store, UnitOfWork
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+# Namespace of the name-derived ids of referrer organisations sent without an ODS code.
+ORGANIZATION_BY_NAME = "https://ld-adapter.github.io/fhir/Organization/by-name/"
 
 
 def receive_referral(store: Store, referral: Referral, directory: list[dict]) -> ReferralRecord:
@@ -171,8 +174,9 @@ def _map_with_resolved_ids(
 ) -> ReferralResources:
     """Map the referral after pointing ids at the stored Patient and referrer Organization, if any.
 
-    A Patient is matched by NHS number, else by a local identifier; an Organization by ODS code.
-    A referrer Organization not stored yet is created here.
+    A Patient is matched by NHS number, else by a local identifier; an Organization by ODS code,
+    or, when the sender gave only a name, by that name. A referrer Organization not stored yet is
+    created here.
     """
     draft = referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
     stored_patient = _match_patient(uow, draft.patient)
@@ -185,8 +189,12 @@ def _map_with_resolved_ids(
         stored_organization = _match_organization(uow, organization)
         if stored_organization is not None:
             ids.referrer_organization = stored_organization["id"]
-        elif uow.resources.read("Organization", organization["id"]) is None:
-            uow.resources.create(organization)
+        else:
+            if not organization.get("identifier"):
+                ids.referrer_organization = _id_for_name(organization.get("name", ""))
+                organization = {**organization, "id": ids.referrer_organization}
+            if uow.resources.read("Organization", organization["id"]) is None:
+                uow.resources.create(organization)
     return referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
 
 
@@ -198,6 +206,12 @@ def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
         if found is not None:
             return found
     return None
+
+
+def _id_for_name(name: str) -> str:
+    """One id per organisation name, so "West Mercia Police" sent twice is one Organization."""
+    normalised = " ".join(name.split()).casefold()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ORGANIZATION_BY_NAME}{normalised}"))
 
 
 def _record_fields(

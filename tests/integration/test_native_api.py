@@ -271,3 +271,18 @@ def test_openapi_document_describes_assessments(client):
     assert "put" in document["paths"]["/api/assessments/{assessment_id}"]
     properties = document["components"]["schemas"]["Assessment"]["properties"]
     assert {"kind", "questionnaire", "answers", "practitioner"} <= set(properties)
+
+
+def test_a_referrer_organisation_without_ods_code_is_stored_once(client, auth):
+    body = referral()
+    del body["referrer"]["organisation_ods"]
+    first = post(client, auth, body).get_json()
+    second = post(client, auth, referral(local_id="L-2", referrer=body["referrer"])).get_json()
+    assert first["fhir"]["referrer_organization"] == second["fhir"]["referrer_organization"]
+    organizations = client.get("/fhir/Organization?_count=100", headers=auth).get_json()
+    named = [
+        e["resource"]
+        for e in organizations["entry"]
+        if e["resource"].get("name") == "West Mercia Police"
+    ]
+    assert len(named) == 1
