@@ -8,419 +8,42 @@ them; answers have the value[x] the item type takes and come from answerOption /
 (expanded locally); required items that are enabled are answered; items enableWhen disables are
 not answered; non-repeating items have one answer; groups and display items have none; calculated
 items (SDC calculatedExpression) match the calculation. Two passes over the response: linear time.
+
+Parts: questionnaire_index (loading, compiled items), enable_when, answer_values (value[x] formats
+and options), questionnaire_messages (message ids); this module walks the response and reports.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import fhirpathpy
-from fhirpathpy.models import models as fhirpath_models
-
+from adapter.conformance.answer_values import format_problem, option_problem, value_key
+from adapter.conformance.enable_when import Enablement
+from adapter.conformance.questionnaire_index import (
+    DEFAULT_DIRECTORIES,
+    TOP_LEVEL,
+    CompiledQuestionnaire,
+    ItemDef,
+    QuestionnaireIndex,
+    load_questionnaire_index,
+)
+from adapter.conformance.questionnaire_messages import MESSAGES, issue
 from adapter.errors import Issue
 
-# message_id -> (issue code, severity). Ids are a public contract: never rename one.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "LD-QR-MALFORMED": ("structure", "error"),
-    "LD-QR-NO-QUESTIONNAIRE": ("required", "error"),
-    "LD-QR-UNKNOWN-QUESTIONNAIRE": ("not-found", "error"),
-    "LD-QR-UNKNOWN-VERSION": ("not-found", "error"),
-    "LD-QR-NO-LINKID": ("required", "error"),
-    "LD-QR-UNKNOWN-LINKID": ("structure", "error"),
-    "LD-QR-WRONG-PLACE": ("structure", "error"),
-    "LD-QR-DUPLICATE-ITEM": ("structure", "error"),
-    "LD-QR-ANSWER-NO-VALUE": ("required", "error"),
-    "LD-QR-ANSWER-TYPE": ("value", "error"),
-    "LD-QR-ANSWER-FORMAT": ("value", "error"),
-    "LD-QR-ANSWER-NOT-IN-OPTIONS": ("code-invalid", "error"),
-    "LD-QR-MULTIPLE-ANSWERS": ("structure", "error"),
-    "LD-QR-GROUP-ANSWERED": ("structure", "error"),
-    "LD-QR-DISPLAY-ANSWERED": ("structure", "error"),
-    "LD-QR-REQUIRED-MISSING": ("required", "error"),
-    "LD-QR-DISABLED-ANSWERED": ("business-rule", "error"),
-    "LD-QR-CALCULATED-MISMATCH": ("business-rule", "warning"),
-    "LD-QR-CALCULATION-FAILED": ("processing", "warning"),
-}
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# Answer lists shared with the referral mapping live in the terminology folders; a missing folder is
-# skipped, and an unexpandable answerValueSet then fails loudly when the index is built.
-DEFAULT_DIRECTORIES = (
-    REPO_ROOT / "conformance" / "questionnaires",
-    REPO_ROOT / "conformance" / "terminology",
-    REPO_ROOT / "mappings" / "terminology",
-)
-CALCULATED_EXPRESSION = (
-    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
-)
-ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
-# Which answer value[x] each R4 item type takes (choice items with non-Coding options widen this).
-TYPE_VALUES: dict[str, frozenset[str]] = {
-    "boolean": frozenset({"valueBoolean"}),
-    "decimal": frozenset({"valueDecimal"}),
-    "integer": frozenset({"valueInteger"}),
-    "date": frozenset({"valueDate"}),
-    "dateTime": frozenset({"valueDateTime"}),
-    "time": frozenset({"valueTime"}),
-    "string": frozenset({"valueString"}),
-    "text": frozenset({"valueString"}),
-    "url": frozenset({"valueUri"}),
-    "choice": frozenset({"valueCoding"}),
-    "open-choice": frozenset({"valueCoding", "valueString"}),
-    "attachment": frozenset({"valueAttachment"}),
-    "reference": frozenset({"valueReference"}),
-    "quantity": frozenset({"valueQuantity"}),
-}
-STRUCTURAL_TYPES = frozenset({"group", "display"})
-FORMATS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "valueBoolean": (lambda v: isinstance(v, bool), "true or false"),
-    "valueInteger": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
-    "valueDecimal": (
-        lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-        "a number",
-    ),
-    "valueDate": (
-        lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", v) is not None,
-        "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
-    ),
-    "valueDateTime": (
-        lambda v: (
-            isinstance(v, str)
-            and re.fullmatch(
-                r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?", v
-            )
-            is not None
-        ),
-        "a dateTime (a time needs seconds and a timezone)",
-    ),
-    "valueTime": (
-        lambda v: isinstance(v, str) and re.fullmatch(r"\d{2}:\d{2}:\d{2}(\.\d+)?", v) is not None,
-        "a time (hh:mm:ss)",
-    ),
-    "valueString": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
-    "valueUri": (lambda v: isinstance(v, str) and v != "", "a URI"),
-    "valueCoding": (lambda v: isinstance(v, dict), "a Coding object"),
-    "valueQuantity": (lambda v: isinstance(v, dict), "a Quantity object"),
-    "valueAttachment": (lambda v: isinstance(v, dict), "an Attachment object"),
-    "valueReference": (lambda v: isinstance(v, dict), "a Reference object"),
-}
-TOP_LEVEL = None
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One enableWhen: the question it reads, the operator and the answer it compares with."""
-
-    question: str
-    operator: str
-    key: str  # the answer[x] key, e.g. answerCoding
-    expected: Any
-
-
-@dataclass
-class ItemDef:
-    """What the Questionnaire says about one linkId."""
-
-    link_id: str
-    type: str
-    parent: str | None
-    text: str = ""
-    required: bool = False
-    repeats: bool = False
-    conditions: tuple[Condition, ...] = ()
-    behavior: str = "all"
-    value_keys: frozenset[str] = frozenset()
-    codings: frozenset[tuple[str | None, str]] | None = None
-    options_from: str = ""
-    primitive_options: frozenset[tuple[str, Any]] | None = None
-    calculation: Callable[..., Any] | None = None
-    children: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CompiledQuestionnaire:
-    """A Questionnaire turned into lookups: item definitions by linkId and the top-level order."""
-
-    url: str
-    version: str
-    resource: dict
-    items: dict[str, ItemDef]
-    top: list[str]
-
-
-def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders 1.10.0 after 1.9.0."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-]", version))
-
-
-class QuestionnaireIndex:
-    """Questionnaires by canonical url|version and by url alone (the latest version)."""
-
-    def __init__(self, questionnaires: Iterable[dict], terminology: Iterable[dict] = ()) -> None:
-        self._terminology = _Terminology(terminology)
-        self._by_canonical: dict[str, CompiledQuestionnaire] = {}
-        self._latest: dict[str, CompiledQuestionnaire] = {}
-        for resource in questionnaires:
-            compiled = _compile_questionnaire(resource, self._terminology)
-            self._by_canonical[f"{compiled.url}|{compiled.version}"] = compiled
-            latest = self._latest.get(compiled.url)
-            if latest is None or _version_key(compiled.version) > _version_key(latest.version):
-                self._latest[compiled.url] = compiled
-
-    def get(self, canonical: str) -> CompiledQuestionnaire | None:
-        """The Questionnaire for `url|version`, or the latest version for a bare `url`."""
-        if "|" in canonical:
-            return self._by_canonical.get(canonical)
-        return self._latest.get(canonical)
-
-    def knows_url(self, url: str) -> bool:
-        """Whether any version of this Questionnaire is loaded."""
-        return url in self._latest
-
-    def versions(self, url: str) -> str:
-        """The loaded versions of a Questionnaire, comma-separated, oldest first."""
-        found = [c.split("|", 1)[1] for c in self._by_canonical if c.split("|", 1)[0] == url]
-        return ", ".join(sorted(found, key=_version_key))
-
-
-def load_questionnaire_index(
-    directories: Iterable[Path] = DEFAULT_DIRECTORIES,
-) -> QuestionnaireIndex:
-    """Read Questionnaire, ValueSet and CodeSystem JSON files from directories into an index."""
-    questionnaires: list[dict] = []
-    terminology: list[dict] = []
-    for directory in directories:
-        for path in sorted(Path(directory).glob("*.json")):
-            resource = json.loads(path.read_text(encoding="utf-8"))
-            kind = resource.get("resourceType")
-            if kind == "Questionnaire":
-                questionnaires.append(resource)
-            elif kind in ("ValueSet", "CodeSystem"):
-                terminology.append(resource)
-    return QuestionnaireIndex(questionnaires, terminology)
-
-
-class _Terminology:
-    """CodeSystems and ValueSets held locally; expands a ValueSet to (system, code) pairs."""
-
-    def __init__(self, resources: Iterable[dict]) -> None:
-        self.code_systems: dict[str, list[str]] = {}
-        self.value_sets: dict[str, dict] = {}
-        self._expanded: dict[str, frozenset[tuple[str | None, str]]] = {}
-        for resource in resources:
-            if resource.get("resourceType") == "CodeSystem":
-                self.code_systems[resource["url"]] = list(_codes(resource.get("concept", [])))
-            elif resource.get("resourceType") == "ValueSet":
-                self.value_sets[resource["url"]] = resource
-
-    def expand(self, canonical: str) -> frozenset[tuple[str | None, str]]:
-        """Every (system, code) in the ValueSet; ValueError when it cannot be expanded locally."""
-        url = canonical.split("|", 1)[0]
-        if url in self._expanded:
-            return self._expanded[url]
-        value_set = self.value_sets.get(url)
-        if value_set is None:
-            raise ValueError(f"ValueSet {url} is not available locally")
-        compose = value_set.get("compose", {})
-        included = set().union(*(self._part(p) for p in compose.get("include", [])))
-        excluded = set().union(*(self._part(p) for p in compose.get("exclude", [])))
-        self._expanded[url] = frozenset(included - excluded)
-        return self._expanded[url]
-
-    def _part(self, part: dict) -> set[tuple[str | None, str]]:
-        if "filter" in part:
-            raise ValueError("ValueSet filters are not supported by the local expansion")
-        codes: set[tuple[str | None, str]] = set()
-        system = part.get("system")
-        if system is not None:
-            if "concept" in part:
-                codes.update((system, c["code"]) for c in part["concept"])
-            elif system in self.code_systems:
-                codes.update((system, code) for code in self.code_systems[system])
-            else:
-                raise ValueError(f"CodeSystem {system} is not available locally")
-        for nested in part.get("valueSet", []):
-            nested_codes = self.expand(nested)
-            codes = set(nested_codes) if system is None and not codes else codes & nested_codes
-        return codes
-
-
-def _codes(concepts: list[dict]) -> Iterator[str]:
-    """Codes of a CodeSystem concept tree, depth first."""
-    for concept in concepts:
-        yield concept["code"]
-        yield from _codes(concept.get("concept", []))
-
-
-def _compile_questionnaire(resource: dict, terminology: _Terminology) -> CompiledQuestionnaire:
-    """Index a Questionnaire's items; ValueError when it is unusable (a Questionnaire bug)."""
-    items: dict[str, ItemDef] = {}
-    weights: dict[tuple[str | None, str], float] = {}
-    calculations: dict[str, str] = {}
-    top = _compile_items(
-        resource.get("item", []), TOP_LEVEL, items, weights, calculations, terminology
-    )
-    for item in items.values():
-        for condition in item.conditions:
-            if condition.question not in items:
-                raise ValueError(
-                    f"enableWhen of {item.link_id} names unknown item {condition.question}"
-                )
-    for link_id, expression in calculations.items():
-        items[link_id].calculation = _compile_calculation(expression, weights)
-    return CompiledQuestionnaire(resource["url"], resource.get("version", ""), resource, items, top)
-
-
-def _compile_items(
-    raw_items: list[dict],
-    parent: str | None,
-    items: dict[str, ItemDef],
-    weights: dict[tuple[str | None, str], float],
-    calculations: dict[str, str],
-    terminology: _Terminology,
-) -> list[str]:
-    """Add each item (and its children) to `items`; return the linkIds at this level."""
-    level = []
-    for raw in raw_items:
-        link_id = raw["linkId"]
-        if link_id in items:
-            raise ValueError(f"linkId {link_id} appears twice in the Questionnaire")
-        item = ItemDef(
-            link_id=link_id,
-            type=raw["type"],
-            parent=parent,
-            text=raw.get("text", ""),
-            required=raw.get("required", False),
-            repeats=raw.get("repeats", False),
-            conditions=tuple(_condition(c) for c in raw.get("enableWhen", [])),
-            behavior=raw.get("enableBehavior", "all"),
-        )
-        _compile_answers(item, raw, weights, terminology)
-        for extension in raw.get("extension", []):
-            if extension.get("url") == CALCULATED_EXPRESSION:
-                calculations[link_id] = extension["valueExpression"]["expression"]
-        items[link_id] = item
-        level.append(link_id)
-        item.children = _compile_items(
-            raw.get("item", []), link_id, items, weights, calculations, terminology
-        )
-    return level
-
-
-def _condition(raw: dict) -> Condition:
-    """An enableWhen element as a Condition."""
-    key = next(k for k in raw if k.startswith("answer"))
-    expected = raw[key]
-    if key == "answerCoding":
-        expected = (expected.get("system"), expected.get("code"))
-    elif key == "answerQuantity":
-        expected = (expected.get("value"), expected.get("system"), expected.get("code"))
-    return Condition(raw["question"], raw["operator"], key, expected)
-
-
-def _compile_answers(
-    item: ItemDef,
-    raw: dict,
-    weights: dict[tuple[str | None, str], float],
-    terminology: _Terminology,
-) -> None:
-    """Fill in the value[x] keys an item accepts and the options its answers must come from."""
-    if item.type in STRUCTURAL_TYPES:
-        return
-    if item.type not in TYPE_VALUES:
-        raise ValueError(f"item {item.link_id} has unsupported type {item.type}")
-    item.value_keys = TYPE_VALUES[item.type]
-    if "answerValueSet" in raw:
-        item.codings = terminology.expand(raw["answerValueSet"])
-        item.options_from = f"ValueSet {raw['answerValueSet']}"
-    options = raw.get("answerOption", [])
-    if not options:
-        return
-    item.options_from = "its answerOption list"
-    codings = set()
-    primitives = set()
-    for option in options:
-        key = next(k for k in option if k.startswith("value"))
-        if key == "valueCoding":
-            pair = (option[key].get("system"), option[key]["code"])
-            codings.add(pair)
-            for extension in option.get("extension", []):
-                if extension.get("url") == ORDINAL_VALUE:
-                    weights[pair] = extension["valueDecimal"]
-        else:
-            primitives.add((key, option[key]))
-    item.codings = frozenset(codings)
-    if primitives:
-        item.primitive_options = frozenset(primitives)
-        item.value_keys = item.value_keys | {k for k, _ in primitives}
-        if item.type == "choice" and not codings:
-            item.value_keys = frozenset(k for k, _ in primitives)
-
-
-def _compile_calculation(
-    expression: str, weights: dict[tuple[str | None, str], float]
-) -> Callable[..., Any]:
-    """Compile a calculatedExpression once, with SDC ordinal() (R5: weight()) over answerOptions."""
-
-    def ordinal(codings: list[Any]) -> list[float]:
-        pairs: list[Any] = [
-            (c.get("system"), c.get("code")) for c in codings if isinstance(c, dict)
-        ]
-        return [weights[pair] for pair in pairs if pair in weights]
-
-    table = {name: {"fn": ordinal, "arity": {0: []}} for name in ("ordinal", "weight")}
-    return fhirpathpy.compile(
-        expression, model=fhirpath_models["r4"], options={"userInvocationTable": table}
-    )
-
-
-def _issue(message_id: str, path: str, diagnostics: str) -> Issue:
-    code, severity = MESSAGES[message_id]
-    return Issue(diagnostics, code, severity, (path,), message_id)
-
-
-def _value_key(answer: dict) -> str | None:
-    return next((k for k in answer if k.startswith("value")), None)
+# Names other modules have always imported from here, though most now live in the modules above.
+__all__ = [
+    "DEFAULT_DIRECTORIES",
+    "MESSAGES",
+    "CompiledQuestionnaire",
+    "ItemDef",
+    "QuestionnaireIndex",
+    "load_questionnaire_index",
+    "validate_questionnaire_response",
+]
 
 
 def _where(parent: str | None) -> str:
     return "at the top level" if parent is None else f"in '{parent}'"
-
-
-def _compare(condition: Condition, key: str | None, value: Any) -> bool | None:
-    """How one answer compares with the enableWhen answer: True/False, None if not comparable."""
-    if key is None or key.replace("value", "answer", 1) != condition.key:
-        return None
-    expected = condition.expected
-    if condition.key == "answerCoding":
-        if not isinstance(value, dict):
-            return None
-        found: Any = (value.get("system"), value.get("code"))
-        return _apply(condition.operator, found == expected, None)
-    if condition.key == "answerQuantity":
-        if not isinstance(value, dict) or (value.get("system"), value.get("code")) != expected[1:]:
-            return None
-        value, expected = value.get("value"), expected[0]
-    if value is None or isinstance(value, bool) != isinstance(expected, bool):
-        return None
-    try:
-        order = (value > expected) - (value < expected)
-    except TypeError:
-        return None
-    return _apply(condition.operator, order == 0, order)
-
-
-def _apply(operator: str, equal: bool, order: int | None) -> bool | None:
-    if operator in ("=", "!="):
-        return equal
-    if order is None:
-        return None
-    return {">": order > 0, "<": order < 0, ">=": order >= 0, "<=": order <= 0}.get(operator)
 
 
 class _Check:
@@ -431,58 +54,16 @@ class _Check:
         self.response = response
         self.base = base
         self.issues: list[Issue] = []
-        self.answers: dict[str, list[tuple[str | None, Any]]] = {}
+        self.enablement = Enablement(questionnaire)
         self.present: dict[str, str] = {}
         self.values: dict[str, tuple[str, Any]] = {}
-        self._enabled: dict[str, bool] = {}
 
     def report(self, message_id: str, path: str, diagnostics: str) -> None:
-        self.issues.append(_issue(message_id, path, diagnostics))
-
-    def collect(self, items: Any) -> None:
-        """First pass: every answer value by linkId, wherever it sits (enableWhen reads these)."""
-        if not isinstance(items, list):
-            return
-        for item in items:
-            if not isinstance(item, dict):
-                continue
-            answers = item.get("answer")
-            if isinstance(answers, list) and item.get("linkId") in self.q.items:
-                for answer in answers:
-                    if isinstance(answer, dict):
-                        key = _value_key(answer)
-                        self.answers.setdefault(item["linkId"], []).append((key, answer.get(key)))
-                        self.collect(answer.get("item"))
-            self.collect(item.get("item"))
+        self.issues.append(issue(message_id, path, diagnostics))
 
     def enabled(self, link_id: str) -> bool:
         """Whether enableWhen (and every ancestor's enableWhen) lets this item be answered."""
-        known = self._enabled.get(link_id)
-        if known is not None:
-            return known
-        self._enabled[link_id] = True  # a cycle in enableWhen is a Questionnaire bug: do not loop
-        item = self.q.items[link_id]
-        result = (item.parent is None or self.enabled(item.parent)) and self._holds(item)
-        self._enabled[link_id] = result
-        return result
-
-    def _holds(self, item: ItemDef) -> bool:
-        if not item.conditions:
-            return True
-        results = (self._condition(c) for c in item.conditions)
-        return any(results) if item.behavior == "any" else all(results)
-
-    def _condition(self, condition: Condition) -> bool:
-        # An answer to a disabled question counts as no answer (R4 Questionnaire.item.enableWhen).
-        answers = self.answers.get(condition.question, [])
-        if answers and not self.enabled(condition.question):
-            answers = []
-        if condition.operator == "exists":
-            return bool(answers) == condition.expected
-        outcomes = [_compare(condition, key, value) for key, value in answers]
-        if condition.operator == "!=":
-            return not any(o is True for o in outcomes)  # "no answer equals": true when unanswered
-        return any(o is True for o in outcomes)
+        return self.enablement.enabled(link_id)
 
     def walk(self, items: Any, parent: str | None, path: str, quiet: bool) -> None:
         """Second pass: check each item in place; `quiet` once a disabled ancestor is reported."""
@@ -494,37 +75,48 @@ class _Check:
         seen: set[str] = set()
         for index, item in enumerate(items):
             item_path = f"{path}.item[{index}]"
-            if not isinstance(item, dict):
-                self.report("LD-QR-MALFORMED", item_path, "Each item must be an object.")
-                continue
-            link_id = item.get("linkId")
-            if not isinstance(link_id, str):
-                self.report("LD-QR-NO-LINKID", item_path, "The item has no linkId.")
-                continue
-            definition = self.q.items.get(link_id)
+            definition = self._definition(item, item_path)
             if definition is None:
-                self.report(
-                    "LD-QR-UNKNOWN-LINKID",
-                    f"{item_path}.linkId",
-                    f"The linkId is not an item of {self.q.url}|{self.q.version}.",
-                )
                 continue
-            if definition.parent != parent:
-                self.report(
-                    "LD-QR-WRONG-PLACE",
-                    item_path,
-                    f"Item '{link_id}' belongs {_where(definition.parent)} but was found "
-                    f"{_where(parent)}.",
-                )
-            if link_id in seen and not definition.repeats:
-                self.report(
-                    "LD-QR-DUPLICATE-ITEM",
-                    item_path,
-                    f"Item '{link_id}' does not repeat but appears more than once here.",
-                )
-            seen.add(link_id)
-            self.present.setdefault(link_id, item_path)
+            self._check_place(definition, parent, item_path, seen)
+            self.present.setdefault(definition.link_id, item_path)
             self.check_item(definition, item, item_path, quiet)
+
+    def _definition(self, item: Any, path: str) -> ItemDef | None:
+        """The Questionnaire item this response item answers; None (reported) if there is none."""
+        if not isinstance(item, dict):
+            self.report("LD-QR-MALFORMED", path, "Each item must be an object.")
+            return None
+        link_id = item.get("linkId")
+        if not isinstance(link_id, str):
+            self.report("LD-QR-NO-LINKID", path, "The item has no linkId.")
+            return None
+        definition = self.q.items.get(link_id)
+        if definition is None:
+            self.report(
+                "LD-QR-UNKNOWN-LINKID",
+                f"{path}.linkId",
+                f"The linkId is not an item of {self.q.url}|{self.q.version}.",
+            )
+        return definition
+
+    def _check_place(self, definition: ItemDef, parent: str | None, path: str, seen: set) -> None:
+        """Report an item under the wrong parent, or repeated when it does not repeat."""
+        link_id = definition.link_id
+        if definition.parent != parent:
+            self.report(
+                "LD-QR-WRONG-PLACE",
+                path,
+                f"Item '{link_id}' belongs {_where(definition.parent)} but was found "
+                f"{_where(parent)}.",
+            )
+        if link_id in seen and not definition.repeats:
+            self.report(
+                "LD-QR-DUPLICATE-ITEM",
+                path,
+                f"Item '{link_id}' does not repeat but appears more than once here.",
+            )
+        seen.add(link_id)
 
     def check_item(self, definition: ItemDef, item: dict, path: str, quiet: bool) -> None:
         """Check one item against its definition, then its children."""
@@ -535,13 +127,7 @@ class _Check:
             answers = None
         answers = answers or []
         if definition.type == "display":
-            if answers or item.get("item"):
-                where = f"{path}.answer[0]" if answers else f"{path}.item[0]"
-                self.report(
-                    "LD-QR-DISPLAY-ANSWERED",
-                    where,
-                    f"Item '{link_id}' is display text and takes no answers or child items.",
-                )
+            self._check_display(definition, item, answers, path)
             return
         if not quiet and not self.enabled(link_id) and (answers or item.get("item")):
             self.report(
@@ -552,14 +138,34 @@ class _Check:
             )
             quiet = True
         if definition.type == "group":
-            if answers:
-                self.report(
-                    "LD-QR-GROUP-ANSWERED",
-                    f"{path}.answer[0]",
-                    f"Item '{link_id}' is a group: it holds items and takes no answers.",
-                )
-            self.walk(item.get("item"), link_id, path, quiet)
-            return
+            self._check_group(definition, item, answers, path, quiet)
+        else:
+            self._check_question(definition, item, answers, path, quiet)
+
+    def _check_display(self, definition: ItemDef, item: dict, answers: list, path: str) -> None:
+        if answers or item.get("item"):
+            where = f"{path}.answer[0]" if answers else f"{path}.item[0]"
+            self.report(
+                "LD-QR-DISPLAY-ANSWERED",
+                where,
+                f"Item '{definition.link_id}' is display text and takes no answers or child items.",
+            )
+
+    def _check_group(
+        self, definition: ItemDef, item: dict, answers: list, path: str, quiet: bool
+    ) -> None:
+        if answers:
+            self.report(
+                "LD-QR-GROUP-ANSWERED",
+                f"{path}.answer[0]",
+                f"Item '{definition.link_id}' is a group: it holds items and takes no answers.",
+            )
+        self.walk(item.get("item"), definition.link_id, path, quiet)
+
+    def _check_question(
+        self, definition: ItemDef, item: dict, answers: list, path: str, quiet: bool
+    ) -> None:
+        link_id = definition.link_id
         if len(answers) > 1 and not definition.repeats:
             self.report(
                 "LD-QR-MULTIPLE-ANSWERS",
@@ -578,7 +184,7 @@ class _Check:
         if not isinstance(answer, dict):
             self.report("LD-QR-MALFORMED", path, "Each answer must be an object.")
             return
-        key = _value_key(answer)
+        key = value_key(answer)
         expected = " or ".join(sorted(definition.value_keys))
         if key is None:
             self.report(
@@ -598,34 +204,14 @@ class _Check:
         self.walk(answer.get("item"), link_id, path, quiet)
 
     def _check_value(self, definition: ItemDef, key: str, value: Any, path: str) -> None:
-        test, wanted = FORMATS[key]
-        if not test(value):
-            self.report(
-                "LD-QR-ANSWER-FORMAT",
-                path,
-                f"{key} of item '{definition.link_id}' must be {wanted}; found something else.",
-            )
+        problem = format_problem(definition, key, value)
+        if problem is not None:
+            self.report("LD-QR-ANSWER-FORMAT", path, problem)
             return
         self.values.setdefault(definition.link_id, (path, value))
-        if key == "valueCoding" and definition.codings is not None:
-            if (value.get("system"), value.get("code")) not in definition.codings:
-                self.report(
-                    "LD-QR-ANSWER-NOT-IN-OPTIONS",
-                    path,
-                    f"The code answering '{definition.link_id}' must come from "
-                    f"{definition.options_from}; the system and code found are not in it.",
-                )
-        elif (
-            definition.primitive_options is not None
-            and key != "valueString"
-            and (key, value) not in definition.primitive_options
-        ):
-            self.report(
-                "LD-QR-ANSWER-NOT-IN-OPTIONS",
-                path,
-                f"The answer to '{definition.link_id}' must be one of "
-                f"{definition.options_from}; the value found is not.",
-            )
+        problem = option_problem(definition, key, value)
+        if problem is not None:
+            self.report("LD-QR-ANSWER-NOT-IN-OPTIONS", path, problem)
 
     def check_required(self, link_ids: list[str], parent_path: str) -> None:
         """Report enabled required items left unanswered; an absent optional group excuses them."""
@@ -641,7 +227,7 @@ class _Check:
                 missing = definition.required
             else:
                 missing = definition.required and not any(
-                    key is not None for key, _ in self.answers.get(link_id, [])
+                    key is not None for key, _ in self.enablement.answers.get(link_id, [])
                 )
             if missing:
                 self.report(
@@ -684,31 +270,37 @@ def validate_questionnaire_response(
 ) -> list[Issue]:
     """Every way this QuestionnaireResponse departs from its Questionnaire, as Issues."""
     if not isinstance(response, dict):
-        return [_issue("LD-QR-MALFORMED", base_path, "A QuestionnaireResponse must be an object.")]
-    canonical = response.get("questionnaire")
-    if not isinstance(canonical, str) or not canonical:
-        return [
-            _issue(
-                "LD-QR-NO-QUESTIONNAIRE",
-                f"{base_path}.questionnaire",
-                "questionnaire must name the canonical url (and version) the response answers.",
-            )
-        ]
-    questionnaire = questionnaires.get(canonical)
-    if questionnaire is None:
-        url = canonical.split("|", 1)[0]
-        if questionnaires.knows_url(url):
-            message_id = "LD-QR-UNKNOWN-VERSION"
-            text = (
-                f"names a version of {url} that is not known; known: {questionnaires.versions(url)}"
-            )
-        else:
-            message_id, text = "LD-QR-UNKNOWN-QUESTIONNAIRE", "names a Questionnaire not known here"
-        return [_issue(message_id, f"{base_path}.questionnaire", f"questionnaire {text}.")]
+        return [issue("LD-QR-MALFORMED", base_path, "A QuestionnaireResponse must be an object.")]
+    questionnaire = _questionnaire_for(response, questionnaires, base_path)
+    if isinstance(questionnaire, Issue):
+        return [questionnaire]
     check = _Check(questionnaire, response, base_path)
-    check.collect(response.get("item"))
+    check.enablement.collect(response.get("item"))
     check.walk(response.get("item"), TOP_LEVEL, base_path, quiet=False)
     if response.get("status") in ("completed", "amended"):
         check.check_required(questionnaire.top, base_path)
     check.check_calculations()
     return check.issues
+
+
+def _questionnaire_for(
+    response: dict, questionnaires: QuestionnaireIndex, base_path: str
+) -> CompiledQuestionnaire | Issue:
+    """The Questionnaire the response names, or the Issue saying why it cannot be found."""
+    canonical = response.get("questionnaire")
+    if not isinstance(canonical, str) or not canonical:
+        return issue(
+            "LD-QR-NO-QUESTIONNAIRE",
+            f"{base_path}.questionnaire",
+            "questionnaire must name the canonical url (and version) the response answers.",
+        )
+    questionnaire = questionnaires.get(canonical)
+    if questionnaire is not None:
+        return questionnaire
+    url = canonical.split("|", 1)[0]
+    if questionnaires.knows_url(url):
+        message_id = "LD-QR-UNKNOWN-VERSION"
+        text = f"names a version of {url} that is not known; known: {questionnaires.versions(url)}"
+    else:
+        message_id, text = "LD-QR-UNKNOWN-QUESTIONNAIRE", "names a Questionnaire not known here"
+    return issue(message_id, f"{base_path}.questionnaire", f"questionnaire {text}.")

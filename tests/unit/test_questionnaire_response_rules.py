@@ -261,3 +261,48 @@ def test_any_json_gives_issues_not_exceptions(items: list, status: str | None) -
     response = {"questionnaire": f"{URL}|1.0.0", "status": status, "item": items}
     issues = validate_questionnaire_response(response, INDEX)
     assert all(i.message_id and i.expression for i in issues)
+
+
+def test_a_choice_with_string_options_refuses_other_strings() -> None:
+    from adapter.conformance.questionnaire_response import (
+        QuestionnaireIndex,
+        validate_questionnaire_response,
+    )
+
+    url = "https://example.org/Questionnaire/strings"
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": url,
+        "version": "1",
+        "status": "active",
+        "item": [
+            {
+                "linkId": "colour",
+                "type": "choice",
+                "answerOption": [{"valueString": "red"}, {"valueString": "blue"}],
+            },
+            {
+                "linkId": "pet",
+                "type": "open-choice",
+                "answerOption": [{"valueString": "cat"}],
+            },
+        ],
+    }
+    index = QuestionnaireIndex([questionnaire])
+
+    def response(colour: str, pet: str) -> dict:
+        return {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": f"{url}|1",
+            "status": "completed",
+            "item": [
+                {"linkId": "colour", "answer": [{"valueString": colour}]},
+                {"linkId": "pet", "answer": [{"valueString": pet}]},
+            ],
+        }
+
+    assert validate_questionnaire_response(response("red", "dog"), index) == []
+    issues = validate_questionnaire_response(response("green", "cat"), index)
+    assert [(i.message_id, i.expression) for i in issues] == [
+        ("LD-QR-ANSWER-NOT-IN-OPTIONS", ("QuestionnaireResponse.item[0].answer[0].valueString",))
+    ]
