@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from adapter.store.tables import assessment, assessment_version
-from adapter.store.versioned import replace_row
+from adapter.store.versioned import record_row, replace_row, row_record
 
 A = assessment.c
 
@@ -40,13 +39,13 @@ class AssessmentRepository:
     def add(self, record: AssessmentRecord) -> AssessmentRecord:
         """Store a new record as version 1."""
         stored = replace(record, version=1)
-        self._db.execute(assessment.insert().values(_to_row(stored)))
+        self._db.execute(assessment.insert().values(record_row(stored)))
         return stored
 
     def get(self, record_id: str) -> AssessmentRecord | None:
         """The record, or None."""
         row = self._db.execute(sa.select(assessment).where(A.id == record_id)).first()
-        return _from_row(row) if row else None
+        return row_record(AssessmentRecord, row) if row else None
 
     def update(
         self, record: AssessmentRecord, expected_version: int | None = None
@@ -56,7 +55,7 @@ class AssessmentRepository:
             self._db,
             assessment,
             assessment_version,
-            _to_row(record),
+            record_row(record),
             expected_version,
             "assessment",
         )
@@ -69,25 +68,11 @@ class AssessmentRepository:
             .where(assessment_version.c.id == record_id)
             .order_by(assessment_version.c.version.desc())
         )
-        return [_from_row(row) for row in rows]
+        return [row_record(AssessmentRecord, row) for row in rows]
 
     def for_referral(self, referral_id: str) -> builtins.list[AssessmentRecord]:
         """The referral's assessments, oldest first."""
         rows = self._db.execute(
             sa.select(assessment).where(A.referral_id == referral_id).order_by(A.created_at, A.id)
         )
-        return [_from_row(row) for row in rows]
-
-
-def _to_row(record: AssessmentRecord) -> dict:
-    row = asdict(record)
-    row["native"] = orjson.dumps(record.native).decode()
-    row["resource_ids"] = orjson.dumps(record.resource_ids).decode()
-    return row
-
-
-def _from_row(row: Row) -> AssessmentRecord:
-    values = dict(row._mapping)
-    values["native"] = orjson.loads(values["native"])
-    values["resource_ids"] = orjson.loads(values["resource_ids"])
-    return AssessmentRecord(**values)
+        return [row_record(AssessmentRecord, row) for row in rows]

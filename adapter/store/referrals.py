@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from adapter.errors import Conflict, Issue
 from adapter.store.tables import referral, referral_version
-from adapter.store.versioned import replace_row
+from adapter.store.versioned import record_row, replace_row, row_record
 
 F = referral.c
 
@@ -67,7 +66,7 @@ class ReferralRepository:
         stored = replace(record, id=record.id or str(uuid.uuid4()), version=1)
         try:
             with self._db.begin_nested():
-                self._db.execute(referral.insert().values(_to_row(stored)))
+                self._db.execute(referral.insert().values(record_row(stored)))
         except sa.exc.IntegrityError:
             raise Conflict(
                 Issue(
@@ -81,17 +80,17 @@ class ReferralRepository:
     def get(self, record_id: str) -> ReferralRecord | None:
         """The record, or None."""
         row = self._db.execute(sa.select(referral).where(F.id == record_id)).first()
-        return _from_row(row) if row else None
+        return row_record(ReferralRecord, row) if row else None
 
     def get_by_local_id(self, local_id: str) -> ReferralRecord | None:
         """The record with the sending system's id, or None."""
         row = self._db.execute(sa.select(referral).where(F.local_id == local_id)).first()
-        return _from_row(row) if row else None
+        return row_record(ReferralRecord, row) if row else None
 
     def update(self, record: ReferralRecord, expected_version: int | None = None) -> ReferralRecord:
         """Store the record as the next version; the replaced one goes to history."""
         version, created_at = replace_row(
-            self._db, referral, referral_version, _to_row(record), expected_version, "referral"
+            self._db, referral, referral_version, record_row(record), expected_version, "referral"
         )
         return replace(record, version=version, created_at=created_at)
 
@@ -118,18 +117,4 @@ class ReferralRepository:
             .limit(limit)
             .offset(offset)
         )
-        return [_from_row(row) for row in rows], total.scalar_one()
-
-
-def _to_row(record: ReferralRecord) -> dict:
-    row = asdict(record)
-    row["native"] = orjson.dumps(record.native).decode()
-    row["resource_ids"] = orjson.dumps(record.resource_ids).decode()
-    return row
-
-
-def _from_row(row: Row) -> ReferralRecord:
-    values = dict(row._mapping)
-    values["native"] = orjson.loads(values["native"])
-    values["resource_ids"] = orjson.loads(values["resource_ids"])
-    return ReferralRecord(**values)
+        return [row_record(ReferralRecord, row) for row in rows], total.scalar_one()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TypeVar
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from adapter.errors import NotFound, PreconditionFailed
+
+Record = TypeVar("Record")
 
 
 def replace_row(
@@ -37,3 +42,22 @@ def replace_row(
     del values["id"]
     db.execute(table.update().where(table.c.id == row["id"]).values(values))
     return current.version + 1, created_at
+
+
+_JSON_COLUMNS = ("native", "resource_ids")
+
+
+def record_row(record: object) -> dict:
+    """A record dataclass as a row: its JSON fields serialised to text."""
+    row = asdict(record)  # type: ignore[call-overload]
+    for column in _JSON_COLUMNS:
+        row[column] = orjson.dumps(row[column]).decode()
+    return row
+
+
+def row_record(record_type: type[Record], row: Row) -> Record:
+    """A row as a record dataclass: its JSON columns parsed."""
+    values = dict(row._mapping)
+    for column in _JSON_COLUMNS:
+        values[column] = orjson.loads(values[column])
+    return record_type(**values)
