@@ -8,6 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from adapter.settings import Settings
+from tests.integration.store_fixtures import *  # noqa: F403  (database_url: SQLite and PostgreSQL)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:  # type: ignore[no-untyped-def]
+    """Run every test here on SQLite and, when configured, on PostgreSQL."""
+    return Settings(home=tmp_path, base_url="http://testserver", database_url=database_url)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 NATIVE = ROOT / "fixtures" / "native"
 QUESTIONNAIRES = ROOT / "fixtures" / "questionnaires"

@@ -6,6 +6,16 @@ import copy
 
 import pytest
 
+from adapter.settings import Settings
+from tests.integration.store_fixtures import *  # noqa: F403  (database_url: SQLite and PostgreSQL)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:  # type: ignore[no-untyped-def]
+    """Run every test here on SQLite and, when configured, on PostgreSQL."""
+    return Settings(home=tmp_path, base_url="http://testserver", database_url=database_url)
+
+
 REFERRAL = {
     "local_id": "WM-CUST-2026-000123",
     "received_at": "2026-11-20T14:05:00+00:00",
