@@ -11,6 +11,7 @@ from adapter.domain.assessment import Assessment, AssessmentResourceIds
 from adapter.domain.pathway import amended_status, stage_after_assessment
 from adapter.errors import InvalidInput, Issue, NotFound
 from adapter.mapping.assessment import AssessmentResources, assessment_to_fhir
+from adapter.mapping.findings import screening_findings
 from adapter.native.assessment_schema import dump_assessment
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import (
@@ -58,7 +59,7 @@ def record_assessment(
             resource_ids=_resource_ids_json(ids),
         )
         stored = uow.assessments.add(record)
-        _advance_pathway(uow, referral, assessment, directory)
+        _update_referral(uow, referral, assessment, questionnaires, directory)
         return stored
 
 
@@ -100,7 +101,7 @@ def amend_assessment(
             resource_ids=_resource_ids_json(ids),
         )
         stored = uow.assessments.update(updated, expected_version)
-        _advance_pathway(uow, referral, assessment, directory)
+        _update_referral(uow, referral, assessment, questionnaires, directory)
         return stored
 
 
@@ -140,15 +141,27 @@ def _map(
     )
 
 
-def _advance_pathway(
-    uow: UnitOfWork, referral: ReferralRecord, assessment: Assessment, directory: list[dict]
+def _update_referral(
+    uow: UnitOfWork,
+    referral: ReferralRecord,
+    assessment: Assessment,
+    questionnaires: QuestionnaireIndex,
+    directory: list[dict],
 ) -> None:
-    """Move the referral's pathway status (record and ServiceRequest) if the screen says so."""
+    """Move the referral's pathway on, and add what a finished screen found to its reasons.
+
+    Reasons only grow: a concern the referrer raised, or an earlier screen found, stays.
+    """
+    content = load_referral(referral.native)
     stage = stage_after_assessment(referral.status, assessment.kind, assessment.status)
-    if stage == referral.status:
+    concerns = content.concerns
+    if assessment.status in ("completed", "amended"):
+        found = screening_findings(assessment, questionnaires)
+        concerns = tuple(dict.fromkeys((*content.concerns, *found)))
+    if stage == referral.status and concerns == content.concerns:
         return
-    content = replace(load_referral(referral.native), status=stage)
-    replace_referral_content(uow, referral, content, directory)
+    changed = replace(content, status=stage, concerns=concerns)
+    replace_referral_content(uow, referral, changed, directory)
 
 
 def _existing(uow: UnitOfWork, assessment_id: str) -> AssessmentRecord:

@@ -235,3 +235,16 @@ def test_the_contact_is_provided_by_the_trust_running_the_site(client, auth, ref
     record = screen(client, auth, referral, fixture("assessments/adult-custody-telford.json"))
     encounter = fhir(client, auth, record.get_json()["fhir"]["encounter"])
     assert encounter["serviceProvider"] == {"reference": "Organization/mpft"}
+
+
+def test_what_the_screen_found_joins_the_referrals_reasons(client, auth, referral):
+    before = set(referral["referral"]["concerns"])
+    screen(client, auth, referral, fixture("assessments/lacks-capacity-worcester-s136.json"))
+
+    record = client.get(f"/api/referrals/{referral['id']}", headers=auth).get_json()
+    concerns = record["referral"]["concerns"]
+    assert before <= set(concerns)
+    assert {"acquired-brain-injury", "safeguarding-adult"} <= set(concerns)
+    service_request = fhir(client, auth, referral["fhir"]["service_request"])
+    reason_codes = {c["code"] for r in service_request["reasonCode"] for c in r["coding"]}
+    assert "acquired-brain-injury" in reason_codes
