@@ -25,6 +25,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-VALUE-EMPTY-STRING": ("value", "error"),
     "LD-VALUE-FORMAT": ("value", "error"),
     "LD-VALUE-RANGE": ("value", "error"),
+    "LD-VALUE-XHTML": ("value", "error"),
     "LD-CODE-NOT-IN-VALUESET": ("code-invalid", "error"),
     "LD-REF-FORMAT": ("value", "error"),
     "LD-REF-TARGET-TYPE": ("value", "error"),

@@ -7,6 +7,7 @@ import re
 
 from adapter.conformance.definitions import JSON_TYPES, Primitive
 from adapter.conformance.messages import issue, json_type
+from adapter.conformance.narrative import xhtml_problem
 from adapter.errors import Issue
 
 _DATE_PART = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -55,6 +56,9 @@ def _check_text(value: str, prim: Primitive, path: str) -> Issue | None:
             return issue("LD-VALUE-FORMAT", path, why)
         hint = _HINTS.get(prim.name, "the R4 format")
         return issue("LD-VALUE-FORMAT", path, f"{prim.name} does not match its format: {hint}")
+    if prim.name == "xhtml":
+        problem = xhtml_problem(value)
+        return issue("LD-VALUE-XHTML", path, problem) if problem else None
     if prim.name in ("date", "dateTime", "instant"):
         found = _DATE_PART.match(value)
         if found and not _real_date(*found.groups()):
