@@ -11,9 +11,7 @@ import xml.etree.ElementTree as ElementTree
 XHTML = "{http://www.w3.org/1999/xhtml}"
 # The elements R4 allows in a narrative (no head, body, script, form, frame, object, link, base).
 ALLOWED_ELEMENTS = frozenset(
-    "a abbr acronym b big blockquote br caption cite code col colgroup dd dfn div dl dt em "
-    "h1 h2 h3 h4 h5 h6 hr i img li ol p pre q samp small span strong sub sup table tbody td "
-    "tfoot th thead tr tt ul var".split()
+    ["a", "abbr", "acronym", "b", "big", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "dfn", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q", "samp", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "ul", "var"]
 )
 
 
