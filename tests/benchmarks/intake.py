@@ -126,8 +126,9 @@ def post_section(median: Median) -> list[str]:
         "## POST /api/referrals end to end (SQLite)",
         "",
         "gunicorn with one worker on one core, client on the other, sequential requests over HTTP/1.1 "
-        "keep-alive; each request validates, maps, matches the person and writes the referral and "
-        "its FHIR resources (with search indexes and history) in one transaction.",
+        "keep-alive; each request checks the native payload, maps it, validates the FHIR it makes "
+        "against our profiles, matches the person and writes the referral and its FHIR resources "
+        "(with search indexes and history) in one transaction.",
         "",
         "| measure | value |",
         "| --- | --- |",
