@@ -8,7 +8,9 @@ from importlib.metadata import version
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from adapter.mapping import codes
 from adapter.native.assessment_schema import AssessmentSchema
+from adapter.native.fields import Code, Text
 from adapter.native.referral_schema import ReferralSchema
 
 _OUTCOME = {"description": "An OperationOutcome naming each problem (expression = field path)"}
@@ -67,16 +69,19 @@ _LIST_FILTERS = [
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """Build the document once."""
+    plugin = MarshmallowPlugin()
     spec = APISpec(
         title="L&D adapter native API",
         version=version("ld-adapter"),
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[plugin],
         info={"description": "Referrals in the L&D team's own terms; each is mapped to FHIR R4."},
     )
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    assert plugin.converter is not None  # set by APISpec when it registers the plugin
+    plugin.converter.add_attribute_function(_text_constraints)
     spec.components.schema("Referral", schema=ReferralSchema)
     spec.components.schema("ReferralRecord", _RECORD)
     record = {"application/json": {"schema": {"$ref": "#/components/schemas/ReferralRecord"}}}
@@ -196,6 +201,15 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
             }
         },
     )
+
+
+def _text_constraints(self: object, field: object, **_: object) -> dict:
+    """Tell clients what the schema checks: the allowed codes and the longest text."""
+    if isinstance(field, Code):
+        return {"enum": list(codes.codes(field.code_list)), "maxLength": field.max_length}
+    if isinstance(field, Text):
+        return {"maxLength": field.max_length}
+    return {}
 
 
 def _path_parameter(name: str) -> dict:

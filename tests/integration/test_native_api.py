@@ -296,3 +296,12 @@ def test_a_referrer_organisation_without_ods_code_is_stored_once(client, auth):
         if e["resource"].get("name") == "West Mercia Police"
     ]
     assert len(named) == 1
+
+
+def test_openapi_lists_the_allowed_codes(client):
+    properties = client.get("/api/openapi.json").get_json()["components"]["schemas"]["Referral"][
+        "properties"
+    ]
+    assert "E1" in properties["source"]["enum"]
+    assert properties["urgency"]["enum"] == ["routine", "urgent", "asap", "stat"]
+    assert properties["local_id"]["maxLength"] == 64
