@@ -9,7 +9,7 @@ from adapter.conformance.questionnaire_response import QuestionnaireIndex
 from adapter.directory import SiteService
 from adapter.domain.assessment import Assessment, AssessmentResourceIds
 from adapter.domain.pathway import amended_status, stage_after_assessment
-from adapter.errors import InvalidInput, Issue, NotFound
+from adapter.errors import Issue, NotFound
 from adapter.mapping.assessment import AssessmentResources, assessment_to_fhir
 from adapter.mapping.findings import screening_findings
 from adapter.native.assessment_schema import dump_assessment
@@ -18,6 +18,7 @@ from adapter.services.common import (
     bare_id,
     ensure_conformant,
     new_id,
+    refuse_change,
     reuse_ids,
     save_children,
     service_for_site,
@@ -74,14 +75,7 @@ def amend_assessment(
     """Replace an assessment's answers: the FHIR resources and the record get new versions."""
     with store.unit_of_work() as uow:
         record = _existing(uow, assessment_id)
-        if assessment.kind != record.kind:
-            raise InvalidInput(
-                Issue(
-                    "kind cannot change; record a new assessment instead.",
-                    code="business-rule",
-                    expression=("kind",),
-                )
-            )
+        refuse_change("kind", record.kind, assessment.kind, "record a new assessment instead")
         service = service_for_site(uow, assessment.site, directory, "site")
         assessment = replace(assessment, status=amended_status(record.status, assessment.status))
         referral = existing_referral(uow, record.referral_id)

@@ -25,6 +25,14 @@ def reuse_ids(old_ids: list[str], count: int) -> list[str]:
     return [old_ids[i] if i < len(old_ids) else new_id() for i in range(count)]
 
 
+def refuse_change(field: str, stored: object, sent: object, why: str) -> None:
+    """InvalidInput naming `field` when an update tries to change what must stay the same."""
+    if stored != sent:
+        raise InvalidInput(
+            Issue(f"{field} cannot change; {why}.", code="business-rule", expression=(field,))
+        )
+
+
 def service_for_site(uow: UnitOfWork, site: str, directory: list[dict], field: str) -> SiteService:
     """The L&D service at a stored site; InvalidInput naming `field` if none serves it."""
     if uow.resources.read("Location", site) is None:

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 from adapter.directory import SiteService, next_open
 from adapter.domain import Referral, ReferralResourceIds
-from adapter.errors import Conflict, InvalidInput, Issue, NotFound
+from adapter.errors import Conflict, Issue, NotFound
 from adapter.mapping import ReferralResources, referral_to_fhir
 from adapter.native.referral_schema import dump_referral
 from adapter.services.common import (
     bare_id,
     ensure_conformant,
     new_id,
+    refuse_change,
     reuse_ids,
     save_children,
     service_for_site,
@@ -70,14 +71,12 @@ def update_referral(
     """Replace a referral's content; its FHIR resources get new versions with the same ids."""
     with store.unit_of_work() as uow:
         record = existing_referral(uow, record_id)
-        if referral.local_id != record.local_id:
-            raise InvalidInput(
-                Issue(
-                    "local_id cannot change; it identifies the referral in the sending system.",
-                    code="business-rule",
-                    expression=("local_id",),
-                )
-            )
+        refuse_change(
+            "local_id",
+            record.local_id,
+            referral.local_id,
+            "it identifies the referral to its sender",
+        )
         return replace_referral_content(uow, record, referral, directory, expected_version)
 
 
