@@ -21,7 +21,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     directory = services.prepare_store(store, settings)
     verifier = TokenVerifier(settings)
 

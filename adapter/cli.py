@@ -49,7 +49,9 @@ def migrate() -> None:
 
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     loaded = prepare_store(store, settings)
     store.dispose()
     click.echo(f"database ready; {len(loaded)} service directory resources loaded")

@@ -11,7 +11,8 @@
     ├── PreconditionFailed       412  conflict       REC_PRECONDITION_FAILED
     ├── PayloadTooLarge          413  too-costly     REC_PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType     415  not-supported  REC_UNSUPPORTED_MEDIA_TYPE
-    └── Unprocessable            422  processing     REC_UNPROCESSABLE_ENTITY (breaks a rule)
+    ├── Unprocessable            422  processing     REC_UNPROCESSABLE_ENTITY (breaks a rule)
+    └── ServiceUnavailable       503  timeout        REC_SERVICE_UNAVAILABLE (database too slow)
 
 Every error carries one or more `Issue`s. An issue's `diagnostics` must never contain patient data:
 name the field and what was expected, never echo the value that was sent.
@@ -169,3 +170,11 @@ def operation_outcome(issues: Iterable[Issue], details_code: str | None = None) 
         "resourceType": "OperationOutcome",
         "issue": [issue.to_fhir(details_code) for issue in issues],
     }
+
+
+class ServiceUnavailable(AdapterError):
+    """The request was fine but could not be answered in time; the client may retry."""
+
+    status = 503
+    default_code = "timeout"
+    details_code = "REC_SERVICE_UNAVAILABLE"

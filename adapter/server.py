@@ -29,7 +29,9 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
     from adapter.store import Store
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(
+        settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     prepare_store(store, settings)
     store.dispose()
     options: dict[str, object] = {

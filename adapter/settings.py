@@ -37,6 +37,8 @@ class Settings:
         default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
     )
     load_directory: bool = True
+    # Below gunicorn's 30 s worker timeout, so a slow query is a 503, never a killed worker.
+    statement_timeout_ms: int = 10_000
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -109,4 +111,5 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "jwt_issuer": str,
     "directory_path": Path,
     "load_directory": _boolean,
+    "statement_timeout_ms": _positive_int,
 }

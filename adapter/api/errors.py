@@ -50,6 +50,8 @@ def _adapter_error(error: AdapterError) -> Response:
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ld-adapter", error="invalid_token"'
+    if error.status == 503:
+        headers["Retry-After"] = "5"
     return outcome_response(error.operation_outcome(), error.status, headers)
 
 

@@ -26,6 +26,7 @@ from adapter.store.tables import (
 
 _TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
 R = resource.c
+_INDEX_TABLES = (search_token, search_string, search_date, search_reference)
 
 
 class ResourceRepository:
@@ -49,6 +50,29 @@ class ResourceRepository:
             ) from None
         self._db.execute(resource_version.insert().values(row))
         self._index(stored, replace=False)
+        return stored
+
+    def create_many(self, resources: list[dict]) -> list[dict]:
+        """Store each as version 1 in a few batched statements; Conflict if any id is taken.
+
+        For resources with fresh ids (a new referral's): no savepoint per resource, so a
+        Conflict here leaves the transaction unusable and the caller's unit of work rolls back.
+        """
+        stored = []
+        for resource_json in resources:
+            _, resource_id = _identity(resource_json, allow_new_id=True)
+            stored.append(_with_meta(resource_json, resource_id, 1))
+        if not stored:
+            return []
+        rows = [_row(s) for s in stored]
+        try:
+            self._db.execute(resource.insert(), rows)
+        except sa.exc.IntegrityError:
+            raise Conflict(
+                Issue("A resource with this id already exists.", code="duplicate")
+            ) from None
+        self._db.execute(resource_version.insert(), rows)
+        self._index_many(stored)
         return stored
 
     def update(self, resource_json: dict, expected_version: str | None = None) -> dict:
@@ -193,28 +217,35 @@ class ResourceRepository:
         return list(found.values())
 
     def _index(self, stored: dict, replace: bool = True) -> None:
-        key = {"resource_type": stored["resourceType"], "resource_id": stored["id"]}
-        for table in (
-            (search_token, search_string, search_date, search_reference) if replace else ()
-        ):
-            self._db.execute(
-                table.delete().where(
-                    table.c.resource_type == key["resource_type"],
-                    table.c.resource_id == key["resource_id"],
-                )
-            )
-        entries = extract(stored, self._registry)
-        inserts = (
-            (search_token, ("param", "system", "code"), entries.tokens),
-            (search_string, ("param", "value"), entries.strings),
-            (search_date, ("param", "low", "high"), entries.dates),
-            (search_reference, ("param", "target_type", "target_id"), entries.references),
-        )
-        for table, names, values in inserts:
-            if values:
+        if replace:
+            for table in _INDEX_TABLES:
                 self._db.execute(
-                    table.insert(), [{**key, **dict(zip(names, v, strict=True))} for v in values]
+                    table.delete().where(
+                        table.c.resource_type == stored["resourceType"],
+                        table.c.resource_id == stored["id"],
+                    )
                 )
+        self._index_many([stored])
+
+    def _index_many(self, stored: list[dict]) -> None:
+        """Insert the index rows of new resources: one statement per index table, not per row."""
+        rows: dict[sa.Table, list[dict]] = {table: [] for table in _INDEX_TABLES}
+        for resource_json in stored:
+            key = {
+                "resource_type": resource_json["resourceType"],
+                "resource_id": resource_json["id"],
+            }
+            entries = extract(resource_json, self._registry)
+            for table, names, values in (
+                (search_token, ("param", "system", "code"), entries.tokens),
+                (search_string, ("param", "value"), entries.strings),
+                (search_date, ("param", "low", "high"), entries.dates),
+                (search_reference, ("param", "target_type", "target_id"), entries.references),
+            ):
+                rows[table].extend({**key, **dict(zip(names, v, strict=True))} for v in values)
+        for table, table_rows in rows.items():
+            if table_rows:
+                self._db.execute(table.insert(), table_rows)
 
 
 def _identity(resource_json: dict, allow_new_id: bool) -> tuple[str, str]:

@@ -127,32 +127,37 @@ def _reference(criterion: ReferenceCriterion, resource_type: str) -> ColumnEleme
 def _reference_identifier(
     criterion: ReferenceIdentifierCriterion, resource_type: str
 ) -> ColumnElement[bool]:
-    """The reference carries the identifier, or the resource it points to has it."""
-    logical = _ids_in(
-        search_token,
-        resource_type,
-        f"{criterion.param}:identifier",
+    """The reference carries the identifier, or the resource it points to has it.
+
+    One IN over a UNION, not two OR'ed INs: with the OR the planners walked every resource of
+    the type testing both per row; with the UNION they start from the few matching index rows
+    (search_token by code, then search_reference by target) and probe `resource` by its key.
+    """
+    logical = sa.select(search_token.c.resource_id).where(
+        search_token.c.resource_type == resource_type,
+        search_token.c.param == f"{criterion.param}:identifier",
         sa.or_(*(_token_match(search_token, v) for v in criterion.values)),
     )
     target = search_token.alias("target_token")
     ref = search_reference.c
     resolved = (
         sa.select(ref.resource_id)
+        .select_from(target)
         .join(
-            target,
+            search_reference,
             sa.and_(
-                target.c.resource_type == ref.target_type, target.c.resource_id == ref.target_id
+                ref.target_type == target.c.resource_type, ref.target_id == target.c.resource_id
             ),
         )
         .where(
-            ref.resource_type == resource_type,
-            ref.param == criterion.param,
-            ref.target_type.in_(criterion.target_types),
+            target.c.resource_type.in_(criterion.target_types),
             target.c.param == "identifier",
             sa.or_(*(_token_match(target, v) for v in criterion.values)),
+            ref.resource_type == resource_type,
+            ref.param == criterion.param,
         )
     )
-    return sa.or_(logical, R.id.in_(resolved))
+    return R.id.in_(sa.union(logical, resolved))
 
 
 def _id(criterion: IdCriterion, _resource_type: str) -> ColumnElement[bool]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
+from adapter.errors import ServiceUnavailable
 from adapter.search.definitions import SearchRegistry, default_registry
 from adapter.store.unit_of_work import UnitOfWork
 
@@ -19,6 +22,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any fixed number: every adapter process takes this PostgreSQL lock while it migrates.
 _MIGRATION_LOCK = 7_341_202_611
+DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
+_QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
 
 
 class Store:
@@ -29,15 +34,23 @@ class Store:
         self.registry = registry or default_registry()
 
     @classmethod
-    def from_url(cls, url: str, registry: SearchRegistry | None = None) -> Store:
-        """A store for a SQLAlchemy URL, e.g. sqlite:///var/ld.db or postgresql+psycopg://..."""
+    def from_url(
+        cls,
+        url: str,
+        registry: SearchRegistry | None = None,
+        statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
+    ) -> Store:
+        """A store for a SQLAlchemy URL, e.g. sqlite:///var/ld.db or postgresql+psycopg://...
+
+        No statement runs longer than statement_timeout_ms: it fails with ServiceUnavailable.
+        """
         parsed = sa.make_url(url)
         if parsed.drivername in ("postgres", "postgresql"):
             # psycopg 3 is the driver installed; SQLAlchemy would otherwise look for psycopg2.
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
-            return cls(_sqlite_engine(parsed), registry)
-        return cls(sa.create_engine(parsed, pool_pre_ping=True), registry)
+            return cls(_sqlite_engine(parsed, statement_timeout_ms), registry)
+        return cls(_postgres_engine(parsed, statement_timeout_ms), registry)
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision; safe from several processes at once."""
@@ -45,6 +58,9 @@ class Store:
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
             _lock_for_migration(connection)
+            if connection.dialect.name == "postgresql":
+                # Building an index on a large table may take longer than one request may.
+                connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -55,11 +71,20 @@ class Store:
         read_only=True is for requests that only read: on SQLite they then do not queue
         behind writers for the write lock (WAL readers see the last committed state).
         """
-        with self.engine.connect() as connection:
-            if read_only:
-                connection = connection.execution_options(ld_read_only=True)
-            with connection.begin():
-                yield UnitOfWork(connection, self.registry)
+        try:
+            with self.engine.connect() as connection:
+                if read_only:
+                    connection = connection.execution_options(ld_read_only=True)
+                with connection.begin():
+                    yield UnitOfWork(connection, self.registry)
+        except sa.exc.OperationalError as error:
+            if not _timed_out(error):
+                raise
+            # `from None`: the SQL and its parameters (an NHS number) stay out of every log.
+            raise ServiceUnavailable(
+                "The database took too long to answer; try again, or narrow the search.",
+                code="timeout",
+            ) from None
 
     def ping(self) -> bool:
         """True if the database answers."""
@@ -75,7 +100,43 @@ class Store:
         self.engine.dispose()
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
+def lock_keys(connection: Connection, keys: Iterable[str]) -> None:
+    """Hold a PostgreSQL advisory lock on each key until the transaction ends.
+
+    Keys are taken in sorted order, so two transactions wanting the same keys cannot deadlock.
+    SQLite needs nothing: every write transaction there starts with BEGIN IMMEDIATE, which
+    already lets only one writer in at a time.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    hashed = sorted({_key_hash(key) for key in keys})
+    if hashed:
+        calls = ", ".join(f"pg_advisory_xact_lock(:k{i})" for i in range(len(hashed)))
+        connection.execute(sa.text(f"SELECT {calls}"), {f"k{i}": k for i, k in enumerate(hashed)})
+
+
+def _key_hash(key: str) -> int:
+    """A signed 64-bit number for a key (a collision only makes two writers wait in turn)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _timed_out(error: sa.exc.OperationalError) -> bool:
+    """The statement was cancelled by our statement timeout (PostgreSQL) or interrupt (SQLite)."""
+    original = error.orig
+    return getattr(original, "sqlstate", None) == _QUERY_CANCELED or str(original) == "interrupted"
+
+
+def _postgres_engine(url: sa.URL, statement_timeout_ms: int) -> Engine:
+    # Options from the URL (a test's search_path) are kept; the timeout is added to them.
+    options = f"{url.query.get('options', '')} -c statement_timeout={statement_timeout_ms}"
+    url = url.update_query_dict({"options": options.strip()})
+    # prepare_threshold=None: psycopg would otherwise prepare a statement after 5 runs and keep
+    # the plan made when the tables were small (seconds per search once they have grown).
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+
+
+def _sqlite_engine(url: sa.URL, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Engine:
     memory = url.database in (None, "", ":memory:")
     options: dict = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if memory:
@@ -94,6 +155,18 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        # SQLite has no statement timeout: a progress handler interrupts a statement past its
+        # deadline. The deadline is set as each statement starts and cleared when it returns.
+        deadline = _record.info["ld_deadline"] = [float("inf")]
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], 10_000)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _start_clock(connection: Connection, *_args: Any) -> None:
+        connection.info["ld_deadline"][0] = time.monotonic() + statement_timeout_ms / 1000
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _stop_clock(connection: Connection, *_args: Any) -> None:
+        connection.info["ld_deadline"][0] = float("inf")
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
