@@ -96,6 +96,9 @@ def _record_json(record: ReferralRecord) -> dict:
         "next_seen_from": next_seen.isoformat() if next_seen else None,
         "fhir": record.resource_ids,
         "referral": record.native,
+        # Data-quality warnings (OperationOutcome issues), e.g. a person who matched a stored
+        # one by NHS number but with a different birth date: linked, and said, never silent.
+        "warnings": record.warnings,
     }
 
 

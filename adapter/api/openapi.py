@@ -35,6 +35,13 @@ _RECORD = {
         },
         "fhir": {"type": "object", "description": "References of the FHIR resources made from it"},
         "referral": {"$ref": "#/components/schemas/Referral"},
+        "warnings": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Data-quality warnings as OperationOutcome issues (severity, code, "
+            "diagnostics, expression naming the field), e.g. a person linked by NHS number "
+            "whose birth date or family name differs from the stored person's",
+        },
     },
 }
 _ASSESSMENT_RECORD = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -20,45 +19,59 @@ from adapter.services.common import (
     save_children,
     service_for_site,
 )
+from adapter.services.identity import draft_organization_id, resolve_identities
 from adapter.store import ReferralFilters, ReferralRecord, Store, UnitOfWork
-
-NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-# Namespace of the name-derived ids of referrer organisations sent without an ODS code.
-ORGANIZATION_BY_NAME = "https://ld-adapter.github.io/fhir/Organization/by-name/"
 
 
 def receive_referral(store: Store, referral: Referral, directory: list[dict]) -> ReferralRecord:
-    """Store a new referral and the FHIR resources made from it, all or nothing."""
-    with store.unit_of_work() as uow:
-        if uow.referrals.get_by_local_id(referral.local_id) is not None:
-            raise Conflict(
-                Issue(
-                    "A referral with this local_id has already been received.",
-                    code="duplicate",
-                    expression=("local_id",),
-                )
-            )
+    """Store a new referral and the FHIR resources made from it, all or nothing.
+
+    Mapping and validation run before the write transaction starts, so on SQLite (one writer at
+    a time) concurrent referrals do that work in parallel; the transaction re-checks local_id
+    (a unique constraint) and resolves the person and organisation under their locks.
+    """
+    with store.unit_of_work(read_only=True) as uow:
+        _refuse_duplicate(uow, referral.local_id)
         service = service_for_site(uow, referral.site, directory, "site")
-        ids = ReferralResourceIds(
-            patient=new_id(),
-            service_request=new_id(),
-            encounter=new_id(),
-            consents=[new_id() for _ in referral.consents],
-            referrer_organization=new_id(),
+    ids = ReferralResourceIds(
+        patient=new_id(),
+        service_request=new_id(),
+        encounter=new_id(),
+        consents=[new_id() for _ in referral.consents],
+        referrer_organization=_draft_organization_id(referral),
+    )
+    resources = _map(referral, ids, service)
+    ensure_conformant(resources.all())
+    with store.unit_of_work() as uow:
+        resolved = resolve_identities(uow, resources, ids)
+        uow.resources.create_many(
+            [
+                *resolved.to_create,
+                resources.service_request,
+                resources.encounter,
+                *resources.consents,
+            ]
         )
-        resources = _map_with_resolved_ids(uow, referral, ids, service)
-        ensure_conformant(resources.all())
-        _save_patient(uow, resources.patient)
-        for resource in (resources.service_request, resources.encounter, *resources.consents):
-            uow.resources.create(resource)
         now = datetime.now(UTC)
         record = ReferralRecord(
             id=new_id(),
             version=1,
             created_at=now,
             **_record_fields(referral, ids, service, now),
+            warnings=[issue.to_fhir() for issue in resolved.warnings],
         )
         return uow.referrals.add(record)
+
+
+def _refuse_duplicate(uow: UnitOfWork, local_id: str) -> None:
+    if uow.referrals.get_by_local_id(local_id) is not None:
+        raise Conflict(
+            Issue(
+                "A referral with this local_id has already been received.",
+                code="duplicate",
+                expression=("local_id",),
+            )
+        )
 
 
 def update_referral(
@@ -92,14 +105,19 @@ def replace_referral_content(
     ids = _ids_from_json(record.resource_ids)
     old_consent_ids = ids.consents
     ids.consents = reuse_ids(old_consent_ids, len(referral.consents))
-    ids.referrer_organization = ids.referrer_organization or new_id()
-    resources = _map_with_resolved_ids(uow, referral, ids, service)
+    ids.referrer_organization = _draft_organization_id(referral)
+    resources = _map(referral, ids, service)
     ensure_conformant(resources.all())
-    _save_patient(uow, resources.patient)
+    resolved = resolve_identities(uow, resources, ids)
+    uow.resources.create_many(resolved.to_create)
     for resource in (resources.service_request, resources.encounter):
         uow.resources.update(resource)
     save_children(uow, "Consent", old_consent_ids, resources.consents, "inactive")
-    updated = replace(record, **_record_fields(referral, ids, service, datetime.now(UTC)))
+    updated = replace(
+        record,
+        **_record_fields(referral, ids, service, datetime.now(UTC)),
+        warnings=[issue.to_fhir() for issue in resolved.warnings],
+    )
     return uow.referrals.update(updated, expected_version)
 
 
@@ -137,80 +155,15 @@ def next_seen_from(record: ReferralRecord, directory: list[dict]) -> datetime | 
     return None
 
 
-def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
-    """The stored Patient with the same NHS number, or else the same local identifier."""
-    identifiers = sorted(
-        patient.get("identifier", []), key=lambda ident: ident.get("system") != NHS_NUMBER_SYSTEM
-    )
-    for identifier in identifiers:
-        found = uow.resources.find_by_identifier(
-            "Patient", identifier["system"], identifier["value"]
-        )
-        if found is not None:
-            return found
-    return None
-
-
-def _save_patient(uow: UnitOfWork, patient: dict) -> None:
-    """Create the Patient, or add the referral's new identifiers to the stored one.
-
-    A matched person's stored demographics are kept: a later referral's may be less complete.
-    """
-    stored = uow.resources.read("Patient", patient["id"])
-    if stored is None:
-        uow.resources.create(patient)
-        return
-    known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])}
-    added = [
-        i for i in patient.get("identifier", []) if (i.get("system"), i.get("value")) not in known
-    ]
-    if added:
-        uow.resources.update({**stored, "identifier": [*stored.get("identifier", []), *added]})
-
-
-def _map_with_resolved_ids(
-    uow: UnitOfWork, referral: Referral, ids: ReferralResourceIds, service: SiteService
-) -> ReferralResources:
-    """Map the referral after pointing ids at the stored Patient and referrer Organization, if any.
-
-    A Patient is matched by NHS number, else by a local identifier; an Organization by ODS code,
-    or, when the sender gave only a name, by that name. A referrer Organization not stored yet is
-    created here.
-    """
-    draft = referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
-    stored_patient = _match_patient(uow, draft.patient)
-    if stored_patient is not None:
-        ids.patient = stored_patient["id"]
-    organization = draft.referrer_organization
-    if organization is None:
-        ids.referrer_organization = None
-    else:
-        stored_organization = _match_organization(uow, organization)
-        if stored_organization is not None:
-            ids.referrer_organization = stored_organization["id"]
-        else:
-            if not organization.get("identifier"):
-                ids.referrer_organization = _id_for_name(organization.get("name", ""))
-                organization = {**organization, "id": ids.referrer_organization}
-            if uow.resources.read("Organization", organization["id"]) is None:
-                uow.resources.create(organization)
+def _map(referral: Referral, ids: ReferralResourceIds, service: SiteService) -> ReferralResources:
     return referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
 
 
-def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
-    for identifier in organization.get("identifier", []):
-        found = uow.resources.find_by_identifier(
-            "Organization", identifier["system"], identifier["value"]
-        )
-        if found is not None:
-            return found
-    return None
-
-
-def _id_for_name(name: str) -> str:
-    """One id per organisation name, so "West Mercia Police" sent twice is one Organization."""
-    normalised = " ".join(name.split()).casefold()
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ORGANIZATION_BY_NAME}{normalised}"))
+def _draft_organization_id(referral: Referral) -> str | None:
+    referrer = referral.referrer
+    if referrer is None:
+        return None
+    return draft_organization_id(bool(referrer.organisation_ods), referrer.organisation_name)
 
 
 def _record_fields(

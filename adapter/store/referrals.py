@@ -35,6 +35,7 @@ class ReferralRecord:
     nhs_number: str | None = None
     native: dict = field(default_factory=dict)
     resource_ids: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class ReferralRepository:
         """Store a new record as version 1; Conflict if its id or local_id is taken."""
         stored = replace(record, id=record.id or str(uuid.uuid4()), version=1)
         try:
-            with self._db.begin_nested():
-                self._db.execute(referral.insert().values(record_row(stored)))
+            # No savepoint: after a Conflict the caller's whole unit of work rolls back anyway.
+            self._db.execute(referral.insert().values(record_row(stored)))
         except sa.exc.IntegrityError:
             raise Conflict(
                 Issue(

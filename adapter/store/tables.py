@@ -118,7 +118,11 @@ _REFERRAL_COLUMNS = (
 
 
 def _referral_columns() -> list[sa.Column]:
-    return [sa.Column(name, kind, nullable=nullable) for name, kind, nullable in _REFERRAL_COLUMNS]
+    return [
+        *(sa.Column(name, kind, nullable=nullable) for name, kind, nullable in _REFERRAL_COLUMNS),
+        # Data-quality warnings given when the referral was stored (OperationOutcome issues).
+        sa.Column("warnings", sa.Text, nullable=False, server_default="[]"),
+    ]
 
 
 referral = sa.Table(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.engine import Connection
 
 from adapter.search.definitions import SearchRegistry
 from adapter.store.assessments import AssessmentRepository
+from adapter.store.locks import lock_keys
 from adapter.store.referrals import ReferralRepository
 from adapter.store.resources import ResourceRepository
 
@@ -14,6 +17,11 @@ class UnitOfWork:
     """The repositories of one transaction (Store.unit_of_work commits or rolls it back)."""
 
     def __init__(self, connection: Connection, registry: SearchRegistry) -> None:
+        self._connection = connection
         self.resources = ResourceRepository(connection, registry)
         self.referrals = ReferralRepository(connection)
         self.assessments = AssessmentRepository(connection)
+
+    def lock_keys(self, keys: Iterable[str]) -> None:
+        """Serialise on these keys until this transaction ends (see store.locks.lock_keys)."""
+        lock_keys(self._connection, keys)

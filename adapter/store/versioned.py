@@ -44,14 +44,15 @@ def replace_row(
     return current.version + 1, created_at
 
 
-_JSON_COLUMNS = ("native", "resource_ids")
+_JSON_COLUMNS = ("native", "resource_ids", "warnings")
 
 
 def record_row(record: object) -> dict:
     """A record dataclass as a row: its JSON fields serialised to text."""
     row = asdict(record)  # type: ignore[call-overload]
     for column in _JSON_COLUMNS:
-        row[column] = orjson.dumps(row[column]).decode()
+        if column in row:
+            row[column] = orjson.dumps(row[column]).decode()
     return row
 
 
@@ -59,5 +60,6 @@ def row_record(record_type: type[Record], row: Row) -> Record:
     """A row as a record dataclass: its JSON columns parsed."""
     values = dict(row._mapping)
     for column in _JSON_COLUMNS:
-        values[column] = orjson.loads(values[column])
+        if column in values:
+            values[column] = orjson.loads(values[column])
     return record_type(**values)

@@ -1,0 +1,197 @@
+"""One Patient per person and one Organization per referrer organisation, even under races.
+
+Matching is find-then-create, which two transactions can both do at once. We serialise it per
+match key with a transaction-scoped advisory lock (PostgreSQL `pg_advisory_xact_lock` on a hash
+of "Patient|system|value", "Organization|system|value" or the name-derived Organization id),
+taken before the first lookup and released at commit, so the second transaction's lookup sees
+the first's Patient. Chosen over a unique index on a match-key table because it needs no new
+table kept in step with every identifier change, leaves existing duplicates (from before this
+lock) readable instead of failing a migration, and never makes a referral fail with a unique
+violation to retry. SQLite needs no lock: its write transactions are already one at a time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from adapter.domain import ReferralResourceIds
+from adapter.errors import Issue
+from adapter.mapping import ReferralResources
+from adapter.store import UnitOfWork
+
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+# Namespace of the name-derived ids of referrer organisations sent without an ODS code.
+ORGANIZATION_BY_NAME = "https://ld-adapter.github.io/fhir/Organization/by-name/"
+# Patient elements a later referral brings up to date: how to reach the person now.
+CONTACT_ELEMENTS = ("address", "telecom")
+# (Patient element, native field) pairs that identify the person: kept, and a difference said.
+IDENTITY_ELEMENTS = (("birthDate", "person.birth_date"), ("family", "person.family_name"))
+
+
+@dataclass
+class Resolved:
+    """What resolving identities did: resources to create and data-quality warnings."""
+
+    to_create: list[dict] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def draft_organization_id(has_ods_code: bool, name: str | None) -> str:
+    """A fresh id for an ODS-coded organisation; one id per name for a name-only one."""
+    if has_ods_code or not name:
+        return str(uuid.uuid4())
+    normalised = " ".join(name.split()).casefold()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ORGANIZATION_BY_NAME}{normalised}"))
+
+
+def resolve_identities(
+    uow: UnitOfWork, resources: ReferralResources, ids: ReferralResourceIds
+) -> Resolved:
+    """Point the resources at the stored Patient and Organization, storing or updating them.
+
+    Must run inside the write transaction that stores the referral (the locks last until it ends).
+    """
+    organization = resources.referrer_organization
+    uow.lock_keys(_match_keys(resources.patient) + _match_keys(organization))
+    resolved = Resolved()
+    _resolve_patient(uow, resources, ids, resolved)
+    if organization is None:
+        ids.referrer_organization = None
+    else:
+        _resolve_organization(uow, resources, ids, organization, resolved)
+    return resolved
+
+
+def _match_keys(resource: dict | None) -> list[str]:
+    if resource is None:
+        return []
+    identifiers = [i for i in resource.get("identifier", []) if "value" in i]
+    if resource["resourceType"] == "Organization" and not identifiers:
+        return [f"Organization|{resource['id']}"]
+    return [f"{resource['resourceType']}|{i.get('system')}|{i['value']}" for i in identifiers]
+
+
+def _resolve_patient(
+    uow: UnitOfWork, resources: ReferralResources, ids: ReferralResourceIds, resolved: Resolved
+) -> None:
+    patient = resources.patient
+    stored = _match_patient(uow, patient) or uow.resources.read("Patient", patient["id"])
+    if stored is None:
+        resolved.to_create.append(patient)
+        return
+    if stored["id"] != patient["id"]:
+        _retarget(resources, f"Patient/{patient['id']}", f"Patient/{stored['id']}")
+        ids.patient = stored["id"]
+    resolved.warnings.extend(_identity_differences(stored, patient))
+    merged = _merged_patient(stored, patient)
+    if merged is not None:
+        uow.resources.update(merged)
+
+
+def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
+    """The stored Patient with the same NHS number, or else the same local identifier."""
+    identifiers = sorted(
+        patient.get("identifier", []), key=lambda ident: ident.get("system") != NHS_NUMBER_SYSTEM
+    )
+    for identifier in identifiers:
+        found = uow.resources.find_by_identifier(
+            "Patient", identifier.get("system"), identifier["value"]
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _identity_differences(stored: dict, sent: dict) -> list[Issue]:
+    """A warning per identifying element the referral gives differently from the stored Patient."""
+    issues = []
+    for element, native_field in IDENTITY_ELEMENTS:
+        kept, given = _identity_value(stored, element), _identity_value(sent, element)
+        if given is not None and kept is not None and given != kept:
+            issues.append(
+                Issue(
+                    f"{native_field} differs from the stored person with the same identifier; "
+                    "the referral is linked to that person and the stored value is kept. "
+                    "Check the person's identity.",
+                    code="business-rule",
+                    severity="warning",
+                    expression=(native_field,),
+                )
+            )
+    return issues
+
+
+def _identity_value(patient: dict, element: str) -> str | None:
+    if element == "family":
+        families = [n.get("family") for n in patient.get("name", []) if n.get("family")]
+        return families[0].casefold() if families else None
+    value = patient.get(element)
+    return value if isinstance(value, str) else None
+
+
+def _merged_patient(stored: dict, sent: dict) -> dict | None:
+    """The stored Patient with the referral's new identifiers and contact details, or None.
+
+    Identity (names, birth date, gender) is kept: a later referral's may be less complete or
+    wrong. Contact details are the referral's when it has them: the newer way to reach the person.
+    """
+    merged = dict(stored)
+    known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])}
+    added = [
+        i for i in sent.get("identifier", []) if (i.get("system"), i.get("value")) not in known
+    ]
+    if added:
+        merged["identifier"] = [*stored.get("identifier", []), *added]
+    for element in CONTACT_ELEMENTS:
+        if sent.get(element):
+            merged[element] = sent[element]
+    return merged if merged != stored else None
+
+
+def _resolve_organization(
+    uow: UnitOfWork,
+    resources: ReferralResources,
+    ids: ReferralResourceIds,
+    organization: dict,
+    resolved: Resolved,
+) -> None:
+    stored = _match_organization(uow, organization)
+    if stored is None:
+        resolved.to_create.append(organization)
+        return
+    if stored["id"] != organization["id"]:
+        _retarget(resources, f"Organization/{organization['id']}", f"Organization/{stored['id']}")
+        ids.referrer_organization = stored["id"]
+    resources.referrer_organization = stored
+
+
+def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
+    """The stored Organization with the ODS code, or (name only) with the name-derived id."""
+    identifiers = organization.get("identifier", [])
+    for identifier in identifiers:
+        found = uow.resources.find_by_identifier(
+            "Organization", identifier.get("system"), identifier["value"]
+        )
+        if found is not None:
+            return found
+    return None if identifiers else uow.resources.read("Organization", organization["id"])
+
+
+def _retarget(resources: ReferralResources, old: str, new: str) -> None:
+    """Point every reference to `old` at `new`, and give the resource itself the new id."""
+    for resource in resources.all():
+        if f"{resource['resourceType']}/{resource['id']}" == old:
+            resource["id"] = new.split("/", 1)[1]
+        _replace_references(resource, old, new)
+
+
+def _replace_references(node: object, old: str, new: str) -> None:
+    if isinstance(node, dict):
+        if node.get("reference") == old:
+            node["reference"] = new
+        for value in node.values():
+            _replace_references(value, old, new)
+    elif isinstance(node, list):
+        for value in node:
+            _replace_references(value, old, new)
