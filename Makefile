@@ -39,7 +39,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix adapter tests scripts
 
 bench: setup
-	$(BIN)/python -m tests.benchmarks.run
+	LD_ADAPTER_TEST_POSTGRES_URL=$${LD_ADAPTER_TEST_POSTGRES_URL:-$(POSTGRES_TEST_URL)} $(BIN)/python -m tests.benchmarks.run
 
 clean:
 	rm -rf $(VENV) tests/fhirjs/node_modules var .pytest_cache .mypy_cache .ruff_cache
