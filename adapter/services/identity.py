@@ -51,32 +51,52 @@ def resolve_identities(
     """Point the resources at the stored Patient and Organization, storing or updating them.
 
     Must run inside the write transaction that stores the referral (the locks last until it ends).
+    Locks are taken only when something may be created or changed: a referrer organisation
+    already stored (the common case) is not a lock every referral queues on.
     """
-    organization = resources.referrer_organization
-    uow.lock_keys(_match_keys(resources.patient) + _match_keys(organization))
+    patient, organization = resources.patient, resources.referrer_organization
+    stored_patient = _stored_patient(uow, patient)
+    stored_organization = _match_organization(uow, organization) if organization else None
+    keys = []
+    if stored_patient is None or _merged_patient(stored_patient, patient) is not None:
+        keys += _match_keys(patient)
+    if organization is not None and stored_organization is None:
+        keys += _match_keys(organization)
+    if keys:
+        uow.lock_keys(keys)
+        # Under the lock, a new statement sees what the transactions before ours committed.
+        stored_patient = _stored_patient(uow, patient)
+        if organization is not None and stored_organization is None:
+            stored_organization = _match_organization(uow, organization)
     resolved = Resolved()
-    _resolve_patient(uow, resources, ids, resolved)
+    _resolve_patient(uow, resources, ids, stored_patient, resolved)
     if organization is None:
         ids.referrer_organization = None
     else:
-        _resolve_organization(uow, resources, ids, organization, resolved)
+        _resolve_organization(resources, ids, organization, stored_organization, resolved)
     return resolved
 
 
-def _match_keys(resource: dict | None) -> list[str]:
-    if resource is None:
-        return []
+def _match_keys(resource: dict) -> list[str]:
     identifiers = [i for i in resource.get("identifier", []) if "value" in i]
     if resource["resourceType"] == "Organization" and not identifiers:
         return [f"Organization|{resource['id']}"]
     return [f"{resource['resourceType']}|{i.get('system')}|{i['value']}" for i in identifiers]
 
 
+def _stored_patient(uow: UnitOfWork, patient: dict) -> dict | None:
+    """The stored Patient matched by identifier, or (a referral's update) with the same id."""
+    return _match_patient(uow, patient) or uow.resources.read("Patient", patient["id"])
+
+
 def _resolve_patient(
-    uow: UnitOfWork, resources: ReferralResources, ids: ReferralResourceIds, resolved: Resolved
+    uow: UnitOfWork,
+    resources: ReferralResources,
+    ids: ReferralResourceIds,
+    stored: dict | None,
+    resolved: Resolved,
 ) -> None:
     patient = resources.patient
-    stored = _match_patient(uow, patient) or uow.resources.read("Patient", patient["id"])
     if stored is None:
         resolved.to_create.append(patient)
         return
@@ -150,13 +170,12 @@ def _merged_patient(stored: dict, sent: dict) -> dict | None:
 
 
 def _resolve_organization(
-    uow: UnitOfWork,
     resources: ReferralResources,
     ids: ReferralResourceIds,
     organization: dict,
+    stored: dict | None,
     resolved: Resolved,
 ) -> None:
-    stored = _match_organization(uow, organization)
     if stored is None:
         resolved.to_create.append(organization)
         return
