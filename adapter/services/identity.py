@@ -51,23 +51,19 @@ def resolve_identities(
     """Point the resources at the stored Patient and Organization, storing or updating them.
 
     Must run inside the write transaction that stores the referral (the locks last until it ends).
-    Locks are taken only when something may be created or changed: a referrer organisation
-    already stored (the common case) is not a lock every referral queues on.
+    The person's keys are always locked (few referrals share a person); an organisation's only
+    when it is not stored yet, so a busy referrer is not one lock every referral queues on.
     """
     patient, organization = resources.patient, resources.referrer_organization
-    stored_patient = _stored_patient(uow, patient)
     stored_organization = _match_organization(uow, organization) if organization else None
-    keys = []
-    if stored_patient is None or _merged_patient(stored_patient, patient) is not None:
-        keys += _match_keys(patient)
+    keys = _match_keys(patient)
     if organization is not None and stored_organization is None:
         keys += _match_keys(organization)
-    if keys:
-        uow.lock_keys(keys)
-        # Under the lock, a new statement sees what the transactions before ours committed.
-        stored_patient = _stored_patient(uow, patient)
-        if organization is not None and stored_organization is None:
-            stored_organization = _match_organization(uow, organization)
+    uow.lock_keys(keys)
+    # Under the lock, a new statement sees what the transactions before ours committed.
+    stored_patient = _stored_patient(uow, patient)
+    if organization is not None and stored_organization is None:
+        stored_organization = _match_organization(uow, organization)
     resolved = Resolved()
     _resolve_patient(uow, resources, ids, stored_patient, resolved)
     if organization is None:
@@ -114,13 +110,9 @@ def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
     identifiers = sorted(
         patient.get("identifier", []), key=lambda ident: ident.get("system") != NHS_NUMBER_SYSTEM
     )
-    for identifier in identifiers:
-        found = uow.resources.find_by_identifier(
-            "Patient", identifier.get("system"), identifier["value"]
-        )
-        if found is not None:
-            return found
-    return None
+    return uow.resources.find_by_identifiers(
+        "Patient", [(i.get("system"), i["value"]) for i in identifiers if "value" in i]
+    )
 
 
 def _identity_differences(stored: dict, sent: dict) -> list[Issue]:
@@ -187,14 +179,10 @@ def _resolve_organization(
 
 def _match_organization(uow: UnitOfWork, organization: dict) -> dict | None:
     """The stored Organization with the ODS code, or (name only) with the name-derived id."""
-    identifiers = organization.get("identifier", [])
-    for identifier in identifiers:
-        found = uow.resources.find_by_identifier(
-            "Organization", identifier.get("system"), identifier["value"]
-        )
-        if found is not None:
-            return found
-    return None if identifiers else uow.resources.read("Organization", organization["id"])
+    identifiers = [(i.get("system"), i["value"]) for i in organization.get("identifier", [])]
+    if identifiers:
+        return uow.resources.find_by_identifiers("Organization", identifiers)
+    return uow.resources.read("Organization", organization["id"])
 
 
 def _retarget(resources: ReferralResources, old: str, new: str) -> None:

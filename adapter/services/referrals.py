@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from adapter.directory import SiteService, next_open
+from adapter.directory import SiteService, next_open, site_service
 from adapter.domain import Referral, ReferralResourceIds
-from adapter.errors import Conflict, Issue, NotFound
+from adapter.errors import Issue, NotFound
 from adapter.mapping import ReferralResources, referral_to_fhir
 from adapter.native.referral_schema import dump_referral
 from adapter.services.common import (
@@ -27,12 +27,11 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
     """Store a new referral and the FHIR resources made from it, all or nothing.
 
     Mapping and validation run before the write transaction starts, so on SQLite (one writer at
-    a time) concurrent referrals do that work in parallel; the transaction re-checks local_id
-    (a unique constraint) and resolves the person and organisation under their locks.
+    a time) concurrent referrals do that work in parallel. The transaction resolves the person
+    and organisation under their locks; a duplicate local_id is refused by its unique
+    constraint (ReferralRepository.add raises Conflict and nothing is stored).
     """
-    with store.unit_of_work(read_only=True) as uow:
-        _refuse_duplicate(uow, referral.local_id)
-        service = service_for_site(uow, referral.site, directory, "site")
+    service = _site_service(store, referral.site, directory)
     ids = ReferralResourceIds(
         patient=new_id(),
         service_request=new_id(),
@@ -63,15 +62,17 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
         return uow.referrals.add(record)
 
 
-def _refuse_duplicate(uow: UnitOfWork, local_id: str) -> None:
-    if uow.referrals.get_by_local_id(local_id) is not None:
-        raise Conflict(
-            Issue(
-                "A referral with this local_id has already been received.",
-                code="duplicate",
-                expression=("local_id",),
-            )
-        )
+def _site_service(store: Store, site: str, directory: list[dict]) -> SiteService:
+    """The L&D service at the site, from the loaded directory (no database round trip).
+
+    The directory is what was loaded into the store at start, so a site it covers is stored;
+    any other site goes to service_for_site for the error that says what is wrong with it.
+    """
+    service = site_service(directory, site)
+    if service.performer is None:
+        with store.unit_of_work(read_only=True) as uow:
+            service = service_for_site(uow, site, directory, "site")
+    return service
 
 
 def update_referral(

@@ -152,17 +152,30 @@ class ResourceRepository:
 
     def find_by_identifier(self, resource_type: str, system: str | None, value: str) -> dict | None:
         """The most recently updated resource of the type with this identifier, or None."""
+        return self.find_by_identifiers(resource_type, [(system, value)])
+
+    def find_by_identifiers(
+        self, resource_type: str, identifiers: list[tuple[str | None, str]]
+    ) -> dict | None:
+        """The resource with the first-listed identifier that any has (newest first), or None.
+
+        One query for all of them: identity matching runs on every referral.
+        """
+        if not identifiers:
+            return None
         T = search_token.c
-        query = (
+        matches = [
+            sa.and_(T.code == value, *([T.system == system] if system is not None else []))
+            for system, value in identifiers
+        ]
+        rank = sa.case(*((match, i) for i, match in enumerate(matches)), else_=len(matches))
+        content = self._db.execute(
             sa.select(R.content)
             .join(search_token, sa.and_(T.resource_type == R.resource_type, T.resource_id == R.id))
-            .where(R.resource_type == resource_type, T.param == "identifier", T.code == value)
-            .order_by(R.last_updated.desc(), R.id)
+            .where(R.resource_type == resource_type, T.param == "identifier", sa.or_(*matches))
+            .order_by(rank, R.last_updated.desc(), R.id)
             .limit(1)
-        )
-        if system is not None:
-            query = query.where(T.system == system)
-        content = self._db.execute(query).scalar_one_or_none()
+        ).scalar_one_or_none()
         return orjson.loads(content) if content is not None else None
 
     def search(self, resource_type: str, query: SearchQuery) -> SearchPage:
