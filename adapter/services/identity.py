@@ -46,11 +46,15 @@ def draft_organization_id(has_ods_code: bool, name: str | None) -> str:
 
 
 def resolve_identities(
-    uow: UnitOfWork, resources: ReferralResources, ids: ReferralResourceIds
+    uow: UnitOfWork,
+    resources: ReferralResources,
+    ids: ReferralResourceIds,
+    patient_id_is_stored: bool = False,
 ) -> Resolved:
     """Point the resources at the stored Patient and Organization, storing or updating them.
 
     Must run inside the write transaction that stores the referral (the locks last until it ends).
+    patient_id_is_stored: the Patient's id is a stored one (an update), the fallback match.
     The person's keys are always locked (few referrals share a person); an organisation's only
     when it is not stored yet, so a busy referrer is not one lock every referral queues on.
     """
@@ -61,7 +65,9 @@ def resolve_identities(
         keys += _match_keys(organization)
     uow.lock_keys(keys)
     # Under the lock, a new statement sees what the transactions before ours committed.
-    stored_patient = _stored_patient(uow, patient)
+    stored_patient = _match_patient(uow, patient)
+    if stored_patient is None and patient_id_is_stored:
+        stored_patient = uow.resources.read("Patient", patient["id"])
     if organization is not None and stored_organization is None:
         stored_organization = _match_organization(uow, organization)
     resolved = Resolved()
@@ -78,11 +84,6 @@ def _match_keys(resource: dict) -> list[str]:
     if resource["resourceType"] == "Organization" and not identifiers:
         return [f"Organization|{resource['id']}"]
     return [f"{resource['resourceType']}|{i.get('system')}|{i['value']}" for i in identifiers]
-
-
-def _stored_patient(uow: UnitOfWork, patient: dict) -> dict | None:
-    """The stored Patient matched by identifier, or (a referral's update) with the same id."""
-    return _match_patient(uow, patient) or uow.resources.read("Patient", patient["id"])
 
 
 def _resolve_patient(

@@ -109,7 +109,7 @@ def replace_referral_content(
     ids.referrer_organization = _draft_organization_id(referral)
     resources = _map(referral, ids, service)
     ensure_conformant(resources.all())
-    resolved = resolve_identities(uow, resources, ids)
+    resolved = resolve_identities(uow, resources, ids, patient_id_is_stored=True)
     uow.resources.create_many(resolved.to_create)
     for resource in (resources.service_request, resources.encounter):
         uow.resources.update(resource)
