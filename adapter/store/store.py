@@ -18,7 +18,6 @@ from adapter.search.definitions import SearchRegistry, default_registry
 from adapter.store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any fixed number: every adapter process takes this PostgreSQL lock while it migrates.
 _MIGRATION_LOCK = 7_341_202_611
 DEFAULT_STATEMENT_TIMEOUT_MS = 10_000
@@ -100,9 +99,11 @@ class Store:
 
 
 def _timed_out(error: sa.exc.OperationalError) -> bool:
-    """The statement was cancelled by our statement timeout (PostgreSQL) or interrupt (SQLite)."""
+    """Cancelled by statement_timeout, or on SQLite interrupted or tired of waiting to write."""
     original = error.orig
-    return getattr(original, "sqlstate", None) == _QUERY_CANCELED or str(original) == "interrupted"
+    if getattr(original, "sqlstate", None) == _QUERY_CANCELED:
+        return True
+    return str(original) in ("interrupted", "database is locked")
 
 
 def _postgres_engine(url: sa.URL, statement_timeout_ms: int) -> Engine:
@@ -116,7 +117,9 @@ def _postgres_engine(url: sa.URL, statement_timeout_ms: int) -> Engine:
 
 def _sqlite_engine(url: sa.URL, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Engine:
     memory = url.database in (None, "", ":memory:")
-    options: dict = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    # Waiting for another writer's lock is bounded by the same budget as a statement.
+    busy_timeout_ms = statement_timeout_ms
+    options: dict = {"connect_args": {"timeout": busy_timeout_ms / 1000}}
     if memory:
         # One shared connection, or each checkout would see its own empty database.
         options["poolclass"] = sa.pool.StaticPool
@@ -131,7 +134,7 @@ def _sqlite_engine(url: sa.URL, statement_timeout_ms: int = DEFAULT_STATEMENT_TI
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
         # SQLite has no statement timeout: a progress handler interrupts a statement past its
         # deadline. The deadline is set as each statement starts and cleared when it returns.

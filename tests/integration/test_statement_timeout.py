@@ -8,7 +8,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from adapter.errors import ServiceUnavailable
 from adapter.settings import Settings
+from adapter.store import Store
 from adapter.store.resources import ResourceRepository
 from tests.integration.store_fixtures import *  # noqa: F403  (database_url: SQLite and PostgreSQL)
 
@@ -66,3 +68,15 @@ def test_the_next_request_on_the_same_worker_works(client, auth, monkeypatch):  
         patched.setattr(ResourceRepository, "search", _slow_search)
         assert client.get("/fhir/ServiceRequest", headers=auth).status_code == 503
     assert client.get("/fhir/ServiceRequest", headers=auth).status_code == 200
+
+
+def test_a_write_waiting_behind_another_writer_on_sqlite_gives_up_in_time(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store.from_url(f"sqlite:///{tmp_path / 'busy.db'}", statement_timeout_ms=300)
+    store.migrate()
+    started = time.monotonic()
+    with store.unit_of_work() as holder:
+        holder.resources.create({"resourceType": "Patient", "id": "held"})
+        with pytest.raises(ServiceUnavailable), store.unit_of_work() as waiting:
+            waiting.resources.create({"resourceType": "Patient", "id": "waits"})
+    assert time.monotonic() - started < 5
+    store.dispose()
