@@ -39,7 +39,7 @@ class AssessmentRepository:
     def add(self, record: AssessmentRecord) -> AssessmentRecord:
         """Store a new record as version 1."""
         stored = replace(record, version=1)
-        self._db.execute(assessment.insert().values(record_row(stored)))
+        self._db.execute(assessment.insert(), record_row(stored))
         return stored
 
     def get(self, record_id: str) -> AssessmentRecord | None:

@@ -67,7 +67,7 @@ class ReferralRepository:
         stored = replace(record, id=record.id or str(uuid.uuid4()), version=1)
         try:
             # No savepoint: after a Conflict the caller's whole unit of work rolls back anyway.
-            self._db.execute(referral.insert().values(record_row(stored)))
+            self._db.execute(referral.insert(), record_row(stored))
         except sa.exc.IntegrityError:
             raise Conflict(
                 Issue(

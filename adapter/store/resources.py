@@ -43,12 +43,12 @@ class ResourceRepository:
         row = _row(stored)
         try:
             with self._db.begin_nested():
-                self._db.execute(resource.insert().values(row))
+                self._db.execute(resource.insert(), row)
         except sa.exc.IntegrityError:
             raise Conflict(
                 Issue(f"A {resource_type} with this id already exists.", code="duplicate")
             ) from None
-        self._db.execute(resource_version.insert().values(row))
+        self._db.execute(resource_version.insert(), row)
         self._index(stored, replace=False)
         return stored
 
@@ -100,7 +100,7 @@ class ResourceRepository:
         )
         if updated.rowcount != 1:
             raise PreconditionFailed(f"The {resource_type} changed while it was being updated.")
-        self._db.execute(resource_version.insert().values(row))
+        self._db.execute(resource_version.insert(), row)
         self._index(stored)
         return stored
 

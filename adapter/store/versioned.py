@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -35,7 +35,7 @@ def replace_row(
         raise PreconditionFailed(
             f"The {what} is at version {current.version}, not {expected_version}."
         )
-    db.execute(history.insert().values(dict(current._mapping)))
+    db.execute(history.insert(), dict(current._mapping))
     created_at = current.created_at
     created_at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
     values = {**row, "version": current.version + 1, "created_at": created_at}
@@ -49,7 +49,8 @@ _JSON_COLUMNS = ("native", "resource_ids", "warnings")
 
 def record_row(record: object) -> dict:
     """A record dataclass as a row: its JSON fields serialised to text."""
-    row = asdict(record)  # type: ignore[call-overload]
+    # Shallow: asdict would deep-copy the native JSON only for it to be serialised next.
+    row = {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
     for column in _JSON_COLUMNS:
         if column in row:
             row[column] = orjson.dumps(row[column]).decode()
