@@ -3,11 +3,13 @@
 Matching is find-then-create, which two transactions can both do at once. We serialise it per
 match key with a transaction-scoped advisory lock (PostgreSQL `pg_advisory_xact_lock` on a hash
 of "Patient|system|value", "Organization|system|value" or the name-derived Organization id),
-taken before the first lookup and released at commit, so the second transaction's lookup sees
-the first's Patient. Chosen over a unique index on a match-key table because it needs no new
-table kept in step with every identifier change, leaves existing duplicates (from before this
-lock) readable instead of failing a migration, and never makes a referral fail with a unique
-violation to retry. SQLite needs no lock: its write transactions are already one at a time.
+released at commit: a lookup made after taking the lock is a new READ COMMITTED statement, so it
+sees the Patient the previous holder created. A person's keys are locked before their lookup; an
+organisation is looked up first and locked (then looked up again) only when it is not stored.
+Chosen over a unique index on a match-key table because it needs no new table kept in step with
+every identifier change, leaves duplicates made before it readable instead of failing a
+migration, and never makes a referral fail on a unique violation it would have to retry.
+SQLite needs no lock: its write transactions (BEGIN IMMEDIATE) already run one at a time.
 """
 
 from __future__ import annotations
