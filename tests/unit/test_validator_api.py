@@ -144,7 +144,7 @@ def test_non_ascii_text_is_valid_and_long_bad_base64_fails_fast() -> None:
     patient = {
         "resourceType": "Patient",
         "name": [{"family": "O\u2019Brien", "text": "Siobh\u00e1n\u00a0O\u2019Brien"}],
-        "photo": [{"data": "QUJD " * 20_000 + "!"}],
+        "photo": [{"contentType": "image/png", "data": "QUJD " * 20_000 + "!"}],
     }
     start = time.perf_counter()
     issues = validate_resource(patient)

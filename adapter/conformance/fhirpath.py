@@ -1,0 +1,326 @@
+"""A compiled FHIRPath subset: each expression parsed once (fhirpathpy's parser) into closures.
+
+An expression compiles to `fn(focus, this, env) -> list` over raw JSON (dicts, lists, str, numbers,
+bools); `env` holds `resource` and `rootResource`. What the subset cannot answer faithfully
+(resolve(), type tests on FHIR primitive types, ...) raises CompileError at compile time, never a
+wrong answer at run time; a value it cannot handle raises EvalError.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fhirpathpy.parser import parse
+
+from adapter.conformance import fhirpath_values as fv
+from adapter.conformance.fhirpath_functions import FUNCTIONS, LAMBDA_ARGS, CompileError
+
+Fn = Callable[[list, Any, dict], list]
+# A key `value` + one of these type names is the choice element `value[x]`.
+TYPE_SUFFIX = re.compile(
+    r"Base64Binary|Boolean|Canonical|Code|Date|DateTime|Decimal|Id|Instant|Integer|Markdown|Oid|"
+    r"PositiveInt|String|Time|UnsignedInt|Uri|Url|Uuid|Address|Age|Annotation|Attachment|"
+    r"CodeableConcept|Coding|ContactPoint|Count|Distance|Duration|HumanName|Identifier|Money|"
+    r"Period|Quantity|Range|Ratio|Reference|SampledData|Signature|Timing|ContactDetail|"
+    r"Contributor|DataRequirement|Expression|ParameterDefinition|RelatedArtifact|"
+    r"TriggerDefinition|UsageContext|Dosage|Meta"
+)
+INVARIANTS_FILE = Path(__file__).resolve().parents[2] / "conformance" / "base" / "invariants.json"
+CONSTANTS = {"ucum": "http://unitsofmeasure.org", "sct": "http://snomed.info/sct"}
+
+
+@functools.cache
+def choice_names() -> frozenset[str]:
+    """Names of R4 choice elements (`value` for value[x]): only these look for typed keys."""
+    return frozenset(orjson.loads(INVARIANTS_FILE.read_bytes())["choice_names"])
+
+
+def compile_expression(expression: str) -> Fn:
+    """The expression as a closure; CompileError when outside the subset."""
+    try:
+        ast = parse(expression)
+    except Exception as exc:  # the ANTLR parser raises its own error types
+        raise CompileError(f"does not parse: {exc}") from exc
+    return _node(ast["children"][0])
+
+
+def root_names(expression: str) -> frozenset[str] | None:
+    """The element names an expression reads, when it reads the item only through them.
+
+    None when it may look at the item another way ($this, %resource, a type name, a function
+    with no receiver such as `hasValue()` or `descendants()`): then it must always be run.
+    """
+    names: set[str] = set()
+
+    def visit(n: dict, parent: str | None) -> bool:
+        kind = n.get("type")
+        if kind == "ThisInvocation" or (
+            kind == "FunctionInvocation" and parent == "InvocationTerm"
+        ):
+            return False
+        if kind == "ExternalConstant" and _children(n)[0]["text"] not in CONSTANTS:
+            return False
+        if kind == "MemberInvocation":
+            name = _identifier(_children(n)[0])
+            if name[:1].isupper():
+                return False
+            names.add(name)
+        return all(visit(c, kind) for c in _children(n))
+
+    return frozenset(names) if visit(parse(expression), None) else None
+
+
+def evaluate(fn: Fn, item: Any, env: dict) -> list:
+    """Run a compiled expression with `item` as focus and $this."""
+    return fn([item], item, env)
+
+
+def _node(n: dict) -> Fn:
+    kind = n["type"]
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        raise CompileError(f"{kind} is not supported")
+    return handler(n)
+
+
+def _children(n: dict) -> list[dict]:
+    return n.get("children", [])
+
+
+def _term(n: dict) -> Fn:
+    return _node(_children(n)[0])
+
+
+def _invocation_term(n: dict) -> Fn:
+    return _invocation(_children(n)[0])
+
+
+def _invocation_expression(n: dict) -> Fn:
+    left, right = (_node(_children(n)[0]), _invocation(_children(n)[1]))
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        return right(left(focus, this, env), this, env)
+
+    return run
+
+
+def _invocation(n: dict) -> Fn:
+    kind = n["type"]
+    if kind == "MemberInvocation":
+        return _member(_identifier(_children(n)[0]))
+    if kind == "FunctionInvocation":
+        return _function(_children(n)[0])
+    if kind == "ThisInvocation":
+        return lambda focus, this, env: [this]
+    raise CompileError(f"{kind} is not supported")
+
+
+def _identifier(n: dict) -> str:
+    return str(n["text"]).strip("`")
+
+
+def _member(name: str) -> Fn:
+    choice = re.compile(re.escape(name) + f"(?:{TYPE_SUFFIX.pattern})")
+    is_type = name[:1].isupper()
+    may_be_choice = name in choice_names()
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        out: list = []
+        for item in focus:
+            if not isinstance(item, dict):
+                continue
+            if is_type and item.get("resourceType") == name:
+                out.append(item)
+                continue
+            value = item.get(name)
+            if value is None and may_be_choice:
+                value = next((v for k, v in item.items() if choice.fullmatch(k)), None)
+            if isinstance(value, list):
+                out.extend(v for v in value if v is not None)
+            elif value is not None:
+                out.append(value)
+        return out
+
+    return run
+
+
+def _function(n: dict) -> Fn:
+    name = _identifier(_children(n)[0])
+    params = _children(_children(n)[1]) if len(_children(n)) > 1 else []
+    factory = FUNCTIONS.get(name)
+    if factory is None:
+        raise CompileError(f"function {name}() is not supported")
+    if name in ("is", "as", "ofType"):
+        return factory([_type_name(p) for p in params])
+    args = [_node(p) for p in params]
+    if name in LAMBDA_ARGS:
+        return factory(args)
+    return factory([_argument(a) for a in args])
+
+
+def _argument(arg: Fn) -> Fn:
+    """A plain argument is evaluated against $this, not the function's input."""
+    return lambda focus, this, env: arg([this], this, env)
+
+
+def _type_name(n: dict) -> str:
+    return str(n["text"]).removeprefix("FHIR.").strip("`")
+
+
+def _literal(n: dict) -> Fn:
+    inner = _children(n)[0]
+    kind, text = inner["type"], str(inner["text"])
+    value: Any
+    if kind == "StringLiteral":
+        value = re.sub(
+            r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), text[1:-1]
+        )
+    elif kind == "NumberLiteral":
+        value = float(text) if "." in text else int(text)
+    elif kind == "BooleanLiteral":
+        value = text == "true"
+    elif kind == "NullLiteral":
+        return lambda focus, this, env: []
+    else:
+        raise CompileError(f"{kind} is not supported")
+    return lambda focus, this, env: [value]
+
+
+def _external(n: dict) -> Fn:
+    name = str(_children(_children(n)[0])[0]["text"]).strip("`'")
+    if name in ("resource", "rootResource", "context"):
+        return lambda focus, this, env: [env[name]]
+    if name in CONSTANTS:
+        value = CONSTANTS[name]
+        return lambda focus, this, env: [value]
+    raise CompileError(f"%{name} is not supported")
+
+
+def _binary(n: dict) -> tuple[str, Fn, Fn]:
+    op = n["terminalNodeText"][0]
+    return op, _node(_children(n)[0]), _node(_children(n)[1])
+
+
+def _logic(n: dict) -> Fn:
+    op, left, right = _binary(n)
+    combine = fv.LOGIC[op]
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        a = fv.truth(left(focus, this, env))
+        if (op == "and" and a is False) or (op == "or" and a is True):
+            return [a]
+        if op == "implies" and a is False:
+            return [True]
+        result = combine(a, fv.truth(right(focus, this, env)))
+        return [] if result is None else [result]
+
+    return run
+
+
+def _equality(n: dict) -> Fn:
+    op, left, right = _binary(n)
+    if op not in ("=", "!="):
+        raise CompileError(f"operator {op} is not supported")
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        result = fv.equals(left(focus, this, env), right(focus, this, env))
+        return [not result[0]] if result and op == "!=" else result
+
+    return run
+
+
+def _inequality(n: dict) -> Fn:
+    op, left, right = _binary(n)
+    test = fv.ORDER[op]
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        order = fv.compare(left(focus, this, env), right(focus, this, env))
+        return [] if order is None else [test(order)]
+
+    return run
+
+
+def _arithmetic(n: dict) -> Fn:
+    op, left, right = _binary(n)
+    apply = fv.ARITHMETIC.get(op)
+    if apply is None:
+        raise CompileError(f"operator {op} is not supported")
+    return lambda focus, this, env: apply(left(focus, this, env), right(focus, this, env))
+
+
+def _union(n: dict) -> Fn:
+    _, left, right = _binary(n)
+    return lambda focus, this, env: fv.distinct(left(focus, this, env) + right(focus, this, env))
+
+
+def _membership(n: dict) -> Fn:
+    op, left, right = _binary(n)
+    if op == "contains":
+        left, right = right, left
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        item = fv.single(left(focus, this, env))
+        if item is None:
+            return []
+        return [any(fv.equal(item, other) for other in right(focus, this, env))]
+
+    return run
+
+
+def _type_expression(n: dict) -> Fn:
+    op = n["terminalNodeText"][0]
+    inner = _node(_children(n)[0])
+    test = FUNCTIONS[op]([_type_name(_children(n)[1])])
+    return lambda focus, this, env: test(inner(focus, this, env), this, env)
+
+
+def _indexer(n: dict) -> Fn:
+    coll, index = _node(_children(n)[0]), _node(_children(n)[1])
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        items, at = coll(focus, this, env), fv.single(index(focus, this, env))
+        return [items[at]] if isinstance(at, int) and 0 <= at < len(items) else []
+
+    return run
+
+
+def _polarity(n: dict) -> Fn:
+    inner = _node(_children(n)[0])
+    sign = -1 if n["terminalNodeText"][0] == "-" else 1
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        value = fv.single(inner(focus, this, env))
+        if value is None:
+            return []
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise fv.EvalError("polarity needs a number")
+        return [sign * value]
+
+    return run
+
+
+_HANDLERS: dict[str, Callable[[dict], Fn]] = {
+    "TermExpression": _term,
+    "ParenthesizedTerm": _term,
+    "InvocationTerm": _invocation_term,
+    "InvocationExpression": _invocation_expression,
+    "LiteralTerm": _literal,
+    "ExternalConstantTerm": _external,
+    "OrExpression": _logic,
+    "AndExpression": _logic,
+    "ImpliesExpression": _logic,
+    "EqualityExpression": _equality,
+    "InequalityExpression": _inequality,
+    "AdditiveExpression": _arithmetic,
+    "MultiplicativeExpression": _arithmetic,
+    "UnionExpression": _union,
+    "MembershipExpression": _membership,
+    "TypeExpression": _type_expression,
+    "IndexerExpression": _indexer,
+    "PolarityExpression": _polarity,
+}

@@ -1,0 +1,221 @@
+"""The R4 base invariants of severity error (conformance/base/invariants.json), compiled once.
+
+Each is compiled by the FHIRPath subset in fhirpath.py when the walker first meets its type. Those
+outside the subset, or checked natively elsewhere, are listed in SKIPPED with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from adapter.conformance.fhirpath import compile_expression, root_names
+from adapter.conformance.fhirpath_functions import CompileError
+from adapter.conformance.fhirpath_values import EvalError
+from adapter.conformance.messages import issue
+from adapter.errors import Issue
+
+if TYPE_CHECKING:
+    from adapter.conformance.definitions import ElementMap
+
+INVARIANTS_FILE = Path(__file__).resolve().parents[2] / "conformance" / "base" / "invariants.json"
+# key -> why it is not evaluated from its FHIRPath (README: conformance/base/README.md).
+SKIPPED = {
+    "dom-3": "checked natively (contained_unreferenced): as(canonical|uri|url) needs FHIR types",
+    "txt-1": "htmlChecks(): the narrative module checks the XHTML of Narrative.div",
+    "txt-2": "htmlChecks(): the narrative module checks the XHTML of Narrative.div",
+    "ctm-1": "resolve() and ofType() on a FHIR type: needs the referenced resource",
+    "que-7": "`answer is Boolean`: a type test on a FHIR primitive type needs the FHIR model",
+    "ras-2": "`probability is decimal`: a type test on a FHIR primitive type needs the FHIR model",
+    "ref-1": "checked natively (references.py, LD-REF-CONTAINED-MISSING)",
+    **{
+        f"bdl-{n}": "checked natively (bundle.py, LD-BUNDLE-*)"
+        for n in (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12)
+    },
+}
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """One constraint: key, human text, and a check returning False when it is broken."""
+
+    key: str
+    expression: str
+    human: str
+    check: Callable[[Any, dict], bool | None]
+    # The JSON keys it reads (None: it may read anything) and its verdict when none is present.
+    triggers: frozenset[str] | None = None
+    when_absent: bool | None = None
+
+    @property
+    def message_id(self) -> str:
+        """Stable message id of this invariant's issues."""
+        return f"FHIR-INV-{self.key}"
+
+    def issue(self, path: str) -> Issue:
+        """The error for an item at `path` that breaks this invariant."""
+        return Issue(
+            diagnostics=f"{self.key}: {self.human}",
+            code="invariant",
+            severity="error",
+            expression=(path,) if path else (),
+            message_id=self.message_id,
+        )
+
+
+def compiled_check(expression: str) -> Callable[[Any, dict], bool | None]:
+    """A FHIRPath expression as check(item, env): False when broken, None when it says nothing."""
+    fn = compile_expression(expression)
+    with_context = "%context" in expression
+
+    def check(item: Any, env: dict) -> bool | None:
+        result = fn([item], item, {**env, "context": item} if with_context else env)
+        return None if not result else all(r is True for r in result)
+
+    return check
+
+
+def contained_unreferenced(resource: Any, env: dict) -> bool | None:
+    """dom-3: each contained resource is referenced ('#id') in the resource, or refers to '#'."""
+    contained = resource.get("contained") if isinstance(resource, dict) else None
+    if not isinstance(contained, list) or not contained:
+        return None
+    # FHIRPath looks in reference, canonical, uri and url values; we look in every string.
+    strings = set(_strings(resource))
+    for item in contained:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        if "#" + item["id"] not in strings and "#" not in _strings(item):
+            return False
+    return True
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON value (references, canonicals and uris among them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+NATIVE: dict[str, Callable[[Any, dict], bool | None]] = {"dom-3": contained_unreferenced}
+NATIVE_TRIGGERS = {"dom-3": frozenset({"contained"})}
+
+
+class BaseInvariants:
+    """invariants.json indexed by path; compiled per path on first use."""
+
+    def __init__(self, source: Path = INVARIANTS_FILE) -> None:
+        raw = orjson.loads(source.read_bytes())
+        self.paths: dict[str, list[list[str]]] = raw["paths"]
+        self.domain_types = frozenset(raw["domain"]["types"])
+        self.domain_rows: list[list[str]] = raw["domain"]["invariants"]
+        self.unsupported: dict[str, str] = {}
+
+    def compile_rows(self, rows: list[list[str]]) -> tuple[Invariant, ...]:
+        """The rows we can evaluate faithfully; the others recorded in `unsupported`."""
+        out = []
+        for key, expression, human in rows:
+            check = NATIVE.get(key)
+            if check is None and key in SKIPPED:
+                continue
+            if check is None:
+                try:
+                    check = compiled_check(expression)
+                except CompileError as exc:
+                    self.unsupported[key] = str(exc)
+                    continue
+            names = NATIVE_TRIGGERS.get(key) if key in NATIVE else root_names(expression)
+            when_absent = check({}, {}) if names is not None else None
+            out.append(Invariant(key, expression, human, check, names, when_absent))
+        return tuple(out)
+
+    def attach(self, type_name: str, cmap: ElementMap, is_resource: bool) -> None:
+        """Give a type's element map, and its backbone maps, their invariants."""
+        rows = list(self.paths.get(type_name, ()))
+        if is_resource and type_name in self.domain_types:
+            rows = self.domain_rows + rows
+        cmap.invariants = _bind(self.compile_rows(rows), cmap)
+        prefix = type_name + "."
+        for path, path_rows in self.paths.items():
+            if path.startswith(prefix):
+                target = _backbone(cmap, path[len(prefix) :].split("."))
+                if target is not None:
+                    target.invariants = _bind(self.compile_rows(path_rows), target)
+
+
+@dataclass(frozen=True)
+class InvariantSet:
+    """The invariants of one element map, with a shortcut for objects they cannot look at."""
+
+    items: tuple[Invariant, ...]
+    triggers: frozenset[str] | None  # None: some invariant must always run
+    absent_failing: tuple[Invariant, ...]  # those broken when none of their keys is present
+
+    def evaluate(self, item: dict, env: dict, path: str) -> list[Issue]:
+        """The issues of the invariants `item` breaks."""
+        if self.triggers is not None and self.triggers.isdisjoint(item):
+            return [inv.issue(path) for inv in self.absent_failing]
+        return evaluate(self.items, item, env, path)
+
+
+def _bind(invariants: tuple[Invariant, ...], cmap: ElementMap) -> InvariantSet | None:
+    """The set for this map: each invariant with the JSON keys it reads (value -> valueQuantity)."""
+    if not invariants:
+        return None
+    bound = []
+    for inv in invariants:
+        if inv.triggers is not None:
+            keys = {
+                key
+                for key, element in cmap.elements.items()
+                if key in inv.triggers or (element.choice or "")[:-3] in inv.triggers
+            }
+            inv = replace(inv, triggers=frozenset(keys | inv.triggers))
+        bound.append(inv)
+    triggers = [inv.triggers for inv in bound]
+    union = None if None in triggers else frozenset().union(*triggers)  # type: ignore[arg-type]
+    failing = tuple(inv for inv in bound if inv.when_absent is False)
+    return InvariantSet(tuple(bound), union, failing)
+
+
+def _backbone(cmap: ElementMap, names: list[str]) -> ElementMap | None:
+    target: ElementMap | None = cmap
+    for name in names:
+        element = target.elements.get(name) if target else None
+        target = element.children if element else None
+    return target
+
+
+def evaluate(invariants: tuple[Invariant, ...], item: Any, env: dict, path: str) -> list[Issue]:
+    """The issues of the invariants `item` breaks; one that cannot be evaluated says nothing."""
+    found = []
+    for inv in invariants:
+        if inv.triggers is not None and inv.triggers.isdisjoint(item):
+            if inv.when_absent is False:
+                found.append(inv.issue(path))
+            continue
+        try:
+            passed = inv.check(item, env)
+        except (EvalError, TypeError, ValueError):
+            # Mostly malformed input, whose structure the walker reports; said, never guessed.
+            why = f"the invariant {inv.key} could not be evaluated here ({inv.human})"
+            found.append(issue("LD-INVARIANT-NOT-EVALUATED", path, why))
+            continue
+        if passed is False:
+            found.append(inv.issue(path))
+    return found
+
+
+@functools.cache
+def base_invariants() -> BaseInvariants:
+    """The one shared BaseInvariants."""
+    return BaseInvariants()
