@@ -84,7 +84,7 @@ def contained_unreferenced(resource: Any, env: dict) -> bool | None:
     """dom-3: each contained resource is referenced ('#id') in the resource, or refers to '#'."""
     contained = resource.get("contained") if isinstance(resource, dict) else None
     if not isinstance(contained, list) or not contained:
-        return None
+        return True
     # FHIRPath looks in reference, canonical, uri and url values; we look in every string.
     strings = set(_strings(resource))
     for item in contained:
