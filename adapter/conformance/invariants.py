@@ -16,7 +16,6 @@ import orjson
 
 from adapter.conformance.fhirpath import compile_expression, root_names
 from adapter.conformance.fhirpath_functions import CompileError
-from adapter.conformance.fhirpath_values import EvalError
 from adapter.conformance.messages import issue
 from adapter.errors import Issue
 
@@ -134,8 +133,10 @@ class BaseInvariants:
                     self.unsupported[key] = str(exc)
                     continue
             names = NATIVE_TRIGGERS.get(key) if key in NATIVE else root_names(expression)
-            when_absent = check({}, {}) if names is not None else None
-            out.append(Invariant(key, expression, human, check, names, when_absent))
+            when_absent = _verdict_on_nothing(check) if names is not None else None
+            names = names if when_absent != "error" else None
+            verdict = when_absent if isinstance(when_absent, bool) else None
+            out.append(Invariant(key, expression, human, check, names, verdict))
         return tuple(out)
 
     def attach(self, type_name: str, cmap: ElementMap, is_resource: bool) -> None:
@@ -150,6 +151,14 @@ class BaseInvariants:
                 target = _backbone(cmap, path[len(prefix) :].split("."))
                 if target is not None:
                     target.invariants = _bind(self.compile_rows(path_rows), target)
+
+
+def _verdict_on_nothing(check: Callable[[Any, dict], bool | None]) -> bool | str | None:
+    """The verdict on an object with none of the invariant's elements ("error" if none)."""
+    try:
+        return check({}, {})
+    except Exception:  # no shortcut then: the invariant runs on every object
+        return "error"
 
 
 @dataclass(frozen=True)
@@ -205,7 +214,9 @@ def evaluate(invariants: tuple[Invariant, ...], item: Any, env: dict, path: str)
             continue
         try:
             passed = inv.check(item, env)
-        except (EvalError, TypeError, ValueError):
+        except RecursionError:
+            raise  # the walker answers hostile nesting with LD-JSON-TOO-DEEP
+        except Exception:  # EvalError, or a value of a type no invariant expects
             # Mostly malformed input, whose structure the walker reports; said, never guessed.
             why = f"the invariant {inv.key} could not be evaluated here ({inv.human})"
             found.append(issue("LD-INVARIANT-NOT-EVALUATED", path, why))
