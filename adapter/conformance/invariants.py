@@ -67,6 +67,7 @@ class Invariant:
         )
 
 
+@functools.cache
 def compiled_check(expression: str) -> Callable[[Any, dict], bool | None]:
     """A FHIRPath expression as check(item, env): False when broken, None when it says nothing."""
     fn = compile_expression(expression)
@@ -75,6 +76,18 @@ def compiled_check(expression: str) -> Callable[[Any, dict], bool | None]:
     def check(item: Any, env: dict) -> bool | None:
         result = fn([item], item, {**env, "context": item} if with_context else env)
         return None if not result else all(r is True for r in result)
+
+    return check
+
+
+def lazy_check(expression: str) -> Callable[[Any, dict], bool | None]:
+    """compiled_check, compiled on the first call (parsing costs ~5 ms; most never run)."""
+    compiled: list[Callable[[Any, dict], bool | None]] = []
+
+    def check(item: Any, env: dict) -> bool | None:
+        if not compiled:
+            compiled.append(compiled_check(expression))
+        return compiled[0](item, env)
 
     return check
 
@@ -106,7 +119,9 @@ def _strings(value: Any) -> list[str]:
 
 
 NATIVE: dict[str, Callable[[Any, dict], bool | None]] = {"dom-3": contained_unreferenced}
-NATIVE_TRIGGERS = {"dom-3": frozenset({"contained"})}
+NATIVE_SHORTCUTS: dict[str, tuple[frozenset[str], bool]] = {
+    "dom-3": (frozenset({"contained"}), True)
+}
 
 
 class BaseInvariants:
@@ -114,29 +129,39 @@ class BaseInvariants:
 
     def __init__(self, source: Path = INVARIANTS_FILE) -> None:
         raw = orjson.loads(source.read_bytes())
-        self.paths: dict[str, list[list[str]]] = raw["paths"]
+        self.paths: dict[str, list[list]] = raw["paths"]
         self.domain_types = frozenset(raw["domain"]["types"])
-        self.domain_rows: list[list[str]] = raw["domain"]["invariants"]
+        self.domain_rows: list[list] = raw["domain"]["invariants"]
         self.unsupported: dict[str, str] = {}
 
-    def compile_rows(self, rows: list[list[str]]) -> tuple[Invariant, ...]:
-        """The rows we can evaluate faithfully; the others recorded in `unsupported`."""
+    def compile_rows(self, rows: list[list], eager: bool = False) -> tuple[Invariant, ...]:
+        """The rows we can evaluate faithfully; the others recorded in `unsupported`.
+
+        Rows carry the shortcut (element names read, verdict when none is present) worked out
+        by the build script, so an expression is parsed only when first evaluated; `eager`
+        compiles now (tests, and rows without a stored shortcut).
+        """
         out = []
-        for key, expression, human in rows:
-            check = NATIVE.get(key)
-            if check is None and key in SKIPPED:
+        triggers: frozenset[str] | None
+        verdict: bool | None
+        for key, expression, human, *stored in rows:
+            if key in NATIVE:
+                out.append(Invariant(key, expression, human, NATIVE[key], *NATIVE_SHORTCUTS[key]))
                 continue
-            if check is None:
+            if key in SKIPPED:
+                continue
+            if stored and not eager:
+                names, verdict = stored
+                triggers = None if names is None else frozenset(names)
+                check = lazy_check(expression)
+            else:
                 try:
                     check = compiled_check(expression)
                 except CompileError as exc:
                     self.unsupported[key] = str(exc)
                     continue
-            names = NATIVE_TRIGGERS.get(key) if key in NATIVE else root_names(expression)
-            when_absent = _verdict_on_nothing(check) if names is not None else None
-            names = names if when_absent != "error" else None
-            verdict = when_absent if isinstance(when_absent, bool) else None
-            out.append(Invariant(key, expression, human, check, names, verdict))
+                triggers, verdict = shortcut(expression, check)
+            out.append(Invariant(key, expression, human, check, triggers, verdict))
         return tuple(out)
 
     def attach(self, type_name: str, cmap: ElementMap, is_resource: bool) -> None:
@@ -153,12 +178,21 @@ class BaseInvariants:
                     target.invariants = _bind(self.compile_rows(path_rows), target)
 
 
-def _verdict_on_nothing(check: Callable[[Any, dict], bool | None]) -> bool | str | None:
-    """The verdict on an object with none of the invariant's elements ("error" if none)."""
+def shortcut(
+    expression: str, check: Callable[[Any, dict], bool | None]
+) -> tuple[frozenset[str] | None, bool | None]:
+    """The element names an invariant reads, and its verdict on an object with none of them.
+
+    (None, None) when it may read the object another way, or cannot judge an empty one.
+    """
+    names = root_names(expression)
+    if names is None:
+        return None, None
     try:
-        return check({}, {})
+        verdict = check({}, {})
     except Exception:  # no shortcut then: the invariant runs on every object
-        return "error"
+        return None, None
+    return names, verdict
 
 
 @dataclass(frozen=True)

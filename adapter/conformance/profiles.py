@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapter.conformance.invariants import compiled_check
+from adapter.conformance.invariants import lazy_check
 from adapter.conformance.package import Package, package
 from adapter.conformance.terminology import Expansion, Terminology
 from adapter.domain import is_valid_nhs_number
@@ -136,7 +136,7 @@ def _invariant(constraint: dict, sd: dict) -> Invariant:
         message_id, native = NATIVE_INVARIANTS[key]
         return Invariant(key, "error", human, message_id, lambda value, _env: native(value))
     # The same compiled FHIRPath as the base invariants; empty means nothing to test.
-    check = compiled_check(constraint["expression"])
+    check = lazy_check(constraint["expression"])
     return Invariant(key, constraint.get("severity", "error"), human, message_id, check)
 
 

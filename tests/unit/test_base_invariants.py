@@ -198,11 +198,23 @@ def test_invariants_inside_bundle_entries_and_nested_items_are_checked() -> None
 
 def test_every_invariant_is_compiled_or_skipped_with_a_reason() -> None:
     data = base_invariants()
-    compiled = {i.key for i in data.compile_rows(_all_rows())}
+    compiled = {i.key for i in data.compile_rows(_all_rows(), eager=True)}
     keys = {row[0] for row in _all_rows()}
     assert data.unsupported == {}
     assert keys - compiled == set(SKIPPED) - {"dom-3"}
     assert {"dom-2", "dom-3", "dom-4", "dom-5", *CASES} <= compiled
+
+
+def test_the_stored_shortcuts_are_what_the_engine_works_out() -> None:
+    data = base_invariants()
+    for row in _all_rows():
+        for stored, computed in zip(
+            data.compile_rows([row]), data.compile_rows([row], eager=True), strict=True
+        ):
+            assert (stored.triggers, stored.when_absent) == (
+                computed.triggers,
+                computed.when_absent,
+            )
 
 
 def test_the_note_lists_every_skipped_invariant() -> None:
