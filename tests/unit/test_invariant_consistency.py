@@ -11,7 +11,12 @@ import fhirpathpy
 import pytest
 from fhirpathpy.models import models
 
+from adapter.conformance import validate
 from adapter.conformance.fhirpath_values import EvalError
+from adapter.conformance.package import package
+from adapter.conformance.profile_check import ProfileCheck
+from adapter.conformance.profiles import NATIVE_INVARIANTS
+from adapter.conformance.profiles import Invariant as ProfileInvariant
 from tests.support.invariant_cases import ROOT, Case, cases, payloads
 
 PAYLOADS = list(payloads())
@@ -66,3 +71,47 @@ def test_compiled_invariants_agree_with_fhirpathpy(path: Path) -> None:
 def test_the_examples_meet_the_listed_invariants() -> None:
     met = {c.invariant.key for _, payload in PAYLOADS for c in cases(payload)}
     assert {"dom-2", "dom-3", "dom-4", "dom-5", "pat-1", "qrs-1", "que-1", "que-2", "cpt-2"} <= met
+
+
+def _profile_expressions() -> dict[str, str]:
+    """key -> FHIRPath of every constraint in our StructureDefinitions."""
+    found = {}
+    for sd in package().by_type.get("StructureDefinition", []):
+        for element in sd.get("differential", {}).get("element", []):
+            for constraint in element.get("constraint", []):
+                found[constraint["key"]] = constraint["expression"]
+    return found
+
+
+def _profile_cases(payload: dict) -> list[tuple[ProfileInvariant, Any, dict, str]]:
+    """The profile invariant checks validating `payload` makes."""
+    found: list[tuple[ProfileInvariant, Any, dict, str]] = []
+    original = ProfileCheck.invariant
+
+    def record(self: ProfileCheck, inv: ProfileInvariant, item: Any, at: str) -> None:
+        found.append((inv, item, dict(self.env), at))
+        original(self, inv, item, at)
+
+    ProfileCheck.invariant = record  # type: ignore[method-assign]
+    try:
+        validate(payload)
+    finally:
+        ProfileCheck.invariant = original  # type: ignore[method-assign]
+    return found
+
+
+def test_profile_invariants_agree_with_fhirpathpy() -> None:
+    expressions, met = _profile_expressions(), set()
+    for _, payload in PAYLOADS:
+        for inv, item, env, at in _profile_cases(payload):
+            if inv.key in NATIVE_INVARIANTS:
+                continue
+            met.add(inv.key)
+            ours = inv.check(item, env)
+            text = f"{at}.select({expressions[inv.key]})"
+            if text not in _compiled:
+                _compiled[text] = fhirpathpy.compile(text, MODEL)
+            result = _compiled[text](payload, {"resource": env["resource"]})
+            theirs = None if not result else all(r is True for r in result)
+            assert (ours is False) == (theirs is False), (inv.key, at, ours, theirs)
+    assert met == set(expressions) - set(NATIVE_INVARIANTS)
