@@ -47,9 +47,15 @@ def _kind(value: Any) -> str:
     return "o"
 
 
+NUMBER_TYPES = (int, float)
+
+
 def equal(a: Any, b: Any) -> bool:
     """Item equality: same kind and value (booleans are not numbers), objects deeply."""
-    return _kind(a) == _kind(b) and a == b
+    ta, tb = type(a), type(b)
+    if ta is tb or (ta in NUMBER_TYPES and tb in NUMBER_TYPES):
+        return bool(a == b)
+    return False
 
 
 def key(value: Any) -> Any:
@@ -76,6 +82,8 @@ def equals(a: list, b: list) -> list:
     """`=` on collections: empty if either is empty, else item-wise equality."""
     if not a or not b:
         return []
+    if len(a) == len(b) == 1:
+        return [equal(a[0], b[0])]
     if len(a) != len(b):
         return [False]
     return [all(equal(x, y) for x, y in zip(a, b, strict=True))]
