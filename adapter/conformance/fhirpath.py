@@ -49,32 +49,6 @@ def compile_expression(expression: str) -> Fn:
     return _node(ast["children"][0])
 
 
-def root_names(expression: str) -> frozenset[str] | None:
-    """The element names an expression reads, when it reads the item only through them.
-
-    None when it may look at the item another way ($this, %resource, a type name, a function
-    with no receiver such as `hasValue()` or `descendants()`): then it must always be run.
-    """
-    names: set[str] = set()
-
-    def visit(n: dict, parent: str | None) -> bool:
-        kind = n.get("type")
-        if kind == "ThisInvocation" or (
-            kind == "FunctionInvocation" and parent == "InvocationTerm"
-        ):
-            return False
-        if kind == "ExternalConstant" and _children(n)[0]["text"] not in CONSTANTS:
-            return False
-        if kind == "MemberInvocation":
-            name = _identifier(_children(n)[0])
-            if name[:1].isupper():
-                return False
-            names.add(name)
-        return all(visit(c, kind) for c in _children(n))
-
-    return frozenset(names) if visit(parse(expression), None) else None
-
-
 def evaluate(fn: Fn, item: Any, env: dict) -> list:
     """Run a compiled expression with `item` as focus and $this."""
     return fn([item], item, env)
@@ -88,20 +62,20 @@ def _node(n: dict) -> Fn:
     return handler(n)
 
 
-def _children(n: dict) -> list[dict]:
+def children_of(n: dict) -> list[dict]:
     return n.get("children", [])
 
 
 def _term(n: dict) -> Fn:
-    return _node(_children(n)[0])
+    return _node(children_of(n)[0])
 
 
 def _invocation_term(n: dict) -> Fn:
-    return _invocation(_children(n)[0])
+    return _invocation(children_of(n)[0])
 
 
 def _invocation_expression(n: dict) -> Fn:
-    left, right = (_node(_children(n)[0]), _invocation(_children(n)[1]))
+    left, right = (_node(children_of(n)[0]), _invocation(children_of(n)[1]))
 
     def run(focus: list, this: Any, env: dict) -> list:
         return right(left(focus, this, env), this, env)
@@ -112,15 +86,15 @@ def _invocation_expression(n: dict) -> Fn:
 def _invocation(n: dict) -> Fn:
     kind = n["type"]
     if kind == "MemberInvocation":
-        return _member(_identifier(_children(n)[0]))
+        return _member(identifier(children_of(n)[0]))
     if kind == "FunctionInvocation":
-        return _function(_children(n)[0])
+        return _function(children_of(n)[0])
     if kind == "ThisInvocation":
         return lambda focus, this, env: [this]
     raise CompileError(f"{kind} is not supported")
 
 
-def _identifier(n: dict) -> str:
+def identifier(n: dict) -> str:
     return str(n["text"]).strip("`")
 
 
@@ -150,8 +124,8 @@ def _member(name: str) -> Fn:
 
 
 def _function(n: dict) -> Fn:
-    name = _identifier(_children(n)[0])
-    params = _children(_children(n)[1]) if len(_children(n)) > 1 else []
+    name = identifier(children_of(n)[0])
+    params = children_of(children_of(n)[1]) if len(children_of(n)) > 1 else []
     factory = FUNCTIONS.get(name)
     if factory is None:
         raise CompileError(f"function {name}() is not supported")
@@ -173,7 +147,7 @@ def _type_name(n: dict) -> str:
 
 
 def _literal(n: dict) -> Fn:
-    inner = _children(n)[0]
+    inner = children_of(n)[0]
     kind, text = inner["type"], str(inner["text"])
     value: Any
     if kind == "StringLiteral":
@@ -192,7 +166,7 @@ def _literal(n: dict) -> Fn:
 
 
 def _external(n: dict) -> Fn:
-    name = str(_children(_children(n)[0])[0]["text"]).strip("`'")
+    name = str(children_of(children_of(n)[0])[0]["text"]).strip("`'")
     if name in ("resource", "rootResource", "context"):
         return lambda focus, this, env: [env[name]]
     if name in CONSTANTS:
@@ -203,7 +177,7 @@ def _external(n: dict) -> Fn:
 
 def _binary(n: dict) -> tuple[str, Fn, Fn]:
     op = n["terminalNodeText"][0]
-    return op, _node(_children(n)[0]), _node(_children(n)[1])
+    return op, _node(children_of(n)[0]), _node(children_of(n)[1])
 
 
 def _logic(n: dict) -> Fn:
@@ -274,13 +248,13 @@ def _membership(n: dict) -> Fn:
 
 def _type_expression(n: dict) -> Fn:
     op = n["terminalNodeText"][0]
-    inner = _node(_children(n)[0])
-    test = FUNCTIONS[op]([_type_name(_children(n)[1])])
+    inner = _node(children_of(n)[0])
+    test = FUNCTIONS[op]([_type_name(children_of(n)[1])])
     return lambda focus, this, env: test(inner(focus, this, env), this, env)
 
 
 def _indexer(n: dict) -> Fn:
-    coll, index = _node(_children(n)[0]), _node(_children(n)[1])
+    coll, index = _node(children_of(n)[0]), _node(children_of(n)[1])
 
     def run(focus: list, this: Any, env: dict) -> list:
         items, at = coll(focus, this, env), fv.single(index(focus, this, env))
@@ -290,7 +264,7 @@ def _indexer(n: dict) -> Fn:
 
 
 def _polarity(n: dict) -> Fn:
-    inner = _node(_children(n)[0])
+    inner = _node(children_of(n)[0])
     sign = -1 if n["terminalNodeText"][0] == "-" else 1
 
     def run(focus: list, this: Any, env: dict) -> list:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from fhirpathpy.parser import parse
 
-from adapter.conformance.fhirpath import compile_expression, root_names
+from adapter.conformance.fhirpath import CONSTANTS, children_of, compile_expression, identifier
 from adapter.conformance.fhirpath_functions import CompileError
 from adapter.conformance.messages import issue
 from adapter.errors import Issue
@@ -78,6 +79,32 @@ def compiled_check(expression: str) -> Callable[[Any, dict], bool | None]:
         return None if not result else all(r is True for r in result)
 
     return check
+
+
+def root_names(expression: str) -> frozenset[str] | None:
+    """The element names an expression reads, when it reads the item only through them.
+
+    None when it may look at the item another way ($this, %resource, a type name, a function
+    with no receiver such as `hasValue()` or `descendants()`): then it must always be run.
+    """
+    names: set[str] = set()
+
+    def visit(n: dict, parent: str | None) -> bool:
+        kind = n.get("type")
+        if kind == "ThisInvocation" or (
+            kind == "FunctionInvocation" and parent == "InvocationTerm"
+        ):
+            return False
+        if kind == "ExternalConstant" and children_of(n)[0]["text"] not in CONSTANTS:
+            return False
+        if kind == "MemberInvocation":
+            name = identifier(children_of(n)[0])
+            if name[:1].isupper():
+                return False
+            names.add(name)
+        return all(visit(c, kind) for c in children_of(n))
+
+    return frozenset(names) if visit(parse(expression), None) else None
 
 
 def lazy_check(expression: str) -> Callable[[Any, dict], bool | None]:
