@@ -18,7 +18,12 @@ import orjson
 from fhirpathpy.parser import parse
 
 from adapter.conformance import fhirpath_values as fv
-from adapter.conformance.fhirpath_functions import FUNCTIONS, LAMBDA_ARGS, CompileError
+from adapter.conformance.fhirpath_functions import (
+    FUNCTIONS,
+    LAMBDA_ARGS,
+    CompileError,
+    choice_type_test,
+)
 
 Fn = Callable[[list, Any, dict], list]
 # A key `value` + one of these type names is the choice element `value[x]`.
@@ -247,9 +252,26 @@ def _membership(n: dict) -> Fn:
 
 
 def _type_expression(n: dict) -> Fn:
-    op = n["terminalNodeText"][0]
-    inner = _node(children_of(n)[0])
-    test = FUNCTIONS[op]([_type_name(children_of(n)[1])])
+    op, (operand, type_node) = n["terminalNodeText"][0], children_of(n)
+    type_name = _type_name(type_node)
+    parts = children_of(operand)
+    if operand["type"] == "TermExpression" and parts[0]["type"] == "InvocationTerm":
+        parent, member = None, children_of(parts[0])[0]
+    elif operand["type"] == "InvocationExpression":
+        parent, member = _node(parts[0]), parts[1]
+    else:
+        parent, member = None, None
+    name = (
+        identifier(children_of(member)[0])
+        if member and member["type"] == "MemberInvocation"
+        else ""
+    )
+    if name in choice_names() and type_name[:1].isalpha():
+        # `value is Quantity` on a choice element: which of its typed JSON keys is present
+        choice = re.compile(re.escape(name) + f"(?:{TYPE_SUFFIX.pattern})")
+        return choice_type_test(op, parent, name + type_name[0].upper() + type_name[1:], choice)
+    inner = _node(operand)
+    test = FUNCTIONS[op]([type_name])
     return lambda focus, this, env: test(inner(focus, this, env), this, env)
 
 

@@ -211,6 +211,28 @@ def _type_test(mode: str) -> Factory:
     return factory
 
 
+def choice_type_test(op: str, parent: Fn | None, key: str, choice: re.Pattern[str]) -> Fn:
+    """`x is T` / `x as T` on choice element x: true when its JSON key is x + T (valueQuantity)."""
+
+    def run(focus: list, this: Any, env: dict) -> list:
+        found = []
+        for item in parent(focus, this, env) if parent else focus:
+            if isinstance(item, dict) and key in item:
+                found.append((True, item[key]))
+            elif isinstance(item, dict) and any(choice.fullmatch(k) for k in item):
+                found.append((False, None))
+        if not found:
+            return []
+        if len(found) > 1:
+            raise EvalError(f"{op} needs one item")
+        matched, value = found[0]
+        if op == "is":
+            return [matched]
+        return [value] if matched and value is not None else []
+
+    return run
+
+
 FUNCTIONS: dict[str, Factory] = {
     "where": _where,
     "select": _select,

@@ -30,8 +30,6 @@ SKIPPED = {
     "txt-1": "htmlChecks(): the narrative module checks the XHTML of Narrative.div",
     "txt-2": "htmlChecks(): the narrative module checks the XHTML of Narrative.div",
     "ctm-1": "resolve() and ofType() on a FHIR type: needs the referenced resource",
-    "que-7": "`answer is Boolean`: a type test on a FHIR primitive type needs the FHIR model",
-    "ras-2": "`probability is decimal`: a type test on a FHIR primitive type needs the FHIR model",
     "ref-1": "checked natively (references.py, LD-REF-CONTAINED-MISSING)",
     **{
         f"bdl-{n}": "checked natively (bundle.py, LD-BUNDLE-*)"
