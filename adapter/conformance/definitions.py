@@ -48,6 +48,7 @@ class Element:
     primitive: Primitive | None = None
     children: ElementMap | None = None
     content_ref: str | None = None
+    invariants: InvariantSet | None = None  # R4 base invariants on each item (Organization.address)
 
 
 @dataclass

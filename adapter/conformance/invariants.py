@@ -158,6 +158,7 @@ class BaseInvariants:
         self.domain_types = frozenset(raw["domain"]["types"])
         self.domain_rows: list[list] = raw["domain"]["invariants"]
         self.unsupported: dict[str, str] = {}
+        self.unattached: set[str] = set()  # paths the element maps do not have (a test watches)
 
     def compile_rows(self, rows: list[list], eager: bool = False) -> tuple[Invariant, ...]:
         """The rows we can evaluate faithfully; the others recorded in `unsupported`.
@@ -197,10 +198,24 @@ class BaseInvariants:
         cmap.invariants = _bind(self.compile_rows(rows), cmap)
         prefix = type_name + "."
         for path, path_rows in self.paths.items():
-            if path.startswith(prefix):
-                target = _backbone(cmap, path[len(prefix) :].split("."))
-                if target is not None:
-                    target.invariants = _bind(self.compile_rows(path_rows), target)
+            if not path.startswith(prefix) or not (compiled := self.compile_rows(path_rows)):
+                continue
+            names = path[len(prefix) :].split(".")
+            target = _backbone(cmap, names)
+            if target is not None:
+                target.invariants = _bind(compiled, target)
+                continue
+            # An element of a data or primitive type (Organization.address, ...max): per item.
+            parent = _backbone(cmap, names[:-1])
+            elements = [
+                e
+                for e in (parent.elements.values() if parent else ())
+                if names[-1] in (e.key, e.choice)
+            ]
+            for element in elements:
+                element.invariants = _bind(compiled, None)
+            if not elements:
+                self.unattached.add(path)
 
 
 def shortcut(
@@ -228,17 +243,22 @@ class InvariantSet:
     triggers: frozenset[str] | None  # None: some invariant must always run
     absent_failing: tuple[Invariant, ...]  # those broken when none of their keys is present
 
-    def evaluate(self, item: dict, env: dict, path: str) -> list[Issue]:
+    def evaluate(self, item: Any, env: dict, path: str) -> list[Issue]:
         """The issues of the invariants `item` breaks."""
-        if self.triggers is not None and self.triggers.isdisjoint(item):
+        if self.triggers is not None and isinstance(item, dict) and self.triggers.isdisjoint(item):
             return [inv.issue(path) for inv in self.absent_failing]
         return evaluate(self.items, item, env, path)
 
 
-def _bind(invariants: tuple[Invariant, ...], cmap: ElementMap) -> InvariantSet | None:
-    """The set for this map: each invariant with the JSON keys it reads (value -> valueQuantity)."""
+def _bind(invariants: tuple[Invariant, ...], cmap: ElementMap | None) -> InvariantSet | None:
+    """The set for this map: each invariant with the JSON keys it reads (value -> valueQuantity).
+
+    Without a map (an element's own invariants) there is no shortcut: each runs on every item.
+    """
     if not invariants:
         return None
+    if cmap is None:
+        return InvariantSet(tuple(replace(inv, triggers=None) for inv in invariants), None, ())
     bound = []
     for inv in invariants:
         if inv.triggers is not None:

@@ -159,8 +159,11 @@ class Walker:
             problem = check_primitive(value, element.primitive, path)
             if problem:
                 self.issues.append(problem)
-            elif element.value_set and value not in element.value_set.codes:
+                return
+            if element.value_set and value not in element.value_set.codes:
                 self._not_in_value_set(element, path)
+            if element.invariants is not None:
+                self.issues.extend(element.invariants.evaluate(value, self.env, path))
             return
         if element.type == "Resource":
             self.resource(value, path, contained=element.key == "contained")
@@ -172,6 +175,8 @@ class Walker:
         if cmap is None:
             return
         self.check_object(value, cmap, path)
+        if element.invariants is not None:
+            self.issues.extend(element.invariants.evaluate(value, self.env, path))
         if element.type == "Reference":
             found = check_reference(
                 value, element.targets, path, self.scope, self.defs.resource_types

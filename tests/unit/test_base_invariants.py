@@ -10,6 +10,7 @@ import pytest
 from fhirpathpy.models import models
 
 from adapter.conformance import validate
+from adapter.conformance.definitions import definitions
 from adapter.conformance.invariants import SKIPPED, base_invariants
 
 CODE = {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}
@@ -262,6 +263,26 @@ def test_the_stored_shortcuts_are_what_the_engine_works_out() -> None:
                 computed.triggers,
                 computed.when_absent,
             )
+
+
+def test_every_invariant_path_of_an_r4_type_reaches_the_walker() -> None:
+    defs, data = definitions(), base_invariants()
+    types = {path.split(".")[0] for path in data.paths}
+    for type_name in types:
+        defs.type_map(type_name)
+    assert data.unattached == set()
+    # Not an R4 resource (an R4B/R5 backport shipped alongside): nothing to attach to.
+    assert types - set(defs._structures) == {"SubscriptionStatus"}
+
+
+def test_invariants_of_an_element_run_on_each_of_its_items() -> None:
+    organization = {
+        "resourceType": "Organization",
+        "name": "Custody suite",
+        "address": [{"use": "work", "city": "Leeds"}, {"use": "home", "city": "Leeds"}],
+    }
+    found = [(i.message_id, i.expression) for i in validate(organization)]
+    assert found == [("FHIR-INV-org-2", ("Organization.address[1]",))]
 
 
 def test_the_note_lists_every_skipped_invariant() -> None:
