@@ -2,47 +2,31 @@
 
 An expression compiles to `fn(focus, this, env) -> list` over raw JSON (dicts, lists, str, numbers,
 bools); `env` holds `resource` and `rootResource`. What the subset cannot answer faithfully
-(resolve(), type tests on FHIR primitive types, ...) raises CompileError at compile time, never a
-wrong answer at run time; a value it cannot handle raises EvalError.
+(resolve(), htmlChecks(), type tests other than on choice elements and resources) raises
+CompileError at compile time, never a wrong answer at run time; a value it cannot handle raises
+EvalError.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import orjson
 from fhirpathpy.parser import parse
 
 from adapter.conformance import fhirpath_values as fv
 from adapter.conformance.fhirpath_functions import (
     FUNCTIONS,
     LAMBDA_ARGS,
+    TYPE_SUFFIX,
     CompileError,
+    choice_names,
     choice_type_test,
 )
 
 Fn = Callable[[list, Any, dict], list]
-# A key `value` + one of these type names is the choice element `value[x]`.
-TYPE_SUFFIX = re.compile(
-    r"Base64Binary|Boolean|Canonical|Code|Date|DateTime|Decimal|Id|Instant|Integer|Markdown|Oid|"
-    r"PositiveInt|String|Time|UnsignedInt|Uri|Url|Uuid|Address|Age|Annotation|Attachment|"
-    r"CodeableConcept|Coding|ContactPoint|Count|Distance|Duration|HumanName|Identifier|Money|"
-    r"Period|Quantity|Range|Ratio|Reference|SampledData|Signature|Timing|ContactDetail|"
-    r"Contributor|DataRequirement|Expression|ParameterDefinition|RelatedArtifact|"
-    r"TriggerDefinition|UsageContext|Dosage|Meta"
-)
-INVARIANTS_FILE = Path(__file__).resolve().parents[2] / "conformance" / "base" / "invariants.json"
 CONSTANTS = {"ucum": "http://unitsofmeasure.org", "sct": "http://snomed.info/sct"}
-
-
-@functools.cache
-def choice_names() -> frozenset[str]:
-    """Names of R4 choice elements (`value` for value[x]): only these look for typed keys."""
-    return frozenset(orjson.loads(INVARIANTS_FILE.read_bytes())["choice_names"])
 
 
 def compile_expression(expression: str) -> Fn:
@@ -52,11 +36,6 @@ def compile_expression(expression: str) -> Fn:
     except Exception as exc:  # the ANTLR parser raises its own error types
         raise CompileError(f"does not parse: {exc}") from exc
     return _node(ast["children"][0])
-
-
-def evaluate(fn: Fn, item: Any, env: dict) -> list:
-    """Run a compiled expression with `item` as focus and $this."""
-    return fn([item], item, env)
 
 
 def _node(n: dict) -> Fn:
@@ -164,10 +143,20 @@ def _literal(n: dict) -> Fn:
     elif kind == "BooleanLiteral":
         value = text == "true"
     elif kind == "NullLiteral":
-        return lambda focus, this, env: []
+        return Constant([])
     else:
         raise CompileError(f"{kind} is not supported")
-    return lambda focus, this, env: [value]
+    return Constant([value])
+
+
+class Constant:
+    """A closure whose value is known at compile time (literals, unions of literals)."""
+
+    def __init__(self, value: list) -> None:
+        self.value = value
+
+    def __call__(self, focus: list, this: Any, env: dict) -> list:
+        return self.value  # never mutated: every operation builds a new list
 
 
 def _external(n: dict) -> Fn:
@@ -234,6 +223,8 @@ def _arithmetic(n: dict) -> Fn:
 
 def _union(n: dict) -> Fn:
     _, left, right = _binary(n)
+    if isinstance(left, Constant) and isinstance(right, Constant):
+        return Constant(fv.distinct(left.value + right.value))
     return lambda focus, this, env: fv.distinct(left(focus, this, env) + right(focus, this, env))
 
 
@@ -241,6 +232,14 @@ def _membership(n: dict) -> Fn:
     op, left, right = _binary(n)
     if op == "contains":
         left, right = right, left
+    if isinstance(right, Constant):  # `type in ('a' | 'b')`: a set lookup
+        keys = {fv.key(v) for v in right.value}
+
+        def lookup(focus: list, this: Any, env: dict) -> list:
+            item = fv.single(left(focus, this, env))
+            return [] if item is None else [fv.key(item) in keys]
+
+        return lookup
 
     def run(focus: list, this: Any, env: dict) -> list:
         item = fv.single(left(focus, this, env))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from adapter.conformance import fhirpath_values as fv
 from adapter.conformance.fhirpath_values import EvalError, single, truth
@@ -13,6 +17,24 @@ Fn = Callable[[list, Any, dict], list]
 Factory = Callable[[list], Fn]
 # Functions whose first argument is evaluated per input item, with that item as $this.
 LAMBDA_ARGS = frozenset({"where", "select", "all", "exists", "iif", "trace"})
+
+
+# A key `value` + one of these type names is the choice element `value[x]`.
+TYPE_SUFFIX = re.compile(
+    r"Base64Binary|Boolean|Canonical|Code|Date|DateTime|Decimal|Id|Instant|Integer|Markdown|Oid|"
+    r"PositiveInt|String|Time|UnsignedInt|Uri|Url|Uuid|Address|Age|Annotation|Attachment|"
+    r"CodeableConcept|Coding|ContactPoint|Count|Distance|Duration|HumanName|Identifier|Money|"
+    r"Period|Quantity|Range|Ratio|Reference|SampledData|Signature|Timing|ContactDetail|"
+    r"Contributor|DataRequirement|Expression|ParameterDefinition|RelatedArtifact|"
+    r"TriggerDefinition|UsageContext|Dosage|Meta"
+)
+INVARIANTS_FILE = Path(__file__).resolve().parents[2] / "conformance" / "base" / "invariants.json"
+
+
+@functools.cache
+def choice_names() -> frozenset[str]:
+    """Names of R4 choice elements (`value` for value[x]): only these look for typed keys."""
+    return frozenset(orjson.loads(INVARIANTS_FILE.read_bytes())["choice_names"])
 
 
 class CompileError(Exception):

@@ -98,6 +98,8 @@ def compare(a: list, b: list) -> int | None:
     if kx == ky == "n":
         return (x > y) - (x < y)
     if kx == ky == "s":
+        if len(x) == len(y) and (len(x) <= 10 or x[-1] == y[-1] == "Z"):
+            return (x > y) - (x < y)  # same shape, no offsets: text order is time order
         dx, dy = DATE_LIKE.fullmatch(x), DATE_LIKE.fullmatch(y)
         if dx and dy:
             return _compare_dates(dx, dy)
