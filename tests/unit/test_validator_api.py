@@ -132,9 +132,9 @@ def test_time_grows_linearly_with_bundle_size() -> None:
     def best(raw: bytes) -> float:
         runs = []
         for _ in range(5):
-            start = time.perf_counter()
+            start = time.process_time()
             validate_resource(raw)
-            runs.append(time.perf_counter() - start)
+            runs.append(time.process_time() - start)
         return min(runs)
 
     assert best(large) < 150 * best(small)
