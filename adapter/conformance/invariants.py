@@ -1,7 +1,8 @@
 """The R4 base invariants of severity error (conformance/base/invariants.json), compiled once.
 
-Each is compiled by the FHIRPath subset in fhirpath.py when the walker first meets its type. Those
-outside the subset, or checked natively elsewhere, are listed in SKIPPED with the reason.
+They are attached to the walker's element maps when a type's map is built, and each expression
+is compiled by the FHIRPath subset in fhirpath.py when first evaluated. Those outside the subset,
+or checked natively elsewhere, are listed in SKIPPED with the reason.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from adapter.conformance.definitions import ElementMap
 
 INVARIANTS_FILE = Path(__file__).resolve().parents[2] / "conformance" / "base" / "invariants.json"
-# key -> why it is not evaluated from its FHIRPath (README: conformance/base/README.md).
+# key -> why it is not evaluated from its FHIRPath (see conformance/base/invariants.md).
 SKIPPED = {
     "dom-3": "checked natively (contained_unreferenced): as(canonical|uri|url) needs FHIR types",
     "txt-1": "htmlChecks(): the narrative module checks the XHTML of Narrative.div",
@@ -284,7 +285,7 @@ def _backbone(cmap: ElementMap, names: list[str]) -> ElementMap | None:
 
 
 def evaluate(invariants: tuple[Invariant, ...], item: Any, env: dict, path: str) -> list[Issue]:
-    """The issues of the invariants `item` breaks; one that cannot be evaluated says nothing."""
+    """The issues of the invariants `item` breaks; one that cannot be evaluated says so (info)."""
     found = []
     for inv in invariants:
         if inv.triggers is not None and inv.triggers.isdisjoint(item):
