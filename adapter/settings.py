@@ -25,6 +25,16 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
+    # Serving: threads per worker, seconds a client may take to send a whole request, seconds a
+    # worker may go silent before gunicorn restarts it, seconds an idle keep-alive connection lives.
+    threads: int = 4
+    request_timeout: int = 10
+    worker_timeout: int = 30
+    keepalive: int = 5
+    # Work one $validate may ask for: entries in any Bundle, JSON values in the body, issues listed.
+    max_bundle_entries: int = 1000
+    max_json_nodes: int = 100_000
+    max_validate_issues: int = 1000
     max_body_bytes: int = 1_048_576
     max_json_depth: int = 64
     jwt_algorithm: str = "HS256"
@@ -99,6 +109,13 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "host": str,
     "port": _positive_int,
     "workers": _positive_int,
+    "threads": _positive_int,
+    "request_timeout": _positive_int,
+    "worker_timeout": _positive_int,
+    "keepalive": _positive_int,
+    "max_bundle_entries": _positive_int,
+    "max_json_nodes": _positive_int,
+    "max_validate_issues": _positive_int,
     "max_body_bytes": _positive_int,
     "max_json_depth": _positive_int,
     "jwt_algorithm": str,
