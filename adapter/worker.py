@@ -1,0 +1,199 @@
+"""A gunicorn gthread worker that receives each whole request before a thread takes it on.
+
+gunicorn's gthread worker hands a connection to a thread once its first byte arrives; the thread
+then reads the rest of the head and body with blocking reads and no time limit, so a few clients
+trickling bytes hold every thread and the server stops answering. Here the worker's main loop
+buffers the request without blocking (as a proxy such as nginx would), answers 408 to a request not
+received within the request timeout, and only then hands the bytes to a thread, which never waits
+on the client. Slow clients cost a socket and a buffer, not a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import re
+import selectors
+import socket
+import time
+from functools import partial
+
+import orjson
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from adapter.errors import Issue, operation_outcome
+
+_MAX_HEAD_BYTES = 65_536
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*$", re.I | re.M)
+_CHUNKED = re.compile(rb"^transfer-encoding:.*chunked", re.I | re.M)
+# Answered here, so the client sends its body to the buffer; the thread must not answer it again.
+_EXPECT_CONTINUE = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)", re.I)
+
+
+class _BoundedSocket(socket.socket):
+    """A client socket whose 'blocking' mode still times out, so no thread waits forever."""
+
+    io_timeout: float = 10.0
+
+    @classmethod
+    def adopt(cls, sock: socket.socket, io_timeout: float) -> _BoundedSocket:
+        """Take over an accepted socket."""
+        bounded = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        bounded.io_timeout = io_timeout
+        return bounded
+
+    def setblocking(self, flag: bool) -> None:
+        """Blocking means 'wait at most io_timeout', never 'wait forever'."""
+        if flag:
+            self.settimeout(self.io_timeout)
+        else:
+            super().setblocking(False)
+
+
+class _Incoming:
+    """The bytes of one request received so far, and when it must be complete."""
+
+    def __init__(self, deadline: float) -> None:
+        self.data = bytearray()
+        self.deadline = deadline
+        self.body_start = -1
+        self.length = 0
+        self.chunked = False
+        self.expects_continue = False
+
+    def head_received(self, max_body_bytes: int) -> bool:
+        """Parse the head once it is all here; True when the body needs no waiting for."""
+        end = self.data.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = bytes(self.data[:end])
+        lengths = _CONTENT_LENGTH.findall(head)
+        self.chunked = bool(_CHUNKED.search(head))
+        self.length = int(lengths[0]) if len(lengths) == 1 else 0
+        stripped = _EXPECT_CONTINUE.sub(b"", head)
+        self.expects_continue = stripped != head
+        self.data[:end] = stripped
+        self.body_start = len(stripped) + 4
+        # Malformed framing and bodies over the limit go straight on: the app or gunicorn refuses
+        # them without reading the body.
+        return len(lengths) > 1 or self.length > max_body_bytes
+
+    def complete(self) -> bool:
+        """Whether the whole body has arrived."""
+        if self.chunked:
+            return self.data.endswith(b"0\r\n\r\n")
+        return len(self.data) - self.body_start >= self.length
+
+
+class BoundedThreadWorker(ThreadWorker):
+    """gthread with request reading in the main loop, bounded by `request_timeout` seconds."""
+
+    request_timeout: float = 10.0
+    max_body_bytes: int = 1_048_576
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.incoming: dict[TConn, _Incoming] = {}
+
+    def accept(self, listener: socket.socket) -> None:
+        """Accept a connection and start buffering its first request."""
+        try:
+            client, address = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        sock = _BoundedSocket.adopt(client, self.request_timeout)
+        self._receive(TConn(self.cfg, sock, address, listener.getsockname()))
+
+    def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
+        """A kept-alive connection sends its next request: buffer it too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._receive(conn)
+
+    def _receive(self, conn: TConn) -> None:
+        conn.sock.setblocking(False)
+        self.incoming[conn] = _Incoming(time.monotonic() + self.request_timeout)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_bytes, conn))
+
+    def _on_bytes(self, conn: TConn, _sock: socket.socket) -> None:
+        incoming = self.incoming[conn]
+        try:
+            data = conn.sock.recv(65_536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn, None)
+            return
+        waiting_for_head = incoming.body_start < 0
+        incoming.data += data
+        if waiting_for_head:
+            if incoming.head_received(self.max_body_bytes):
+                self._hand_over(conn)
+                return
+            if incoming.body_start < 0:
+                if len(incoming.data) > _MAX_HEAD_BYTES:
+                    self._drop(conn, 431)
+                return
+            if incoming.expects_continue and not incoming.complete():
+                _send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+        if incoming.complete():
+            self._hand_over(conn)
+
+    def _hand_over(self, conn: TConn) -> None:
+        self.poller.unregister(conn.sock)
+        conn.buffered = bytes(self.incoming.pop(conn).data)
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def handle(self, conn: TConn) -> object:
+        """Serve the buffered request in a thread: the parser reads the buffer, not the client."""
+        buffered = getattr(conn, "buffered", b"")
+        if buffered:
+            conn.buffered = b""
+            conn.sock.setblocking(True)
+            conn.init()
+            conn.parser.unreader.unread(buffered)
+        return super().handle(conn)
+
+    def murder_pending(self) -> None:
+        """Also answer 408 to requests not received in time (all of them when stopping)."""
+        super().murder_pending()
+        now = time.monotonic()
+        late = [c for c, i in self.incoming.items() if i.deadline <= now or not self.alive]
+        for conn in late:
+            self._drop(conn, 408 if self.alive else 503)
+
+    def _drop(self, conn: TConn, status: int | None) -> None:
+        if self.incoming.pop(conn, None) is not None:
+            self.poller.unregister(conn.sock)
+        if status is not None:
+            _send_quietly(conn.sock, _refusal(status))
+        self.nr_conns -= 1
+        conn.close()
+
+
+_REFUSALS = {
+    408: ("Request Timeout", "timeout", "The request was not received in time; send it again."),
+    431: ("Request Header Fields Too Large", "too-costly", "The request head is over 64 KiB."),
+    503: ("Service Unavailable", "transient", "The server is restarting; send the request again."),
+}
+
+
+def _refusal(status: int) -> bytes:
+    reason, code, diagnostics = _REFUSALS[status]
+    body = orjson.dumps(operation_outcome([Issue(diagnostics, code=code)]))
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/fhir+json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        sock.send(data)
