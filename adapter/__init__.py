@@ -11,6 +11,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app: store (migrated), service directory, auth, blueprints."""
     from adapter import services
     from adapter.api import errors, health
+    from adapter.api.api_docs import docs_blueprint
     from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
     from adapter.api.fhir import fhir_blueprint
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.health_blueprint)
     app.register_blueprint(native_blueprint, url_prefix="/api")
     app.register_blueprint(assessments_blueprint, url_prefix="/api")
+    app.register_blueprint(docs_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")
     return app

@@ -51,6 +51,10 @@ _ASSESSMENT_RECORD = {
         "assessment": {"$ref": "#/components/schemas/Assessment"},
     },
 }
+_REFERRAL_ID = (
+    "The referral record's id: `id` in the POST /api/referrals answer, the last segment of its "
+    "Location header. Not the FHIR ServiceRequest id."
+)
 _LIST_FILTERS = [
     ("status", "Pathway status"),
     ("source", "Referral source code"),
@@ -152,7 +156,7 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
     listing = {"200": {"description": "{total, items: [AssessmentRecord]}"}, **_ERRORS}
     spec.path(
         path="/api/referrals/{referral_id}/assessments",
-        parameters=[_path_parameter("referral_id")],
+        parameters=[_path_parameter("referral_id", _REFERRAL_ID)],
         operations={
             "post": {
                 "summary": "Record a screening or assessment (scope "
@@ -212,5 +216,6 @@ def _text_constraints(self: object, field: object, **_: object) -> dict:
     return {}
 
 
-def _path_parameter(name: str) -> dict:
-    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+def _path_parameter(name: str, description: str = "") -> dict:
+    parameter = {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+    return {**parameter, "description": description} if description else parameter
