@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -38,7 +40,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from adapter.server import run
 
     settings = _settings()
-    run(settings, host or settings.host, port or settings.port, workers or settings.workers)
+    overrides: dict[str, object] = {k: v for k, v in (("host", host), ("port", port)) if v}
+    if overrides and not os.environ.get("LD_ADAPTER_BASE_URL"):
+        overrides["base_url"] = ""  # links follow the address served, as without the flags
+    settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
+    run(settings, settings.host, settings.port, workers or settings.workers)
 
 
 @main.command()

@@ -21,7 +21,7 @@ class Settings:
 
     home: Path = Path("var")
     database_url: str = ""
-    base_url: str = "http://127.0.0.1:8080"
+    base_url: str = ""  # unset: http://<host>:<port>, so changing the port moves links with it
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
@@ -61,6 +61,8 @@ class Settings:
             raise SettingsError(f"RS256 needs {PREFIX}JWKS_FILE or {PREFIX}JWKS_URL")
         if self.max_body_bytes < 1024:
             raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be at least 1024")
+        if not self.base_url:
+            object.__setattr__(self, "base_url", f"http://{self.host}:{self.port}")
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"{PREFIX}BASE_URL must be an http(s) URL")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

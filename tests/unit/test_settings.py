@@ -16,6 +16,13 @@ def test_defaults_put_database_and_key_under_home():
     assert settings.fhir_base_url == "http://127.0.0.1:8080/fhir"
 
 
+def test_base_url_follows_host_and_port_unless_set():
+    moved = Settings.from_env({"LD_ADAPTER_PORT": "9090"})
+    assert moved.fhir_base_url == "http://127.0.0.1:9090/fhir"
+    proxied = {"LD_ADAPTER_PORT": "9090", "LD_ADAPTER_BASE_URL": "https://ld.example.nhs.uk"}
+    assert Settings.from_env(proxied).fhir_base_url == "https://ld.example.nhs.uk/fhir"
+
+
 def test_database_url_selects_postgresql():
     url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     assert Settings.from_env({"LD_ADAPTER_DATABASE_URL": url}).database_url == url
