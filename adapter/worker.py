@@ -113,13 +113,22 @@ class BoundedThreadWorker(ThreadWorker):
         self.keepalived_conns.remove(conn)
         self._receive(conn)
 
-    def _receive(self, conn: TConn) -> None:
+    def _receive(self, conn: TConn, already: bytes = b"") -> None:
         conn.sock.setblocking(False)
         self.incoming[conn] = _Incoming(time.monotonic() + self.request_timeout)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_bytes, conn))
+        if already:
+            self._take(conn, already)
+
+    def enqueue_req(self, conn: TConn) -> None:
+        """Give a thread a received request; a pipelined one read ahead is received first."""
+        parser = conn.parser
+        if not getattr(conn, "buffered", b"") and parser and parser.unreader.buf.getvalue():
+            self._receive(conn, parser.unreader.take_buffered())
+            return
+        super().enqueue_req(conn)
 
     def _on_bytes(self, conn: TConn, _sock: socket.socket) -> None:
-        incoming = self.incoming[conn]
         try:
             data = conn.sock.recv(65_536)
         except (BlockingIOError, InterruptedError):
@@ -129,6 +138,10 @@ class BoundedThreadWorker(ThreadWorker):
         if not data:
             self._drop(conn, None)
             return
+        self._take(conn, data)
+
+    def _take(self, conn: TConn, data: bytes) -> None:
+        incoming = self.incoming[conn]
         waiting_for_head = incoming.body_start < 0
         incoming.data += data
         if waiting_for_head:

@@ -154,3 +154,12 @@ def test_ordinary_clients_are_served_as_before(served: tuple[str, dict[str, str]
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")  # within the 2 s timeout
         sock.sendall(patient)
         assert sock.recv(100).startswith(b"HTTP/1.1 200")
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        # Pipelined: a whole request and half the next one, then the rest.
+        health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock.sendall(health + health[:10])
+        time.sleep(0.3)
+        sock.sendall(health[10:])
+        answers = b""
+        while answers.count(b"HTTP/1.1 200") < 2:
+            answers += sock.recv(4096)
