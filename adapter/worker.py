@@ -24,10 +24,10 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from adapter.errors import Issue, operation_outcome
 
 _MAX_HEAD_BYTES = 65_536
-_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*$", re.I | re.M)
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
 _CHUNKED = re.compile(rb"^transfer-encoding:.*chunked", re.I | re.M)
 # Answered here, so the client sends its body to the buffer; the thread must not answer it again.
-_EXPECT_CONTINUE = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)", re.I)
+_EXPECT_CONTINUE = re.compile(rb"\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n|$)", re.I)
 
 
 class _BoundedSocket(socket.socket):

@@ -71,7 +71,7 @@ def _trickle(port: int, index: int, stop: threading.Event, answers: list[bytes])
     """Keep one slow request open until stopped: half trickle the head, half the body."""
     head = (
         b"POST /fhir/$validate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: application/fhir+json\r\nContent-Length: 1000\r\n\r\n"
+        b"Content-Length: 1000\r\nContent-Type: application/fhir+json\r\n\r\n"
     )
     while not stop.is_set():
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
