@@ -67,11 +67,23 @@ def _wait_until_ready(base: str, server: subprocess.Popen, log_path: Path) -> No
         time.sleep(0.1)
 
 
-def _trickle(port: int, index: int, stop: threading.Event, answers: list[bytes]) -> None:
+def _token(env: dict[str, str]) -> str:
+    minted = subprocess.run(
+        [sys.executable, "-m", "adapter.cli", "token"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return minted.stdout.strip()
+
+
+def _trickle(port: int, token: str, index: int, stop: threading.Event, answers: list) -> None:
     """Keep one slow request open until stopped: half trickle the head, half the body."""
     head = (
         b"POST /fhir/$validate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Length: 1000\r\nContent-Type: application/fhir+json\r\n\r\n"
+        + f"Authorization: Bearer {token}\r\n".encode()
+        + b"Content-Length: 1000\r\nContent-Type: application/fhir+json\r\n\r\n"
     )
     while not stop.is_set():
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
@@ -95,12 +107,13 @@ def _read_quietly(sock: socket.socket) -> bytes:
 
 
 def test_slow_clients_do_not_stall_healthz(served: tuple[str, dict[str, str]]) -> None:
-    base_url, _ = served
+    base_url, env = served
     port = int(base_url.rsplit(":", 1)[1])
+    token = _token(env)  # with a token the body is read, not refused unread with 401
     stop = threading.Event()
     answers: list[bytes] = []
     trickles = [
-        threading.Thread(target=_trickle, args=(port, i, stop, answers), daemon=True)
+        threading.Thread(target=_trickle, args=(port, token, i, stop, answers), daemon=True)
         for i in range(SLOW_CLIENTS)
     ]
     for thread in trickles:
@@ -128,13 +141,7 @@ def test_slow_clients_do_not_stall_healthz(served: tuple[str, dict[str, str]]) -
 
 def test_ordinary_clients_are_served_as_before(served: tuple[str, dict[str, str]]) -> None:
     base_url, env = served
-    token = subprocess.run(
-        [sys.executable, "-m", "adapter.cli", "token"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = _token(env)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
     patient = b'{"resourceType": "Patient", "gender": "female"}'
     session = requests.Session()
