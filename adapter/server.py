@@ -47,6 +47,9 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sµs',
         # gthread workers stay alive through long requests: this restarts only a hung worker.
         "timeout": settings.worker_timeout,
+        # gunicorn's admin socket has one path per user, so every instance would take it over from
+        # the last; nothing here uses it.
+        "control_socket_disable": True,
     }
     _AdapterServer(settings, options).run()
 

@@ -43,6 +43,9 @@ def test_base_url_loses_trailing_slash():
         ("LD_ADAPTER_BASE_URL", "ftp://x", "http"),
         ("LD_ADAPTER_MAX_BODY_BYTES", "10", "at least"),
         ("LD_ADAPTER_LOAD_DIRECTORY", "maybe", "true or false"),
+        ("LD_ADAPTER_THREADS", "0", "positive"),
+        ("LD_ADAPTER_REQUEST_TIMEOUT", "soon", "LD_ADAPTER_REQUEST_TIMEOUT"),
+        ("LD_ADAPTER_MAX_BUNDLE_ENTRIES", "-5", "positive"),
     ],
 )
 def test_bad_values_fail_fast(name, value, message):
