@@ -21,7 +21,7 @@ from functools import partial
 import orjson
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from adapter.errors import Issue, operation_outcome
+from adapter.errors import Issue, PayloadTooLarge, operation_outcome
 
 _MAX_HEAD_BYTES = 65_536
 _CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
@@ -60,8 +60,14 @@ class _Incoming:
         self.length = 0
         self.chunked = False
         self.expects_continue = False
+        self.discarding = False  # refused while the client still sends: its bytes are dropped
+        self.discarded = 0
 
-    def head_received(self, max_body_bytes: int) -> bool:
+    def is_fhir(self) -> bool:
+        """Whether the request line names a /fhir address (refusals then speak FHIR JSON)."""
+        return b" /fhir" in self.data.split(b"\r\n", 1)[0]
+
+    def head_received(self) -> bool:
         """Parse the head once it is all here; True when the body needs no waiting for."""
         end = self.data.find(b"\r\n\r\n")
         if end < 0:
@@ -74,9 +80,8 @@ class _Incoming:
         self.expects_continue = stripped != head
         self.data[:end] = stripped
         self.body_start = len(stripped) + 4
-        # Malformed framing and bodies over the limit go straight on: the app or gunicorn refuses
-        # them without reading the body.
-        return len(lengths) > 1 or self.length > max_body_bytes
+        # Malformed framing goes straight on: gunicorn refuses it without reading the body.
+        return len(lengths) > 1
 
     def complete(self) -> bool:
         """Whether the whole body has arrived."""
@@ -142,20 +147,38 @@ class BoundedThreadWorker(ThreadWorker):
 
     def _take(self, conn: TConn, data: bytes) -> None:
         incoming = self.incoming[conn]
+        if incoming.discarding:
+            incoming.discarded += len(data)
+            if incoming.discarded >= incoming.length:
+                self._drop(conn, None)
+            return
         waiting_for_head = incoming.body_start < 0
         incoming.data += data
-        if waiting_for_head:
-            if incoming.head_received(self.max_body_bytes):
-                self._hand_over(conn)
-                return
-            if incoming.body_start < 0:
-                if len(incoming.data) > _MAX_HEAD_BYTES:
-                    self._drop(conn, 431)
-                return
-            if incoming.expects_continue and not incoming.complete():
-                _send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+        if waiting_for_head and not self._head(conn, incoming):
+            return
         if incoming.complete():
             self._hand_over(conn)
+
+    def _head(self, conn: TConn, incoming: _Incoming) -> bool:
+        """Act on the head once it is here; False when there is nothing more to do for now."""
+        if incoming.head_received():
+            self._hand_over(conn)
+            return False
+        if incoming.body_start < 0:
+            if len(incoming.data) > _MAX_HEAD_BYTES:
+                self._drop(conn, 431)
+            return False
+        if incoming.length > self.max_body_bytes:
+            # Refused here, not by a thread that would then drain the body for gunicorn.
+            _send_quietly(conn.sock, _refusal(413, incoming.is_fhir(), self.max_body_bytes))
+            incoming.discarding = True
+            incoming.discarded = len(incoming.data) - incoming.body_start
+            if incoming.discarded >= incoming.length:
+                self._drop(conn, None)
+            return False
+        if incoming.expects_continue and not incoming.complete():
+            _send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
 
     def _hand_over(self, conn: TConn) -> None:
         self.poller.unregister(conn.sock)
@@ -179,29 +202,37 @@ class BoundedThreadWorker(ThreadWorker):
         now = time.monotonic()
         late = [c for c, i in self.incoming.items() if i.deadline <= now or not self.alive]
         for conn in late:
-            self._drop(conn, 408 if self.alive else 503)
+            status = 408 if self.alive else 503
+            self._drop(conn, None if self.incoming[conn].discarding else status)
 
     def _drop(self, conn: TConn, status: int | None) -> None:
-        if self.incoming.pop(conn, None) is not None:
+        incoming = self.incoming.pop(conn, None)
+        if incoming is not None:
             self.poller.unregister(conn.sock)
         if status is not None:
-            _send_quietly(conn.sock, _refusal(status))
+            fhir = incoming is None or incoming.is_fhir()
+            _send_quietly(conn.sock, _refusal(status, fhir, self.max_body_bytes))
         self.nr_conns -= 1
         conn.close()
 
 
 _REFUSALS = {
     408: ("Request Timeout", "timeout", "The request was not received in time; send it again."),
+    413: ("Payload Too Large", "too-costly", "The request body is over {limit:,} bytes."),
     431: ("Request Header Fields Too Large", "too-costly", "The request head is over 64 KiB."),
     503: ("Service Unavailable", "transient", "The server is restarting; send the request again."),
 }
 
 
-def _refusal(status: int) -> bytes:
+def _refusal(status: int, fhir: bool, body_limit: int) -> bytes:
     reason, code, diagnostics = _REFUSALS[status]
-    body = orjson.dumps(operation_outcome([Issue(diagnostics, code=code)]))
+    issue = Issue(diagnostics.format(limit=body_limit), code=code)
+    body = orjson.dumps(
+        PayloadTooLarge(issue).operation_outcome() if status == 413 else operation_outcome([issue])
+    )
+    media_type = "application/fhir+json" if fhir else "application/json"
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/fhir+json; charset=utf-8\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {media_type}; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body

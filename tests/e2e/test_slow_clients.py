@@ -79,22 +79,24 @@ def _token(env: dict[str, str]) -> str:
 
 
 def _trickle(port: int, token: str, index: int, stop: threading.Event, answers: list) -> None:
-    """Keep one slow request open until stopped: half trickle the head, half the body."""
+    """Keep one slow request open until stopped: trickle its head, its body or a too-large body."""
+    kind = index % 3
+    length = 2_000_000 if kind == 2 else 1000  # over LD_ADAPTER_MAX_BODY_BYTES, or within it
     head = (
         b"POST /fhir/$validate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + f"Authorization: Bearer {token}\r\n".encode()
-        + b"Content-Length: 1000\r\nContent-Type: application/fhir+json\r\n\r\n"
+        + f"Authorization: Bearer {token}\r\nContent-Length: {length}\r\n".encode()
+        + b"Content-Type: application/fhir+json\r\n\r\n"
     )
     while not stop.is_set():
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            if index % 2:
+            if kind:
                 sock.sendall(head)
             while not stop.wait(0.2):
                 if select.select([sock], [], [], 0)[0]:  # the server answered or hung up
                     answers.append(_read_quietly(sock))
                     break
                 try:
-                    sock.sendall(b"{" if index % 2 else head[:1])
+                    sock.sendall(b"{" if kind else head[:1])
                 except OSError:
                     break
 
@@ -137,6 +139,8 @@ def test_slow_clients_do_not_stall_healthz(served: tuple[str, dict[str, str]]) -
     timed_out = [a for a in answers if a.startswith(b"HTTP/1.1 408")]
     assert timed_out, answers[:3]
     assert b'"resourceType":"OperationOutcome"' in timed_out[0]
+    # Bodies declared too large were refused with 413 at once, without a thread draining them.
+    assert any(a.startswith(b"HTTP/1.1 413") for a in answers), answers[:3]
 
 
 def test_ordinary_clients_are_served_as_before(served: tuple[str, dict[str, str]]) -> None:
