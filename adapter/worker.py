@@ -15,6 +15,7 @@ import errno
 import re
 import selectors
 import socket
+import sys
 import time
 from functools import partial
 
@@ -156,8 +157,22 @@ class BoundedThreadWorker(ThreadWorker):
         incoming.data += data
         if waiting_for_head and not self._head(conn, incoming):
             return
-        if incoming.complete():
+        # A chunked body has no declared length; its framing may at most double it.
+        if incoming.chunked and len(incoming.data) > 2 * self.max_body_bytes + _MAX_HEAD_BYTES:
+            self._refuse_body(conn, incoming)
+        elif incoming.complete():
             self._hand_over(conn)
+
+    def _refuse_body(self, conn: TConn, incoming: _Incoming) -> None:
+        """413 from here, not from a thread that would then drain the body; drop what follows."""
+        _send_quietly(conn.sock, _refusal(413, incoming.is_fhir(), self.max_body_bytes))
+        incoming.discarding = True
+        incoming.discarded = len(incoming.data) - incoming.body_start
+        incoming.data.clear()
+        if incoming.chunked:
+            incoming.length = sys.maxsize  # discard until the request timeout, then close
+        if incoming.discarded >= incoming.length:
+            self._drop(conn, None)
 
     def _head(self, conn: TConn, incoming: _Incoming) -> bool:
         """Act on the head once it is here; False when there is nothing more to do for now."""
@@ -169,12 +184,7 @@ class BoundedThreadWorker(ThreadWorker):
                 self._drop(conn, 431)
             return False
         if incoming.length > self.max_body_bytes:
-            # Refused here, not by a thread that would then drain the body for gunicorn.
-            _send_quietly(conn.sock, _refusal(413, incoming.is_fhir(), self.max_body_bytes))
-            incoming.discarding = True
-            incoming.discarded = len(incoming.data) - incoming.body_start
-            if incoming.discarded >= incoming.length:
-                self._drop(conn, None)
+            self._refuse_body(conn, incoming)
             return False
         if incoming.expects_continue and not incoming.complete():
             _send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
