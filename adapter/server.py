@@ -42,6 +42,7 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         "worker_class": _worker_class(settings),
         "threads": settings.threads,
         "keepalive": settings.keepalive,
+        "worker_connections": settings.max_connections,
         "accesslog": "-",
         # The default access log format holds the query string, which can carry an NHS number.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sµs',

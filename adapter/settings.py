@@ -31,6 +31,8 @@ class Settings:
     request_timeout: int = 10
     worker_timeout: int = 30
     keepalive: int = 5
+    # Connections one worker holds at once (each may buffer up to a request body); more wait.
+    max_connections: int = 256
     # Work one $validate may ask for: entries in any Bundle, JSON values in the body, issues listed.
     max_bundle_entries: int = 1000
     max_json_nodes: int = 100_000
@@ -115,6 +117,7 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "request_timeout": _positive_int,
     "worker_timeout": _positive_int,
     "keepalive": _positive_int,
+    "max_connections": _positive_int,
     "max_bundle_entries": _positive_int,
     "max_json_nodes": _positive_int,
     "max_validate_issues": _positive_int,
