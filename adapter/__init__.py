@@ -11,12 +11,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app: store (migrated), service directory, auth, blueprints."""
     from adapter import services
     from adapter.api import errors, health
-    from adapter.api.api_docs import docs_blueprint
     from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
     from adapter.api.fhir import fhir_blueprint
     from adapter.api.fhir_validate import validate_blueprint
     from adapter.api.native import native_blueprint
+    from adapter.api.openapi_page import docs_blueprint
     from adapter.auth import TokenVerifier, authenticate
     from adapter.store import Store
 
