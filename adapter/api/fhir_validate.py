@@ -60,16 +60,7 @@ def _unwrap(body: object) -> tuple[object, str | None]:
         return body, None
     resource: object = None
     profile: str | None = None
-    parameters = body.get("parameter") or []
-    if not isinstance(parameters, list):
-        raise InvalidInput(
-            Issue(
-                "Parameters.parameter must be a list of parameters.",
-                code="structure",
-                expression=("Parameters.parameter",),
-            )
-        )
-    for parameter in parameters:
+    for parameter in body.get("parameter") or []:
         if not isinstance(parameter, dict):
             continue
         if parameter.get("name") == "resource":
