@@ -51,21 +51,18 @@ def read_json_body(accepted_types: tuple[str, ...] = JSON_TYPES) -> object:
 
 
 def json_depth(document: object) -> int:
-    """How deeply arrays and objects nest in a parsed JSON document (level by level: no recursion).
-
-    One pass per level with no per-node generator: a 1 MiB body of 349,000 empty objects is
-    walked in tens of milliseconds, so refusing too much work stays cheap.
-    """
-    depth = 0
-    level = [document]
-    while True:
-        containers = [node for node in level if isinstance(node, dict | list)]
-        if not containers:
-            return depth
-        depth += 1
-        level = []
-        for node in containers:
-            level.extend(node.values() if isinstance(node, dict) else node)
+    """How deeply arrays and objects nest in a parsed JSON document (iterative: no recursion)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 def _too_deep() -> InvalidInput:

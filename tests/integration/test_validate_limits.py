@@ -31,7 +31,7 @@ def test_a_bundle_of_349k_empty_entries_is_refused_fast(client, auth):
     assert issue["expression"] == ["Bundle.entry"]
     assert "349,000 entries" in issue["diagnostics"]
     assert "at most 1,000" in issue["diagnostics"]
-    assert elapsed < 2, f"refusing took {elapsed:.2f} s"
+    assert elapsed < 3, f"refusing took {elapsed:.2f} s"  # it took ~10 s, answering 188 MB
 
 
 def test_a_bundle_inside_parameters_is_counted_too(client, auth):
