@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
@@ -225,6 +225,11 @@ def test_unknown_parameters_are_reported_or_refused(
         ("_include=ServiceRequest:performer", "_include"),
         ("status:missing=true", "status:missing"),
         ("patient=Patient/", "patient"),
+        ("patient:identifier=,", "patient:identifier"),
+        ("patient:identifier=", "patient:identifier"),
+        ("status=active,", "status"),
+        ("_id=,s1", "_id"),
+        ("authored=", "authored"),
     ],
 )
 def test_bad_values_are_400_naming_the_parameter(
@@ -271,8 +276,75 @@ def test_awkward_values_are_never_a_500(client: FlaskClient, auth: dict, query: 
         max_size=3,
     )
 )
+@example([("patient:identifier", ",")])  # once answered 200 with every ServiceRequest
 def test_random_searches_are_never_a_500(
     client: FlaskClient, seeded: Flask, auth: dict, params: list[tuple[str, str]]
 ) -> None:
     response = client.get("/fhir/ServiceRequest", query_string=params, headers=auth)
     assert response.status_code in (200, 400)
+
+
+def issue_text(response) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(issue["diagnostics"] for issue in response.get_json()["issue"])
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("status", ",".join(["active", "draft"] * 250)),
+        ("_id", ",".join(f"id-{n}" for n in range(70_000))),
+        ("identifier", ",".join(f"|L{n}" for n in range(70_000))),
+        ("patient:identifier", ",".join(f"{NHS}|{n:010d}" for n in range(500))),
+    ],
+)
+def test_too_many_values_are_a_400_naming_the_limit(
+    client: FlaskClient, seeded: Flask, auth: dict, parameter: str, value: str
+) -> None:
+    response = client.post("/fhir/ServiceRequest/_search", data={parameter: value}, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == [parameter]
+    assert "at most 100 are allowed" in issue_text(response)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("status", ",".join(["active", "draft"] * 50)),
+        ("identifier", ",".join(f"{LOCAL}|L-s{n}" for n in range(100))),
+        (
+            "patient:identifier",
+            ",".join(f"{NHS}|{n:010d}" for n in range(99)) + f",{NHS}|9990012342",
+        ),
+        ("_lastUpdated", ",".join(["gt2000-01-01"] * 100)),
+    ],
+)
+def test_the_most_values_allowed_still_search(
+    client: FlaskClient, seeded: Flask, auth: dict, parameter: str, value: str
+) -> None:
+    response = client.post("/fhir/ServiceRequest/_search", data={parameter: value}, headers=auth)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["total"] >= 1
+
+
+def test_too_many_parameters_are_a_400_naming_the_limit(
+    client: FlaskClient, seeded: Flask, auth: dict
+) -> None:
+    query = "&".join(["status=active"] * 31)
+    response = client.get(f"/fhir/ServiceRequest?{query}", headers=auth)
+    assert response.status_code == 400
+    assert "at most 30 parameters" in issue_text(response)
+    assert client.get(f"/fhir/ServiceRequest?{query[:-14]}", headers=auth).status_code == 200
+
+
+def test_search_limits_are_settings(tmp_path: Path, fhirjs_checked_bodies: list) -> None:
+    from adapter import create_app
+    from adapter.auth import mint_dev_token
+
+    settings = Settings(home=tmp_path, max_search_values=2, max_search_parameters=2)
+    app = create_app(settings)
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {mint_dev_token(settings, ['system/*.rs'])}"}
+    assert client.get("/fhir/Flag?status=active,inactive", headers=auth).status_code == 200
+    assert client.get("/fhir/Flag?status=active,inactive,x", headers=auth).status_code == 400
+    assert client.get("/fhir/Flag?status=active&_id=a&_id=b", headers=auth).status_code == 400
+    app.extensions["ld_adapter"].store.dispose()
