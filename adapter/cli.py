@@ -1,4 +1,4 @@
-"""The `ld-adapter` command: serve, token, map, migrate, validate."""
+"""The `ld-adapter` command: serve, token, map, migrate, reindex, validate."""
 
 from __future__ import annotations
 
@@ -53,6 +53,19 @@ def migrate() -> None:
     loaded = prepare_store(store, settings)
     store.dispose()
     click.echo(f"database ready; {len(loaded)} service directory resources loaded")
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search indexes of every stored resource (after an upgrade adds parameters)."""
+    from adapter.store import Store
+
+    store = Store.from_url(_settings().database_url)
+    store.migrate()
+    with store.unit_of_work() as uow:
+        count = uow.resources.reindex()
+    store.dispose()
+    click.echo(f"{count} resources reindexed")
 
 
 @main.command()

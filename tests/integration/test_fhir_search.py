@@ -348,3 +348,65 @@ def test_search_limits_are_settings(tmp_path: Path, fhirjs_checked_bodies: list)
     assert client.get("/fhir/Flag?status=active,inactive,x", headers=auth).status_code == 400
     assert client.get("/fhir/Flag?status=active&_id=a&_id=b", headers=auth).status_code == 400
     app.extensions["ld_adapter"].store.dispose()
+
+
+COMPARTMENT_TYPES = ("ServiceRequest", "Encounter", "Consent", "QuestionnaireResponse", "Flag")
+
+
+def test_every_patient_compartment_type_advertises_patient_id_and_last_updated(
+    client: FlaskClient,
+) -> None:
+    statement = client.get("/fhir/metadata").get_json()
+    served = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    for resource_type in COMPARTMENT_TYPES:
+        names = {p["name"] for p in served[resource_type]["searchParam"]}
+        assert {"patient", "_id", "_lastUpdated"} <= names, resource_type
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "field"), [("Encounter", "subject"), ("Consent", "patient")]
+)
+def test_patient_search_returns_only_that_patients_records(
+    client: FlaskClient, seeded: Flask, auth: dict, resource_type: str, field: str
+) -> None:
+    store = seeded.extensions["ld_adapter"].store
+    with store.unit_of_work() as uow:
+        for n, patient in enumerate(["p1", "p2", "p1"]):
+            uow.resources.create(_compartment_resource(resource_type, field, f"x{n}", patient))
+    assert ids(client, auth, f"/fhir/{resource_type}?patient=p1") == {"x0", "x2"}
+    assert ids(client, auth, f"/fhir/{resource_type}?patient=Patient/p2") == {"x1"}
+    by_nhs = f"/fhir/{resource_type}?patient:identifier={NHS}|9990024685"
+    assert ids(client, auth, by_nhs) == {"x1"}
+    assert ids(client, auth, f"/fhir/{resource_type}?patient=p1&_id=x2,x1") == {"x2"}
+
+
+def _compartment_resource(resource_type: str, field: str, id_: str, patient: str) -> dict:
+    reference = {"reference": f"Patient/{patient}"}
+    if resource_type == "Encounter":
+        return {
+            "resourceType": "Encounter",
+            "id": id_,
+            "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            field: reference,
+        }
+    return {
+        "resourceType": "Consent",
+        "id": id_,
+        "status": "active",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "treatment",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
+        },
+        field: reference,
+    }
