@@ -37,7 +37,7 @@ class Store:
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
             return cls(_sqlite_engine(parsed), registry)
-        return cls(sa.create_engine(parsed, pool_pre_ping=True), registry)
+        return cls(sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True), registry)
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision; safe from several processes at once."""
@@ -77,7 +77,11 @@ class Store:
 
 def _sqlite_engine(url: sa.URL) -> Engine:
     memory = url.database in (None, "", ":memory:")
-    options: dict = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    # hide_parameters: a database error's text must not carry the values (an NHS number) to logs.
+    options: dict = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        "hide_parameters": True,
+    }
     if memory:
         # One shared connection, or each checkout would see its own empty database.
         options["poolclass"] = sa.pool.StaticPool
