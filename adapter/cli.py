@@ -10,6 +10,7 @@ import click
 import orjson
 
 from adapter.errors import AdapterError, InvalidInput, Issue
+from adapter.json_input import JsonInputError, load_json
 from adapter.settings import Settings, SettingsError
 
 
@@ -104,11 +105,9 @@ def map_referral(file: Path) -> None:
     settings = _settings()
     try:
         try:
-            payload = orjson.loads(file.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(
-                Issue(f"Not valid JSON (line {exc.lineno}, column {exc.colno}).", code="structure")
-            ) from None
+            payload = load_json(file.read_bytes())
+        except JsonInputError as exc:
+            raise InvalidInput(Issue(f"The file {exc}.", code=exc.code)) from None
         referral = load_referral(payload)
     except AdapterError as error:
         sys.stderr.write(
