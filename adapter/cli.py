@@ -90,7 +90,14 @@ def token(scopes: tuple[str, ...], lifetime: int, subject: str) -> None:
             f"{', '.join(bad)}: expected system/<Type or *>.<letters from cruds>",
             param_hint="--scope",
         )
-    click.echo(mint_dev_token(_settings(), list(scopes), subject=subject, lifetime=lifetime))
+    settings = _settings()
+    if lifetime > settings.max_token_lifetime:
+        raise click.BadParameter(
+            f"at most {settings.max_token_lifetime} seconds (LD_ADAPTER_MAX_TOKEN_LIFETIME): "
+            "the service refuses longer-lived tokens",
+            param_hint="--lifetime",
+        )
+    click.echo(mint_dev_token(settings, list(scopes), subject=subject, lifetime=lifetime))
 
 
 @main.command(name="map")

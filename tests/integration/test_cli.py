@@ -98,3 +98,11 @@ def test_reindex_makes_old_records_findable_by_new_search_parameters(runner, tmp
     with store.unit_of_work(read_only=True) as uow:
         assert uow.resources.search("Encounter", query).total == 1
     store.dispose()
+
+
+def test_token_refuses_a_lifetime_the_service_would_refuse(runner, monkeypatch):
+    result = runner.invoke(main, ["token", "--lifetime", "7200"])
+    assert result.exit_code == 2
+    assert "LD_ADAPTER_MAX_TOKEN_LIFETIME" in result.output
+    monkeypatch.setenv("LD_ADAPTER_MAX_TOKEN_LIFETIME", "7200")
+    assert runner.invoke(main, ["token", "--lifetime", "7200"]).exit_code == 0
