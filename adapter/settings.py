@@ -36,6 +36,7 @@ class Settings:
     max_token_lifetime: int = 3600
     max_search_values: int = 100
     max_search_parameters: int = 30
+    max_search_total_values: int = 300
     directory_path: Path = field(
         default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
     )
@@ -113,6 +114,7 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "max_token_lifetime": _positive_int,
     "max_search_values": _positive_int,
     "max_search_parameters": _positive_int,
+    "max_search_total_values": _positive_int,
     "directory_path": Path,
     "load_directory": _boolean,
 }

@@ -98,7 +98,11 @@ def _search(resource_type: str, params: list[tuple[str, str]]) -> Response:
     require_scope(resource_type, "s")
     registry = _registry()
     settings = current_settings()
-    limits = SearchLimits(settings.max_search_values, settings.max_search_parameters)
+    limits = SearchLimits(
+        settings.max_search_values,
+        settings.max_search_parameters,
+        settings.max_search_total_values,
+    )
     parsed = parse_search(resource_type, params, registry, limits)
     if parsed.unknown and _prefers_strict():
         raise InvalidInput([unknown_issue(name, strict=True) for name in parsed.unknown])

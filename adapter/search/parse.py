@@ -87,6 +87,7 @@ def parse_search(
         used.append((key, raw))
     if issues:
         raise InvalidInput(issues)
+    _check_total(criteria, limits)
     query = replace(query, criteria=tuple(criteria), includes=tuple(includes))
     return ParsedSearch(query, tuple(unknown), tuple(used))
 
@@ -98,6 +99,19 @@ def _check_size(params: Sequence[tuple[str, str]], limits: SearchLimits) -> None
             Issue(
                 f"A search may have at most {limits.max_parameters} parameters; "
                 f"this one has {len(params)}.",
+                code="too-costly",
+            )
+        )
+
+
+def _check_total(criteria: list[Criterion], limits: SearchLimits) -> None:
+    """Refuse a search whose values add up to more than the limit (each one grows the SQL)."""
+    total = sum(len(criterion.values) for criterion in criteria)
+    if total > limits.max_total_values:
+        raise InvalidInput(
+            Issue(
+                f"A search may have at most {limits.max_total_values} values in all parameters "
+                f"together; this one has {total}.",
                 code="too-costly",
             )
         )

@@ -16,6 +16,7 @@ class SearchLimits:
 
     max_values: int = 100  # OR'ed values of one parameter (a,b,c)
     max_parameters: int = 30  # name=value pairs in one request
+    max_total_values: int = 300  # values of all parameters together: what the SQL grows with
 
 
 @dataclass(frozen=True)

@@ -336,17 +336,36 @@ def test_too_many_parameters_are_a_400_naming_the_limit(
     assert client.get(f"/fhir/ServiceRequest?{query[:-14]}", headers=auth).status_code == 200
 
 
+def test_too_many_values_in_all_are_a_400_naming_the_limit(
+    client: FlaskClient, seeded: Flask, auth: dict
+) -> None:
+    # 30 x 100 date values once took seconds just to build the SQL.
+    dates = ",".join(["ge2026-01-01"] * 100)
+    response = client.post(
+        "/fhir/ServiceRequest/_search", data={"authored": [dates] * 4}, headers=auth
+    )
+    assert response.status_code == 400
+    assert "at most 300 values in all" in issue_text(response)
+    allowed = client.post(
+        "/fhir/ServiceRequest/_search", data={"authored": [dates] * 3}, headers=auth
+    )
+    assert allowed.status_code == 200
+
+
 def test_search_limits_are_settings(tmp_path: Path, fhirjs_checked_bodies: list) -> None:
     from adapter import create_app
     from adapter.auth import mint_dev_token
 
-    settings = Settings(home=tmp_path, max_search_values=2, max_search_parameters=2)
+    settings = Settings(
+        home=tmp_path, max_search_values=2, max_search_parameters=2, max_search_total_values=3
+    )
     app = create_app(settings)
     client = app.test_client()
     auth = {"Authorization": f"Bearer {mint_dev_token(settings, ['system/*.rs'])}"}
     assert client.get("/fhir/Flag?status=active,inactive", headers=auth).status_code == 200
     assert client.get("/fhir/Flag?status=active,inactive,x", headers=auth).status_code == 400
     assert client.get("/fhir/Flag?status=active&_id=a&_id=b", headers=auth).status_code == 400
+    assert client.get("/fhir/Flag?status=active,inactive&_id=a,b", headers=auth).status_code == 400
     app.extensions["ld_adapter"].store.dispose()
 
 
