@@ -33,7 +33,8 @@ class JsonInputError(ValueError):
 
 def load_json(raw: bytes | bytearray | memoryview | str, max_depth: int | None = None) -> object:
     """The parsed document, or JsonInputError for bad syntax, a repeated key or too deep nesting."""
-    data = raw.encode() if isinstance(raw, str) else bytes(raw)
+    # surrogatepass: a lone surrogate becomes bytes that orjson refuses as invalid UTF-8.
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -55,6 +55,8 @@ def test_the_repeated_key_is_named_only_when_it_is_a_plain_name() -> None:
 def test_syntax_and_depth_are_reported() -> None:
     with pytest.raises(JsonInputError, match="not valid JSON"):
         load_json("{")
+    with pytest.raises(JsonInputError, match="not valid JSON"):
+        load_json('{"a": "\ud800"}')  # a lone surrogate: no UTF-8 for it
     with pytest.raises(JsonInputError, match="more than 3 levels") as error:
         load_json("[[[[1]]]]", max_depth=3)
     assert error.value.code == "too-costly"
