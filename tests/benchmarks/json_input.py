@@ -49,7 +49,7 @@ def json_section(median: Median) -> list[str]:
         base = median(lambda b=body: orjson.loads(b), 30)  # type: ignore[misc]
         timings = {
             "orjson.loads": base,
-            "orjson + depth walk (the reader before)": median(
+            "orjson + depth walk": median(
                 lambda b=body: json_depth(orjson.loads(b)),
                 30,  # type: ignore[misc]
             ),
