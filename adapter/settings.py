@@ -37,6 +37,7 @@ class Settings:
         default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
     )
     load_directory: bool = True
+    audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -109,4 +110,5 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "jwt_issuer": str,
     "directory_path": Path,
     "load_directory": _boolean,
+    "audit": _boolean,
 }
