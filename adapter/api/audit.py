@@ -62,7 +62,7 @@ def note_records(resource_ids: Iterable[dict]) -> None:
 def _open() -> None:
     interaction = INTERACTIONS.get(request.endpoint or "")
     settings = app_services().settings
-    if interaction is None or not settings.audit:
+    if interaction is None or request.method == "OPTIONS" or not settings.audit:
         return
     scope = AuditScope(interaction, _requestor, settings.fhir_base_url, _targets())
     g.audit_scope = scope

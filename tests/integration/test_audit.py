@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter.conformance import validate
+from adapter.services import audit as audit_service
 from adapter.settings import Settings
 from adapter.store.referrals import ReferralRepository
 from adapter.store.tables import resource
@@ -279,3 +280,15 @@ def test_auditing_can_be_switched_off(tmp_path: Path, database_url: str, token) 
     assert quiet.test_client().get("/fhir/Location", headers=headers).status_code == 200
     assert audits(quiet) == []
     quiet.extensions["ld_adapter"].store.dispose()
+
+
+def test_a_read_that_cannot_be_audited_shows_nothing(
+    app: Flask, client: FlaskClient, auth: dict, referral: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object) -> None:
+        raise RuntimeError("the audit table is unavailable")
+
+    monkeypatch.setattr(audit_service, "record", fail)
+    response = client.get(f"/fhir/{referral['fhir']['patient']}", headers=auth)
+    assert response.status_code == 500
+    assert NHS_NUMBER not in response.get_data(as_text=True)
