@@ -8,11 +8,13 @@ failure are audited by AuditScope.finish in a transaction of their own, before t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
+from adapter.errors import AdapterError
 from adapter.mapping.codes import mappings_dir
 from adapter.services.common import new_id
 from adapter.store import Store, UnitOfWork
@@ -124,6 +126,30 @@ def record_now(store: Store, event: dict) -> None:
     """Store an AuditEvent in a transaction of its own, committed before this returns."""
     with observing(None), store.unit_of_work() as uow:
         record(uow, event)
+
+
+@contextmanager
+def audited(
+    store: Store,
+    interaction: str,
+    requestor: Requestor,
+    server_url: str,
+    targets: Sequence[Entity] = (),
+) -> Iterator[AuditScope]:
+    """Audit the use cases run inside the block, for callers without HTTP (the exchange worker).
+
+    Writes are audited in their own transactions as they commit; anything else, and a failure
+    (outcome 4 for an AdapterError below 500, else 8), when the block ends.
+    """
+    scope = AuditScope(interaction, lambda: requestor, server_url, targets)
+    try:
+        with observing(scope):
+            yield scope
+    except Exception as error:
+        status = error.status if isinstance(error, AdapterError) else 500
+        scope.finish(store, outcome_code(status))
+        raise
+    scope.finish(store, outcome_code(200))
 
 
 class AuditScope:

@@ -11,8 +11,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from adapter import services
 from adapter.conformance import validate
+from adapter.errors import Conflict
+from adapter.native.referral_schema import load_referral
 from adapter.services import audit as audit_service
+from adapter.services.audit import Requestor, audited
 from adapter.settings import Settings
 from adapter.store.referrals import ReferralRepository
 from adapter.store.tables import resource
@@ -292,3 +296,19 @@ def test_a_read_that_cannot_be_audited_shows_nothing(
     response = client.get(f"/fhir/{referral['fhir']['patient']}", headers=auth)
     assert response.status_code == 500
     assert NHS_NUMBER not in response.get_data(as_text=True)
+
+
+def test_a_caller_without_flask_audits_through_the_same_service(app: Flask) -> None:
+    context = app.extensions["ld_adapter"]
+    referral = load_referral(fixture("referrals/adult-custody-telford.json"))
+    worker = Requestor("exchange-worker")
+    base = context.settings.fhir_base_url
+    with audited(context.store, "create", worker, base):
+        stored = services.receive_referral(context.store, referral, context.directory)
+    event = only_audit(app)
+    assert summary(event) == ("create", "C", "0")
+    assert client_of(event)["who"]["identifier"]["value"] == "exchange-worker"
+    assert references(event, role="1") == {stored.resource_ids["patient"]}
+    with pytest.raises(Conflict), audited(context.store, "create", worker, base):
+        services.receive_referral(context.store, referral, context.directory)
+    assert summary(audits(app)[-1]) == ("create", "C", "4")
