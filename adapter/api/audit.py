@@ -34,6 +34,8 @@ INTERACTIONS = {
     "assessments.amend_assessment": "update",
     "assessments.assessment_history": "history-instance",
 }
+# The FHIR resources that stand for a native record in its audit: the person and the main resource.
+_RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")
 # URL variable → the native record collection its value identifies.
 _NATIVE_RECORDS = {
     "record_id": "referrals",
@@ -55,8 +57,7 @@ def note_records(resource_ids: Iterable[dict]) -> None:
     if scope is None:
         return
     for ids in resource_ids:
-        for value in ids.values():
-            scope.note(value if isinstance(value, list) else [value])
+        scope.note(ids.get(key) for key in _RECORD_RESOURCES)
 
 
 def _open() -> None:
