@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter import services
+from adapter.api.audit import INTERACTIONS
 from adapter.conformance import validate
 from adapter.errors import Conflict
 from adapter.native.referral_schema import load_referral
@@ -312,3 +313,12 @@ def test_a_caller_without_flask_audits_through_the_same_service(app: Flask) -> N
     with pytest.raises(Conflict), audited(context.store, "create", worker, base):
         services.receive_referral(context.store, referral, context.directory)
     assert summary(audits(app)[-1]) == ("create", "C", "4")
+
+
+def test_every_endpoint_that_needs_a_token_is_audited(app: Flask) -> None:
+    needs_token = {
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if not getattr(view, "is_public", False) and endpoint != "static"
+    }
+    assert needs_token - set(INTERACTIONS) == set()
