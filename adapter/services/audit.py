@@ -54,11 +54,16 @@ class Entity:
         return bool(self.reference and self.reference.startswith("Patient/"))
 
 
+def _success() -> str:
+    """The outcome code of a success."""
+    return str(codes()["outcomes"]["success"])
+
+
 def outcome_code(status: int) -> str:
     """The AuditEvent outcome (0 success, 4 minor, 8 serious failure) for an HTTP status."""
     outcomes = codes()["outcomes"]
     if status < 400:
-        return str(outcomes["success"])
+        return _success()
     return str(outcomes["client-error"] if status < 500 else outcomes["server-error"])
 
 
@@ -169,6 +174,7 @@ class AuditScope:
         self._read: list[Entity] = []
         self._written: list[Entity] = []
         self._noted: list[Entity] = []
+        self._recording = False
         self.recorded = False
 
     def note(self, references: Iterable[str | None]) -> None:
@@ -177,6 +183,8 @@ class AuditScope:
 
     def touched(self, resources: Sequence[dict], written: bool) -> None:
         """Store Observer: keep references to what was read or written."""
+        if self._recording:
+            return
         versioned = self.interaction != "history-instance"
         (self._written if written else self._read).extend(entities_of(resources, versioned))
 
@@ -185,10 +193,15 @@ class AuditScope:
         if not self._written:
             return
         entities = [*self._targets, *self._written]
-        self._written = []
-        event = audit_event(self.interaction, "0", self._requestor(), self._server_url, entities)
-        with observing(None):
+        event = audit_event(
+            self.interaction, _success(), self._requestor(), self._server_url, entities
+        )
+        self._recording = True  # the unit of work reports the AuditEvent itself as written
+        try:
             record(uow, event)
+        finally:
+            self._recording = False
+        self._written = []
         self.recorded = True
 
     def rolled_back(self) -> None:
@@ -197,13 +210,14 @@ class AuditScope:
 
     def finish(self, store: Store, outcome: str) -> None:
         """Audit what the interaction did, unless its write was audited when it committed."""
-        if self.recorded and outcome == "0":
+        succeeded = outcome == _success()
+        if self.recorded and succeeded:
             return
         entities = [*self._targets]
-        if outcome == "0":
+        if succeeded:
             entities += [*self._read, *self._noted]
         with observing(None), store.unit_of_work() as uow:
-            entities += _patients_of_noted(uow, self._noted) if outcome == "0" else []
+            entities += _patients_of_noted(uow, self._noted) if succeeded else []
             event = audit_event(
                 self.interaction, outcome, self._requestor(), self._server_url, entities
             )

@@ -322,3 +322,19 @@ def test_every_endpoint_that_needs_a_token_is_audited(app: Flask) -> None:
         if not getattr(view, "is_public", False) and endpoint != "static"
     }
     assert needs_token - set(INTERACTIONS) == set()
+
+
+def test_each_write_in_one_audited_block_gets_its_own_event(app: Flask) -> None:
+    context = app.extensions["ld_adapter"]
+    first = load_referral(fixture("referrals/adult-custody-telford.json"))
+    second = load_referral(fixture("referrals/court-cannock-magistrates.json"))
+    worker = Requestor("exchange-worker")
+    with audited(context.store, "create", worker, context.settings.fhir_base_url):
+        one = services.receive_referral(context.store, first, context.directory)
+        two = services.receive_referral(context.store, second, context.directory)
+    events = audits(app)
+    assert [summary(e) for e in events] == [("create", "C", "0")] * 2
+    assert one.resource_ids["service_request"] in references(events[0])
+    assert one.resource_ids["service_request"] not in references(events[1])
+    assert two.resource_ids["service_request"] in references(events[1])
+    assert not any(r.startswith("AuditEvent/") for e in events for r in references(e))
