@@ -170,11 +170,14 @@ def test_a_search_by_nhs_number_stores_no_nhs_number(
     assert by_patient.get_json()["total"] == 1
     native = client.get(f"/api/referrals?nhs_number={NHS_NUMBER}", headers=headers)
     assert native.get_json()["total"] == 1
-    events = audits(app)
-    assert [summary(e) for e in events] == [("search-type", "E", "0")] * 3
-    assert all(referral["fhir"]["patient"] in references(e, role="1") for e in events)
     person = fixture("referrals/adult-custody-telford.json")["person"]
-    for text in (NHS_NUMBER, person["family_name"], person["birth_date"], "identifier="):
+    by_name = f"family={person['family_name']}&birthdate={person['birth_date']}&x=leak-me"
+    form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    assert client.post("/fhir/Patient/_search", data=by_name, headers=form).status_code == 200
+    events = audits(app)
+    assert [summary(e) for e in events] == [("search-type", "E", "0")] * 4
+    assert all(referral["fhir"]["patient"] in references(e, role="1") for e in events)
+    for text in (NHS_NUMBER, person["family_name"], person["birth_date"], "leak-me", "="):
         assert text not in json.dumps(events)
 
 
