@@ -3,6 +3,8 @@
 No Flask here: the API's request hook and a worker without HTTP build and write events the same way.
 A write is audited inside its own transaction (AuditScope.before_commit); a read, a search and any
 failure are audited by AuditScope.finish in a transaction of their own, before the answer goes out.
+Callers without HTTP wrap their use cases in `audited(...)`, or `record` an `audit_event` in a unit
+of work of their own.
 """
 
 from __future__ import annotations
@@ -125,12 +127,6 @@ def audit_event(
 def record(uow: UnitOfWork, event: dict) -> dict:
     """Store an AuditEvent in the unit of work's transaction (it commits or rolls back with it)."""
     return uow.resources.create(event)
-
-
-def record_now(store: Store, event: dict) -> None:
-    """Store an AuditEvent in a transaction of its own, committed before this returns."""
-    with observing(None), store.unit_of_work() as uow:
-        record(uow, event)
 
 
 @contextmanager
