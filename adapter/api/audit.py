@@ -12,7 +12,7 @@ from flask import Flask, Response, g, request
 
 from adapter.api.context import app_services
 from adapter.search.definitions import FHIR_ID
-from adapter.services.audit import AuditScope, Entity, Requestor, outcome_code
+from adapter.services.audit import AuditScope, Entity, Requestor
 from adapter.store.observer import set_observer
 
 # Endpoint → FHIR restful-interaction code (BALP subtype).
@@ -74,7 +74,7 @@ def _close(response: Response) -> Response:
     scope: AuditScope | None = g.pop("audit_scope", None)
     set_observer(None)
     if scope is not None:
-        scope.finish(app_services().store, outcome_code(response.status_code))
+        scope.finish(app_services().store, response.status_code)
     return response
 
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from http import HTTPStatus
 
 from adapter.errors import AdapterError
 from adapter.mapping.codes import mappings_dir
@@ -102,8 +103,12 @@ def audit_event(
     requestor: Requestor,
     server_url: str,
     entities: Sequence[Entity],
+    status: int | None = None,
 ) -> dict:
-    """A BALP RESTful AuditEvent: type rest, subtype the interaction, client and server agents."""
+    """A BALP RESTful AuditEvent: type rest, subtype the interaction, client and server agents.
+
+    A failure's status (e.g. 403) goes in outcomeDesc with its standard phrase, never a message.
+    """
     table = codes()
     event: dict = {
         "resourceType": "AuditEvent",
@@ -119,9 +124,18 @@ def audit_event(
             "type": [table["sourceType"]],
         },
     }
+    if status is not None and outcome != _success():
+        event["outcomeDesc"] = f"{status} {_phrase(status)}".strip()
     if entities:
         event["entity"] = [_entity(e) for e in dict.fromkeys(entities)]
     return event
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def record(uow: UnitOfWork, event: dict) -> dict:
@@ -148,9 +162,9 @@ def audited(
             yield scope
     except Exception as error:
         status = error.status if isinstance(error, AdapterError) else 500
-        scope.finish(store, outcome_code(status))
+        scope.finish(store, status)
         raise
-    scope.finish(store, outcome_code(200))
+    scope.finish(store, 200)
 
 
 class AuditScope:
@@ -204,8 +218,9 @@ class AuditScope:
         """Store Observer: the writes of a rolled-back transaction never happened."""
         self._written = []
 
-    def finish(self, store: Store, outcome: str) -> None:
-        """Audit what the interaction did, unless its write was audited when it committed."""
+    def finish(self, store: Store, status: int) -> None:
+        """Audit what the interaction did (its status: 200, 404…), unless already audited."""
+        outcome = outcome_code(status)
         succeeded = outcome == _success()
         if self.recorded and succeeded:
             return
@@ -214,8 +229,9 @@ class AuditScope:
             entities += [*self._read, *self._noted]
         with observing(None), store.unit_of_work() as uow:
             entities += _patients_of_noted(uow, self._noted) if succeeded else []
+            requestor = self._requestor()
             event = audit_event(
-                self.interaction, outcome, self._requestor(), self._server_url, entities
+                self.interaction, outcome, requestor, self._server_url, entities, status
             )
             record(uow, event)
 

@@ -201,6 +201,11 @@ def test_refusals_are_audited_as_failures(
     assert client.get(f"/fhir/{patient}").status_code == 401
     forbidden, _, missing, anonymous = audits(app)
     assert summary(forbidden) == ("read", "R", "4")
+    assert [e["outcomeDesc"] for e in (forbidden, missing, anonymous)] == [
+        "403 Forbidden",
+        "404 Not Found",
+        "401 Unauthorized",
+    ]
     assert references(forbidden) == {patient}
     assert client_of(forbidden)["who"]["identifier"]["value"] == "ld-adapter-dev"
     assert summary(missing) == ("read", "R", "4")
