@@ -178,6 +178,7 @@ def authenticate(verifier: TokenVerifier) -> None:
         )
     claims = verifier.verify(token.strip())
     g.token_subject = claims.get("sub")
+    g.token_claims = claims
     g.grants = parse_scopes(claims.get("scope", claims.get("scp")))
 
 

@@ -41,6 +41,7 @@ class Settings:
         default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
     )
     load_directory: bool = True
+    audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -117,4 +118,5 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "max_search_total_values": _positive_int,
     "directory_path": Path,
     "load_directory": _boolean,
+    "audit": _boolean,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, url_for
 
 from adapter import services
+from adapter.api.audit import note_records
 from adapter.api.context import app_services
 from adapter.api.http import if_match_version, json_response, read_json_body, version_etag
 from adapter.api.native_scopes import require_native
@@ -35,6 +36,7 @@ def list_assessments(referral_id: str) -> Response:
     """The screenings and assessments recorded for a referral, oldest first."""
     require_native("list_assessments")
     records = services.referral_assessments(app_services().store, referral_id)
+    note_records(r.resource_ids for r in records)
     return json_response({"total": len(records), "items": [_record_json(r) for r in records]})
 
 
@@ -43,6 +45,7 @@ def read_assessment(assessment_id: str) -> Response:
     """One assessment, current version."""
     require_native("read_assessment")
     record = services.get_assessment(app_services().store, assessment_id)
+    note_records([record.resource_ids])
     return json_response(_record_json(record), headers={"ETag": version_etag(record.version)})
 
 
@@ -64,6 +67,7 @@ def assessment_history(assessment_id: str) -> Response:
     """Every version of an assessment, newest first."""
     require_native("assessment_history")
     records = services.assessment_history(app_services().store, assessment_id)
+    note_records(r.resource_ids for r in records[:1])
     return json_response({"total": len(records), "items": [_record_json(r) for r in records]})
 
 

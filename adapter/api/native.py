@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 
 from adapter import services
+from adapter.api.audit import note_records
 from adapter.api.context import app_services
 from adapter.api.http import if_match_version, json_response, public, read_json_body, version_etag
 from adapter.api.native_scopes import require_native
@@ -44,6 +45,7 @@ def read_referral(record_id: str) -> Response:
     """One referral record."""
     require_native("read_referral")
     record = services.get_referral(app_services().store, record_id)
+    note_records([record.resource_ids])
     return json_response(_record_json(record), headers={"ETag": version_etag(record.version)})
 
 
@@ -65,6 +67,7 @@ def list_referrals() -> Response:
     require_native("list_referrals")
     filters, limit, offset = _parse_list_query()
     records, total = services.list_referrals(app_services().store, filters, limit, offset)
+    note_records(r.resource_ids for r in records)
     body: dict = {"total": total, "items": [_record_json(r) for r in records], "links": {}}
     query: dict[str, Any] = {k: v for k, v in request.args.items() if k not in _PAGING}
     if offset + limit < total:

@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 from adapter.search.definitions import SearchRegistry, default_registry
+from adapter.store.observer import current_observer
 from adapter.store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -55,11 +56,22 @@ class Store:
         read_only=True is for requests that only read: on SQLite they then do not queue
         behind writers for the write lock (WAL readers see the last committed state).
         """
+        observer = current_observer()
         with self.engine.connect() as connection:
             if read_only:
                 connection = connection.execution_options(ld_read_only=True)
             with connection.begin():
-                yield UnitOfWork(connection, self.registry)
+                uow = UnitOfWork(connection, self.registry, observer)
+                if observer is None:
+                    yield uow
+                    return
+                try:
+                    yield uow
+                except BaseException:
+                    observer.rolled_back()
+                    raise
+                if not read_only:
+                    observer.before_commit(uow)
 
     def ping(self) -> bool:
         """True if the database answers."""
