@@ -10,7 +10,7 @@ from adapter.settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app: store (migrated), service directory, auth, blueprints."""
     from adapter import services
-    from adapter.api import errors, health
+    from adapter.api import audit, errors, health
     from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
     from adapter.api.fhir import fhir_blueprint
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION_KEY] = AppServices(settings, store, verifier, directory)
     errors.init_app(app)
+    audit.init_app(app)  # first: a request refused by the token check is audited too
 
     @app.before_request
     def _authenticate() -> None:

@@ -1,4 +1,4 @@
-"""The `ld-adapter` command: serve, token, map, migrate, validate."""
+"""The `ld-adapter` command: serve, token, map, migrate, reindex, validate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import click
 import orjson
 
 from adapter.errors import AdapterError, InvalidInput, Issue
+from adapter.json_input import JsonInputError, load_json
 from adapter.settings import Settings, SettingsError
 
 
@@ -62,6 +63,19 @@ def migrate() -> None:
 
 
 @main.command()
+def reindex() -> None:
+    """Rebuild the search indexes of every stored resource (after an upgrade adds parameters)."""
+    from adapter.store import Store
+
+    store = Store.from_url(_settings().database_url)
+    store.migrate()
+    with store.unit_of_work() as uow:
+        count = uow.resources.reindex()
+    store.dispose()
+    click.echo(f"{count} resources reindexed")
+
+
+@main.command()
 @click.option(
     "--scope",
     "scopes",
@@ -82,7 +96,14 @@ def token(scopes: tuple[str, ...], lifetime: int, subject: str) -> None:
             f"{', '.join(bad)}: expected system/<Type or *>.<letters from cruds>",
             param_hint="--scope",
         )
-    click.echo(mint_dev_token(_settings(), list(scopes), subject=subject, lifetime=lifetime))
+    settings = _settings()
+    if lifetime > settings.max_token_lifetime:
+        raise click.BadParameter(
+            f"at most {settings.max_token_lifetime} seconds (LD_ADAPTER_MAX_TOKEN_LIFETIME): "
+            "the service refuses longer-lived tokens",
+            param_hint="--lifetime",
+        )
+    click.echo(mint_dev_token(settings, list(scopes), subject=subject, lifetime=lifetime))
 
 
 @main.command(name="map")
@@ -97,11 +118,9 @@ def map_referral(file: Path) -> None:
     settings = _settings()
     try:
         try:
-            payload = orjson.loads(file.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(
-                Issue(f"Not valid JSON (line {exc.lineno}, column {exc.colno}).", code="structure")
-            ) from None
+            payload = load_json(file.read_bytes())
+        except JsonInputError as exc:
+            raise InvalidInput(Issue(f"The file {exc}.", code=exc.code)) from None
         referral = load_referral(payload)
     except AdapterError as error:
         sys.stderr.write(

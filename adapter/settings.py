@@ -45,10 +45,15 @@ class Settings:
     jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    max_token_lifetime: int = 3600
+    max_search_values: int = 100
+    max_search_parameters: int = 30
+    max_search_total_values: int = 300
     directory_path: Path = field(
         default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
     )
     load_directory: bool = True
+    audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -129,6 +134,11 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "jwks_url": str,
     "jwt_audience": str,
     "jwt_issuer": str,
+    "max_token_lifetime": _positive_int,
+    "max_search_values": _positive_int,
+    "max_search_parameters": _positive_int,
+    "max_search_total_values": _positive_int,
     "directory_path": Path,
     "load_directory": _boolean,
+    "audit": _boolean,
 }
