@@ -26,7 +26,12 @@ from tests.integration.store_fixtures import *  # noqa: F403  (database_url: SQL
 NATIVE = Path(__file__).resolve().parents[2] / "fixtures" / "native"
 NHS_NUMBER = "9990012342"
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
-READER = ("system/Patient.rs", "system/ServiceRequest.rs", "system/AuditEvent.rs")
+# A native referral record shows data of these types, so reading one needs each of their scopes.
+READER = (
+    *(f"system/{t}.rs" for t in ("Patient", "ServiceRequest", "Encounter", "Consent")),
+    "system/Organization.rs",
+    "system/AuditEvent.rs",
+)
 
 
 @pytest.fixture
