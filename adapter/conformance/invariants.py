@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fhirpathpy.parser import parse
 
-from adapter.conformance.fhirpath import CONSTANTS, children_of, compile_expression, identifier
+from adapter.conformance.fhirpath import (
+    CONSTANTS,
+    children_of,
+    compile_expression,
+    compile_node,
+    identifier,
+)
 from adapter.conformance.fhirpath_functions import CompileError
 from adapter.conformance.messages import issue
 from adapter.errors import Issue
@@ -50,6 +56,8 @@ class Invariant:
     # The JSON keys it reads (None: it may read anything) and its verdict when none is present.
     triggers: frozenset[str] | None = None
     when_absent: bool | None = None
+    # Name sets whose absence alone means it holds (`... or maxLength.empty()`: {maxLength}).
+    passes_without: tuple[frozenset[str], ...] = ()
 
     @property
     def message_id(self) -> str:
@@ -86,6 +94,10 @@ def root_names(expression: str) -> frozenset[str] | None:
     None when it may look at the item another way ($this, %resource, a type name, a function
     with no receiver such as `hasValue()` or `descendants()`): then it must always be run.
     """
+    return _names_of(parse(expression)["children"][0])
+
+
+def _names_of(ast: dict) -> frozenset[str] | None:
     names: set[str] = set()
 
     def visit(n: dict, parent: str | None) -> bool:
@@ -103,7 +115,40 @@ def root_names(expression: str) -> frozenset[str] | None:
             names.add(name)
         return all(visit(c, kind) for c in children_of(n))
 
-    return frozenset(names) if visit(parse(expression), None) else None
+    return frozenset(names) if visit(ast, None) else None
+
+
+def passing_sets(expression: str) -> list[frozenset[str]]:
+    """Sets of element names: when none of one set is present, the invariant cannot be broken.
+
+    `A or B` cannot be false when B is true or empty; `A implies B` when A is false or empty, or
+    B true or empty. B "with its elements absent" is worked out once, on an empty object.
+    """
+    found = _passing(parse(expression)["children"][0], want_true=False)
+    return sorted(set(found), key=sorted)
+
+
+def _passing(n: dict, want_true: bool) -> list[frozenset[str]]:
+    """Name sets whose absence makes `n` not false (or, with want_true, not true)."""
+    kind, parts = n["type"], children_of(n)
+    op = (n.get("terminalNodeText") or [""])[0]
+    if kind in ("TermExpression", "ParenthesizedTerm") and parts[0]["type"] != "InvocationTerm":
+        return _passing(parts[0], want_true)
+    if not want_true and kind == "OrExpression" and op == "or":
+        return _passing(parts[0], False) + _passing(parts[1], False)
+    if not want_true and kind == "ImpliesExpression":
+        return _passing(parts[0], True) + _passing(parts[1], False)
+    if want_true and kind == "AndExpression":
+        return _passing(parts[0], True) + _passing(parts[1], True)
+    names = _names_of(n)
+    if names is None:
+        return []
+    try:
+        value = compile_node(n)([{}], {}, {})
+    except Exception:  # not compiled or not judged on an empty object: no shortcut
+        return []
+    verdict = None if not value else value == [True]
+    return [names] if verdict is not want_true else []
 
 
 def lazy_check(expression: str) -> Callable[[Any, dict], bool | None]:
@@ -178,8 +223,9 @@ class BaseInvariants:
             if key in SKIPPED:
                 continue
             if stored and not eager:
-                names, verdict = stored
+                names, verdict, sets = stored
                 triggers = None if names is None else frozenset(names)
+                passing = tuple(frozenset(s) for s in sets)
                 check = lazy_check(expression)
             else:
                 try:
@@ -188,7 +234,8 @@ class BaseInvariants:
                     self.unsupported[key] = str(exc)
                     continue
                 triggers, verdict = shortcut(expression, check)
-            out.append(Invariant(key, expression, human, check, triggers, verdict))
+                passing = tuple(passing_sets(expression))
+            out.append(Invariant(key, expression, human, check, triggers, verdict, passing))
         return tuple(out)
 
     def attach(self, type_name: str, cmap: ElementMap, is_resource: bool) -> None:
@@ -259,21 +306,28 @@ def _bind(invariants: tuple[Invariant, ...], cmap: ElementMap | None) -> Invaria
     if not invariants:
         return None
     if cmap is None:
-        return InvariantSet(tuple(replace(inv, triggers=None) for inv in invariants), None, ())
+        unbound = tuple(replace(inv, triggers=None, passes_without=()) for inv in invariants)
+        return InvariantSet(unbound, None, ())
     bound = []
     for inv in invariants:
         if inv.triggers is not None:
-            keys = {
-                key
-                for key, element in cmap.elements.items()
-                if key in inv.triggers or (element.choice or "")[:-3] in inv.triggers
-            }
-            inv = replace(inv, triggers=frozenset(keys | inv.triggers))
-        bound.append(inv)
+            inv = replace(inv, triggers=_json_keys(inv.triggers, cmap))
+        passing = tuple(_json_keys(names, cmap) for names in inv.passes_without)
+        bound.append(replace(inv, passes_without=passing))
     triggers = [inv.triggers for inv in bound]
     union = None if None in triggers else frozenset().union(*triggers)  # type: ignore[arg-type]
     failing = tuple(inv for inv in bound if inv.when_absent is False)
     return InvariantSet(tuple(bound), union, failing)
+
+
+def _json_keys(names: frozenset[str], cmap: ElementMap) -> frozenset[str]:
+    """Element names as the JSON keys that carry them here (value -> valueQuantity, ...)."""
+    keys = {
+        key
+        for key, element in cmap.elements.items()
+        if key in names or (element.choice or "")[:-3] in names
+    }
+    return frozenset(keys | names)
 
 
 def _backbone(cmap: ElementMap, names: list[str]) -> ElementMap | None:
@@ -291,6 +345,8 @@ def evaluate(invariants: tuple[Invariant, ...], item: Any, env: dict, path: str)
         if inv.triggers is not None and inv.triggers.isdisjoint(item):
             if inv.when_absent is False:
                 found.append(inv.issue(path))
+            continue
+        if any(names.isdisjoint(item) for names in inv.passes_without):
             continue
         try:
             passed = inv.check(item, env)

@@ -287,6 +287,15 @@ def test_invariants_of_an_element_run_on_each_of_its_items() -> None:
     assert found == [("FHIR-INV-org-2", ("Organization.address[1]",))]
 
 
+def test_an_invariant_is_skipped_only_when_absent_elements_decide_it() -> None:
+    data = base_invariants()
+    rows = [row for row in _all_rows() if row[0] in ("que-10", "pat-1", "cpt-2")]
+    found = {i.key: set(i.passes_without) for i in data.compile_rows(rows)}
+    assert {frozenset({"maxLength"}), frozenset({"type"})} <= found["que-10"]
+    assert found["pat-1"] == set()  # every element absent: broken, so never skipped
+    assert found["cpt-2"] == {frozenset({"value"})}
+
+
 def test_the_note_lists_every_skipped_invariant() -> None:
     from pathlib import Path
 
