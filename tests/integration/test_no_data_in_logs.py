@@ -61,7 +61,12 @@ def test_a_500_from_the_database_logs_no_sql_parameters(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, fhirjs_checked_bodies: list
 ) -> None:
     # With the value limit lifted, SQLite refuses the query ("Expression tree is too large").
-    settings = Settings(home=tmp_path, max_search_values=10_000, load_directory=False)
+    settings = Settings(
+        home=tmp_path,
+        max_search_values=10_000,
+        max_search_total_values=10_000,
+        load_directory=False,
+    )
     app = create_app(settings)
     auth = {"Authorization": f"Bearer {mint_dev_token(settings, ['system/*.rs'])}"}
     values = ",".join([f"{NHS}|{NHS_NUMBER}", *(f"{NHS}|{n:010d}" for n in range(1500))])
