@@ -8,6 +8,7 @@ from importlib.metadata import version
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from adapter.api.native_scopes import scope_list
 from adapter.mapping import codes
 from adapter.native.assessment_schema import AssessmentSchema
 from adapter.native.fields import Code, Text
@@ -58,6 +59,10 @@ _ASSESSMENT_RECORD = {
         "assessment": {"$ref": "#/components/schemas/Assessment"},
     },
 }
+_REFERRAL_ID = (
+    "The referral record's id: `id` in the POST /api/referrals answer, the last segment of its "
+    "Location header. Not the FHIR ServiceRequest id."
+)
 _LIST_FILTERS = [
     ("status", "Pathway status"),
     ("source", "Referral source code"),
@@ -101,7 +106,8 @@ def openapi_document() -> dict:
         path="/api/referrals",
         operations={
             "post": {
-                "summary": "Receive a referral (scope system/ServiceRequest.c)",
+                "summary": "Receive a referral",
+                "description": _needs("create_referral"),
                 "security": security,
                 "requestBody": referral_body,
                 "responses": {
@@ -113,7 +119,8 @@ def openapi_document() -> dict:
                 },
             },
             "get": {
-                "summary": "List referrals (scope system/ServiceRequest.s)",
+                "summary": "List referrals",
+                "description": _needs("list_referrals"),
                 "security": security,
                 "parameters": [
                     {"in": "query", "name": name, "schema": {"type": "string"}, "description": text}
@@ -128,12 +135,14 @@ def openapi_document() -> dict:
         parameters=[_path_parameter("record_id")],
         operations={
             "get": {
-                "summary": "Read a referral (scope system/ServiceRequest.r)",
+                "summary": "Read a referral",
+                "description": _needs("read_referral"),
                 "security": security,
                 "responses": {"200": {"description": "The record", "content": record}, **_ERRORS},
             },
             "put": {
-                "summary": 'Replace a referral (scope system/ServiceRequest.u); If-Match: W/"n"',
+                "summary": 'Replace a referral; If-Match: W/"n"',
+                "description": _needs("update_referral"),
                 "security": security,
                 "requestBody": referral_body,
                 "responses": {
@@ -148,6 +157,11 @@ def openapi_document() -> dict:
     return spec.to_dict()
 
 
+def _needs(operation: str) -> str:
+    """The scopes an operation needs, as the operation's description."""
+    return f"Needs the scopes {scope_list(operation)} (every FHIR type it writes or shows)."
+
+
 def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
     spec.components.schema("Assessment", schema=AssessmentSchema)
     spec.components.schema("AssessmentRecord", _ASSESSMENT_RECORD)
@@ -159,17 +173,18 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
     listing = {"200": {"description": "{total, items: [AssessmentRecord]}"}, **_ERRORS}
     spec.path(
         path="/api/referrals/{referral_id}/assessments",
-        parameters=[_path_parameter("referral_id")],
+        parameters=[_path_parameter("referral_id", _REFERRAL_ID)],
         operations={
             "post": {
-                "summary": "Record a screening or assessment (scope "
-                "system/QuestionnaireResponse.c); answers keyed by Questionnaire linkId",
+                "summary": "Record a screening or assessment (answers keyed by linkId)",
+                "description": _needs("create_assessment"),
                 "security": security,
                 "requestBody": body,
                 "responses": {"201": {"description": "Stored", "content": record}, **_ERRORS},
             },
             "get": {
-                "summary": "The referral's assessments (scope system/QuestionnaireResponse.s)",
+                "summary": "The referral's assessments",
+                "description": _needs("list_assessments"),
                 "security": security,
                 "responses": listing,
             },
@@ -180,13 +195,14 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
         parameters=[_path_parameter("assessment_id")],
         operations={
             "get": {
-                "summary": "Read an assessment (scope system/QuestionnaireResponse.r)",
+                "summary": "Read an assessment",
+                "description": _needs("read_assessment"),
                 "security": security,
                 "responses": {"200": {"description": "The record", "content": record}, **_ERRORS},
             },
             "put": {
-                "summary": "Complete or amend an assessment (scope "
-                'system/QuestionnaireResponse.u); If-Match: W/"n"',
+                "summary": 'Complete or amend an assessment; If-Match: W/"n"',
+                "description": _needs("amend_assessment"),
                 "security": security,
                 "requestBody": body,
                 "responses": {
@@ -202,7 +218,8 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
         parameters=[_path_parameter("assessment_id")],
         operations={
             "get": {
-                "summary": "Every version, newest first (scope system/QuestionnaireResponse.r)",
+                "summary": "Every version, newest first",
+                "description": _needs("assessment_history"),
                 "security": security,
                 "responses": listing,
             }
@@ -219,5 +236,6 @@ def _text_constraints(self: object, field: object, **_: object) -> dict:
     return {}
 
 
-def _path_parameter(name: str) -> dict:
-    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+def _path_parameter(name: str, description: str = "") -> dict:
+    parameter = {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+    return {**parameter, "description": description} if description else parameter

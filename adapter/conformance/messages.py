@@ -35,6 +35,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-REF-OUTSIDE-BUNDLE": ("not-found", "warning"),
     "LD-EXT-VALUE-AND-CHILDREN": ("invariant", "error"),
     "LD-EXT-NO-VALUE": ("invariant", "error"),
+    "LD-ELEMENT-ID-ONLY": ("invariant", "error"),
     "LD-BUNDLE-DUPLICATE-FULLURL": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-VERSIONED": ("invariant", "error"),
     "LD-BUNDLE-ENTRY-EMPTY": ("invariant", "error"),
@@ -44,6 +45,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-BUNDLE-TOTAL": ("invariant", "error"),
     "LD-BUNDLE-SEARCH": ("invariant", "error"),
     "LD-BUNDLE-DOCUMENT": ("invariant", "error"),
+    # R4 base invariants are FHIR-INV-<key> (invariants.py); this one when one cannot be evaluated.
+    "LD-INVARIANT-NOT-EVALUATED": ("informational", "information"),
     # Profile tier: our StructureDefinitions in conformance/.
     "LD-PROFILE-NOT-OURS": ("informational", "information"),
     "LD-PROFILE-WRONG-TYPE": ("invalid", "error"),

@@ -24,6 +24,7 @@ class Walker:
         self.scope = Scope("Resource")
         self._element_map = defs.type_map("Element")
         self._extension_map = defs.type_map("Extension")
+        self.env: dict = {"resource": None, "rootResource": None}  # FHIRPath %resource etc.
 
     def resource(self, data: object, path: str, contained: bool = False) -> None:
         """Check one resource (top level, contained, or in a bundle entry)."""
@@ -44,13 +45,15 @@ class Walker:
             )
             return
         path = path or rtype
-        saved = self.scope
+        saved, saved_env = self.scope, self.env
         if not contained:
             self.scope = self._scope_for(data, rtype, saved)
+        root = saved_env["rootResource"] if contained else data
+        self.env = {"resource": data, "rootResource": root}
         self.check_object(data, cmap, path, is_resource=True)
         if rtype == "Bundle":
             self.issues.extend(bundle_issues(data, path))
-        self.scope = saved
+        self.scope, self.env = saved, saved_env
 
     def _scope_for(self, data: dict, rtype: str, outer: Scope) -> Scope:
         bundle, base = outer.bundle, outer.base
@@ -101,6 +104,11 @@ class Walker:
                 )
         if cmap is self._extension_map:
             self._extension_rules(data, path)
+        elif not is_resource and data.keys() == {"id"}:
+            why = "ele-1: All FHIR elements must have a @value or children (an id alone is not one)"
+            self.issues.append(issue("LD-ELEMENT-ID-ONLY", path, why))
+        if cmap.invariants is not None:
+            self.issues.extend(cmap.invariants.evaluate(data, self.env, path))
 
     @staticmethod
     def _note_choice(choices: dict[str, list[str]], element: Element) -> None:
@@ -151,8 +159,11 @@ class Walker:
             problem = check_primitive(value, element.primitive, path)
             if problem:
                 self.issues.append(problem)
-            elif element.value_set and value not in element.value_set.codes:
+                return
+            if element.value_set and value not in element.value_set.codes:
                 self._not_in_value_set(element, path)
+            if element.invariants is not None:
+                self.issues.extend(element.invariants.evaluate(value, self.env, path))
             return
         if element.type == "Resource":
             self.resource(value, path, contained=element.key == "contained")
@@ -164,6 +175,8 @@ class Walker:
         if cmap is None:
             return
         self.check_object(value, cmap, path)
+        if element.invariants is not None:
+            self.issues.extend(element.invariants.evaluate(value, self.env, path))
         if element.type == "Reference":
             found = check_reference(
                 value, element.targets, path, self.scope, self.defs.resource_types

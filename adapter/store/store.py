@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapter.errors import ServiceUnavailable
 from adapter.search.definitions import SearchRegistry, default_registry
+from adapter.store.observer import current_observer
 from adapter.store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -69,12 +70,23 @@ class Store:
         read_only=True is for requests that only read: on SQLite they then do not queue
         behind writers for the write lock (WAL readers see the last committed state).
         """
+        observer = current_observer()
         try:
             with self.engine.connect() as connection:
                 if read_only:
                     connection = connection.execution_options(ld_read_only=True)
                 with connection.begin():
-                    yield UnitOfWork(connection, self.registry)
+                    uow = UnitOfWork(connection, self.registry, observer)
+                    if observer is None:
+                        yield uow
+                        return
+                    try:
+                        yield uow
+                    except BaseException:
+                        observer.rolled_back()
+                        raise
+                    if not read_only:
+                        observer.before_commit(uow)
         except sa.exc.OperationalError as error:
             if not _timed_out(error):
                 raise
@@ -112,14 +124,24 @@ def _postgres_engine(url: sa.URL, statement_timeout_ms: int) -> Engine:
     url = url.update_query_dict({"options": options.strip()})
     # prepare_threshold=None: psycopg would otherwise prepare a statement after 5 runs and keep
     # the plan made when the tables were small (seconds per search once they have grown).
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+    # hide_parameters: a database error's text must not carry the values (an NHS number) to logs.
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def _sqlite_engine(url: sa.URL, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Engine:
     memory = url.database in (None, "", ":memory:")
     # Waiting for another writer's lock is bounded by the same budget as a statement.
     busy_timeout_ms = statement_timeout_ms
-    options: dict = {"connect_args": {"timeout": busy_timeout_ms / 1000}}
+    # hide_parameters: a database error's text must not carry the values (an NHS number) to logs.
+    options: dict = {
+        "connect_args": {"timeout": busy_timeout_ms / 1000},
+        "hide_parameters": True,
+    }
     if memory:
         # One shared connection, or each checkout would see its own empty database.
         options["poolclass"] = sa.pool.StaticPool

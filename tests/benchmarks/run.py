@@ -14,7 +14,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import intake, intake_parallel, screening, store, validation
+from tests.benchmarks import (
+    audit,
+    bounded,
+    intake,
+    intake_parallel,
+    invariants,
+    json_input,
+    screening,
+    store,
+    validation,
+)
 
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 
@@ -43,13 +53,12 @@ def pin_to_one_core() -> str:
 def main() -> None:
     """Run every benchmark section and write the report."""
     pinning = pin_to_one_core()
-    every = [
-        *intake.SECTIONS,
-        *validation.SECTIONS,
-        *screening.SECTIONS,
-        *store.SECTIONS,
-        *intake_parallel.SECTIONS,
-    ]
+    every = [*intake.SECTIONS, *validation.SECTIONS, *screening.SECTIONS, *audit.SECTIONS]
+    every += json_input.SECTIONS
+    every += bounded.SECTIONS
+    every += invariants.SECTIONS
+    every += store.SECTIONS
+    every += intake_parallel.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

@@ -5,7 +5,16 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
+from adapter.settings import Settings
 from tests.integration.test_native_api import post, referral
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+    """Audit off: its AuditEvent for the refusal is a write and rightly queues for the lock."""
+    return Settings(home=tmp_path, base_url="http://testserver", audit=False)
 
 
 def test_a_bad_referral_is_answered_while_another_holds_the_write_lock(app, client, auth):  # type: ignore[no-untyped-def]
