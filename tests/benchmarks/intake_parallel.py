@@ -166,7 +166,8 @@ def parallel_post_section(_median: Median) -> list[str]:
         "",
         f"gunicorn ({WORKERS} sync workers, both cores) on a fresh PostgreSQL schema; {CLIENTS} "
         f"client threads in the benchmark process post {CLIENTS * PER_CLIENT:,} referrals for "
-        f"distinct people from one referrer organisation after {WARMUP} warm-up posts. "
+        f"distinct people from one referrer organisation after {WARMUP} warm-up posts; audit on, "
+        "as served. "
         "Client and server share this 2-core machine.",
         "",
         "| measure | value | target |",
