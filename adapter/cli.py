@@ -69,7 +69,8 @@ def reindex() -> None:
     """Rebuild the search indexes of every stored resource (after an upgrade adds parameters)."""
     from adapter.store import Store
 
-    store = Store.from_url(_settings().database_url)
+    # An operator's one-off command on the whole store: a day, not a request's time budget.
+    store = Store.from_url(_settings().database_url, statement_timeout_ms=86_400_000)
     store.migrate()
     with store.unit_of_work() as uow:
         count = uow.resources.reindex()
