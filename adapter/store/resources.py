@@ -168,24 +168,43 @@ class ResourceRepository:
     ) -> dict | None:
         """The resource with the first-listed identifier that any has (newest first), or None.
 
-        One query for all of them: identity matching runs on every referral.
+        Identity matching runs on every referral, so its cost must stay flat as the store grows
+        whatever the planner's statistics say: each identifier is an exact index lookup, and
+        only when one matches are the resources read by their keys (a join with an OR over
+        the identifiers let stale statistics walk every Patient per referral).
         """
         if not identifiers:
             return None
         T = search_token.c
-        matches = [
-            sa.and_(T.code == value, *([T.system == system] if system is not None else []))
-            for system, value in identifiers
+        lookups = [
+            sa.select(T.resource_id, sa.literal(rank).label("rank")).where(
+                T.resource_type == resource_type,
+                T.param == "identifier",
+                T.code == value,
+                *([T.system == system] if system is not None else []),
+            )
+            for rank, (system, value) in enumerate(identifiers)
         ]
-        rank = sa.case(*((match, i) for i, match in enumerate(matches)), else_=len(matches))
-        content = self._db.execute(
-            sa.select(R.content)
-            .join(search_token, sa.and_(T.resource_type == R.resource_type, T.resource_id == R.id))
-            .where(R.resource_type == resource_type, T.param == "identifier", sa.or_(*matches))
-            .order_by(rank, R.last_updated.desc(), R.id)
-            .limit(1)
-        ).scalar_one_or_none()
-        return orjson.loads(content) if content is not None else None
+        ranks: dict[str, int] = {}
+        for resource_id, rank in self._db.execute(sa.union_all(*lookups)):
+            ranks[resource_id] = min(rank, ranks.get(resource_id, rank))
+        if not ranks:
+            return None
+        # One key lookup per candidate: `id IN (...)` let stale statistics scan every Patient.
+        reads = [
+            sa.select(R.id, R.last_updated, R.content).where(
+                R.resource_type == resource_type, R.id == resource_id
+            )
+            for resource_id in sorted(ranks)
+        ]
+        rows = list(self._db.execute(sa.union_all(*reads)).all())
+        if not rows:
+            return None
+        # Best-ranked identifier first, then the most recently updated, then by id.
+        rows.sort(key=lambda row: row.id)
+        rows.sort(key=lambda row: row.last_updated, reverse=True)
+        best = min(rows, key=lambda row: ranks[row.id])
+        return orjson.loads(best.content)
 
     def search(self, resource_type: str, query: SearchQuery) -> SearchPage:
         """One page of matches in a stable order (newest first), the total, and includes."""
