@@ -139,8 +139,11 @@ def _phrase(status: int) -> str:
 
 
 def record(uow: UnitOfWork, event: dict) -> dict:
-    """Store an AuditEvent in the unit of work's transaction (it commits or rolls back with it)."""
-    return uow.resources.create(event)
+    """Store an AuditEvent in the unit of work's transaction (it commits or rolls back with it).
+
+    Its id is fresh, so it needs no savepoint against a taken id: one statement on PostgreSQL.
+    """
+    return uow.resources.create_many([event])[0]
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from adapter.search.definitions import FHIR_ID, SearchRegistry
 from adapter.search.extract import extract
 from adapter.search.query import SearchPage, SearchQuery
 from adapter.store import search_sql
+from adapter.store.bulk import insert_rows
 from adapter.store.observer import Observer
 from adapter.store.tables import (
     resource,
@@ -58,7 +59,7 @@ class ResourceRepository:
         return stored
 
     def create_many(self, resources: list[dict]) -> list[dict]:
-        """Store each as version 1 in a few batched statements; Conflict if any id is taken.
+        """Store each as version 1 (one statement on PostgreSQL); Conflict if any id is taken.
 
         For resources with fresh ids (a new referral's): no savepoint per resource, so a
         Conflict here leaves the transaction unusable and the caller's unit of work rolls back.
@@ -71,13 +72,13 @@ class ResourceRepository:
             return []
         rows = [_row(s) for s in stored]
         try:
-            self._db.execute(resource.insert(), rows)
+            insert_rows(
+                self._db, {resource: rows, resource_version: rows, **self._index_rows(stored)}
+            )
         except sa.exc.IntegrityError:
             raise Conflict(
                 Issue("A resource with this id already exists.", code="duplicate")
             ) from None
-        self._db.execute(resource_version.insert(), rows)
-        self._index_many(stored)
         self._touched(stored, written=True)
         return stored
 
@@ -280,6 +281,10 @@ class ResourceRepository:
 
     def _index_many(self, stored: list[dict]) -> None:
         """Insert the index rows of new resources: one statement per index table, not per row."""
+        insert_rows(self._db, self._index_rows(stored))
+
+    def _index_rows(self, stored: list[dict]) -> dict[sa.Table, list[dict]]:
+        """The index rows of resources, by index table."""
         rows: dict[sa.Table, list[dict]] = {table: [] for table in _INDEX_TABLES}
         for resource_json in stored:
             key = {
@@ -294,9 +299,7 @@ class ResourceRepository:
                 (search_reference, ("param", "target_type", "target_id"), entries.references),
             ):
                 rows[table].extend({**key, **dict(zip(names, v, strict=True))} for v in values)
-        for table, table_rows in rows.items():
-            if table_rows:
-                self._db.execute(table.insert(), table_rows)
+        return rows
 
 
 def _identity(resource_json: dict, allow_new_id: bool) -> tuple[str, str]:
