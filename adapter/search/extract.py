@@ -11,6 +11,9 @@ from functools import cache
 
 import fhirpathpy
 
+from adapter.conformance.fhirpath import compile_expression
+from adapter.conformance.fhirpath_functions import CompileError
+from adapter.conformance.fhirpath_values import EvalError
 from adapter.search.dates import date_range, period_range
 from adapter.search.definitions import SearchParameter, SearchRegistry
 
@@ -40,8 +43,24 @@ def extract(resource: dict, registry: SearchRegistry) -> IndexEntries:
 
 
 @cache
-def _compiled(expression: str) -> Callable[..., list]:
-    return fhirpathpy.compile(expression)
+def _compiled(expression: str) -> Callable[[dict], list]:
+    """The expression compiled to closures (same answers, a fraction of the time), else fhirpathpy.
+
+    Every write indexes what it stores, so this runs for each resource of every referral.
+    """
+    interpreted = fhirpathpy.compile(expression)
+    try:
+        compiled = compile_expression(expression)
+    except CompileError:
+        return lambda resource: interpreted(resource, None)
+
+    def run(resource: dict) -> list:
+        try:
+            return compiled([resource], resource, {"resource": resource, "rootResource": resource})
+        except EvalError:  # a value the subset does not handle: the interpreter does
+            return interpreted(resource, None)
+
+    return run
 
 
 def normalise(text: str) -> str:

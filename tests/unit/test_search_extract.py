@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import fhirpathpy
+import orjson
+
+from adapter.conformance.fhirpath import compile_expression
 from adapter.search import default_registry
-from adapter.search.extract import extract
+from adapter.search.extract import _compiled, extract
 
 # Trimmed from the UK Core examples ServiceRequest-ColonoscopyRequest and Patient-RichardSmith.
 SERVICE_REQUEST = {
@@ -82,3 +89,50 @@ def test_values_a_database_cannot_index_are_skipped() -> None:
     entries = extract(resource, default_registry())
     assert entries.tokens == [("identifier", "s", "kept")]
     assert [len(value) for _, value in entries.strings] == [512]
+
+
+def _resources(node: object) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if "resourceType" in node:
+            yield node
+        for value in node.values():
+            yield from _resources(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _resources(value)
+
+
+_ROOT = Path(__file__).resolve().parents[2]
+_EXAMPLES = sorted(
+    [
+        *(_ROOT / "fixtures" / "fhir").rglob("*.json"),
+        *(_ROOT / "fixtures" / "conformance").rglob("*.json"),
+        *(_ROOT.parent / "shared" / "reference").rglob("*.json"),
+    ]
+)
+
+
+def test_every_indexed_search_expression_is_compiled() -> None:
+    """Indexing runs on every write: none of the search parameters falls back to fhirpathpy."""
+    registry = default_registry()
+    for resource_type in registry.resource_types:
+        for parameter in registry.indexed(resource_type):
+            assert parameter.expression is not None
+            compile_expression(parameter.expression)  # raises CompileError when not covered
+
+
+def test_compiled_extraction_answers_as_fhirpathpy_does() -> None:
+    """On every example resource, each indexed parameter's values are fhirpathpy's values."""
+    registry = default_registry()
+    compared = 0
+    for path in _EXAMPLES:
+        for resource in _resources(orjson.loads(path.read_bytes())):
+            if resource["resourceType"] not in registry.resource_types:
+                continue
+            for parameter in registry.indexed(resource["resourceType"]):
+                expression = parameter.expression
+                assert expression is not None
+                expected = fhirpathpy.compile(expression)(resource)
+                assert _compiled(expression)(resource) == expected, (path.name, expression)
+                compared += 1
+    assert compared > 500
