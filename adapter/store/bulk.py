@@ -11,6 +11,8 @@ SQLite has no round trips to save: it runs one executemany per table.
 
 from __future__ import annotations
 
+import functools
+
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -42,7 +44,13 @@ def insert_rows(connection: Connection, rows: dict[sa.Table, list[dict]]) -> Non
     *first, last = inserts
     with_clauses = ", ".join(f"w{i} AS ({insert})" for i, insert in enumerate(first))
     statement = f"WITH {with_clauses} {last}" if first else last
-    connection.execute(sa.text(statement), parameters)
+    connection.execute(_text(statement), parameters)
+
+
+@functools.lru_cache(maxsize=64)
+def _text(statement: str) -> sa.TextClause:
+    """A statement's parsed form, kept: a referral's and an AuditEvent's shapes recur."""
+    return sa.text(statement)
 
 
 def _json_rows(table: sa.Table, rows: list[dict]) -> str:
