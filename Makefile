@@ -39,6 +39,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix adapter tests scripts
 
 bench: setup
+	@command -v wrk >/dev/null || echo "wrk is not installed (apt-get install wrk): parallel intake is driven by Python client threads, which share the CPU with the server"
 	LD_ADAPTER_TEST_POSTGRES_URL=$${LD_ADAPTER_TEST_POSTGRES_URL:-$(POSTGRES_TEST_URL)} $(BIN)/python -m tests.benchmarks.run
 
 clean:
