@@ -29,6 +29,10 @@ from adapter.store.tables import (
 _TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
 R = resource.c
 _INDEX_TABLES = (search_token, search_string, search_date, search_reference)
+# Built once: every referral reads by key, and building a statement costs more than running it.
+_READ = sa.select(R.content).where(
+    R.resource_type == sa.bindparam("resource_type"), R.id == sa.bindparam("id")
+)
 
 
 class ResourceRepository:
@@ -131,7 +135,7 @@ class ResourceRepository:
     def read(self, resource_type: str, resource_id: str) -> dict | None:
         """The current version, or None."""
         content = self._db.execute(
-            sa.select(R.content).where(R.resource_type == resource_type, R.id == resource_id)
+            _READ, {"resource_type": resource_type, "id": resource_id}
         ).scalar_one_or_none()
         return self._seen(orjson.loads(content)) if content is not None else None
 
@@ -176,18 +180,15 @@ class ResourceRepository:
         """
         if not identifiers:
             return None
-        T = search_token.c
-        lookups = [
-            sa.select(T.resource_id, sa.literal(rank).label("rank")).where(
-                T.resource_type == resource_type,
-                T.param == "identifier",
-                T.code == value,
-                *([T.system == system] if system is not None else []),
-            )
-            for rank, (system, value) in enumerate(identifiers)
-        ]
+        lookup = search_sql.identifier_lookup(
+            resource_type, tuple(s is not None for s, _ in identifiers)
+        )
+        values = {f"code{rank}": value for rank, (_, value) in enumerate(identifiers)}
+        values.update(
+            {f"system{rank}": s for rank, (s, _) in enumerate(identifiers) if s is not None}
+        )
         ranks: dict[str, int] = {}
-        for resource_id, rank in self._db.execute(sa.union_all(*lookups)):
+        for resource_id, rank in self._db.execute(lookup, values):
             ranks[resource_id] = min(rank, ranks.get(resource_id, rank))
         if not ranks:
             return None

@@ -6,6 +6,7 @@ database starts from the selective index rows rather than probing the index once
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -173,3 +174,20 @@ _BUILDERS: dict[type, Callable[..., ColumnElement[bool]]] = {
     ReferenceIdentifierCriterion: _reference_identifier,
     IdCriterion: _id,
 }
+
+
+@functools.lru_cache(maxsize=64)
+def identifier_lookup(resource_type: str, with_system: tuple[bool, ...]) -> sa.CompoundSelect:
+    """(resource_id, rank) of the resources with each identifier: one statement per shape, kept."""
+    T = search_token.c
+    return sa.union_all(
+        *(
+            sa.select(T.resource_id, sa.literal(rank).label("rank")).where(
+                T.resource_type == resource_type,
+                T.param == "identifier",
+                T.code == sa.bindparam(f"code{rank}"),
+                *([T.system == sa.bindparam(f"system{rank}")] if has_system else []),
+            )
+            for rank, has_system in enumerate(with_system)
+        )
+    )
