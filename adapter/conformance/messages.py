@@ -37,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-EXT-NO-VALUE": ("invariant", "error"),
     "LD-BUNDLE-DUPLICATE-FULLURL": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-VERSIONED": ("invariant", "error"),
+    "LD-BUNDLE-FULLURL-MISMATCH": ("invariant", "error"),
     "LD-BUNDLE-ENTRY-EMPTY": ("invariant", "error"),
     "LD-BUNDLE-FIRST-ENTRY": ("invariant", "error"),
     "LD-BUNDLE-REQUEST": ("invariant", "error"),
@@ -71,6 +72,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-MSG-EVENT-MISMATCH": ("invalid", "error"),
     "LD-MSG-EVENT-SYSTEM-OLD": ("code-invalid", "warning"),
     "LD-MSG-DEFINITION-NOT-OURS": ("informational", "information"),
+    "LD-MSG-DEFINITION-PARTNER": ("informational", "information"),
+    "LD-MSG-NO-DEFINITION": ("informational", "information"),
     "LD-MSG-COUNT-MIN": ("required", "error"),
     "LD-MSG-COUNT-MAX": ("structure", "error"),
     # The validate command.
