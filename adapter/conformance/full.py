@@ -7,7 +7,7 @@ import functools
 from adapter.conformance.message import message_issues
 from adapter.conformance.messages import issue
 from adapter.conformance.package import package
-from adapter.conformance.profile_check import ProfileCheck, nhs_number_warnings
+from adapter.conformance.profile_check import ProfileCheck, nhs_number_issues
 from adapter.conformance.profiles import profiles
 from adapter.conformance.questionnaire_response import (
     QuestionnaireIndex,
@@ -16,8 +16,6 @@ from adapter.conformance.questionnaire_response import (
 )
 from adapter.conformance.validate import parse_json, validate_resource
 from adapter.errors import Issue
-
-LD_PATIENT = "https://ld-adapter.github.io/fhir/StructureDefinition/ld-patient"
 
 
 @functools.cache
@@ -68,9 +66,9 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
         elif prof.url not in checked:
             checked.add(prof.url)
             found.extend(ProfileCheck(compiled, prof, resource).run(resource, path))
-    if rtype == "Patient" and LD_PATIENT not in checked:
-        found.extend(nhs_number_warnings(resource, path))
-    elif rtype == "QuestionnaireResponse":
+    reported = {i.expression for i in found if i.message_id == "LD-PROFILE-NHS-NUMBER"}
+    found.extend(i for i in nhs_number_issues(resource, path) if i.expression not in reported)
+    if rtype == "QuestionnaireResponse":
         found.extend(_questionnaire_response(resource, path))
     elif rtype == "Bundle":
         found.extend(_bundle(resource, path))

@@ -63,7 +63,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-PROFILE-INVARIANT-WARNING": ("invariant", "warning"),
     "LD-PROFILE-INVARIANT-FAILED": ("processing", "warning"),
     # Partner payloads claiming profiles we do not own: what the base spec allows, flagged.
-    "LD-PARTNER-NHS-NUMBER": ("value", "warning"),
+    "LD-PARTNER-NHS-NUMBER": ("value", "warning"),  # retired: now LD-NHS-NUMBER-INVALID
+    # Any resource: an NHS number (https://fhir.nhs.uk/Id/nhs-number) must pass Modulus 11.
+    "LD-NHS-NUMBER-INVALID": ("value", "error"),
     # Message tier: MessageHeader, focus and our MessageDefinitions.
     "LD-MSG-FOCUS-MISSING": ("required", "error"),
     "LD-MSG-FOCUS-UNRESOLVED": ("not-found", "error"),

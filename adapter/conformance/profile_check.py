@@ -196,17 +196,22 @@ def _show(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def nhs_number_warnings(patient: dict, path: str) -> list[Issue]:
-    """NHS numbers failing Modulus 11 in a Patient we do not check against ld-patient."""
+def nhs_number_issues(resource: dict, path: str) -> list[Issue]:
+    """Every NHS number failing Modulus 11 anywhere in a resource (Bundle entries are their own)."""
     found = []
-    identifiers = patient.get("identifier")
-    for i, ident in enumerate(identifiers if isinstance(identifiers, list) else ()):
-        if not isinstance(ident, dict) or ident.get("system") != NHS_NUMBER_SYSTEM:
+    stack: list[tuple[object, str]] = [(resource, path)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, list):
+            stack.extend((child, f"{at}[{i}]") for i, child in enumerate(item))
             continue
-        value = ident.get("value")
-        if isinstance(value, str) and not is_valid_nhs_number(value):
-            why = (
-                "the NHS number fails the Modulus 11 check digit test; it cannot be matched to PDS"
-            )
-            found.append(issue("LD-PARTNER-NHS-NUMBER", f"{path}.identifier[{i}].value", why))
-    return found
+        if not isinstance(item, dict):
+            continue
+        value = item.get("value")
+        nhs = item.get("system") == NHS_NUMBER_SYSTEM and isinstance(value, str)
+        if nhs and not is_valid_nhs_number(value):  # type: ignore[arg-type]
+            why = "the NHS number fails the Modulus 11 check digit test: it cannot be a real one"
+            found.append(issue("LD-NHS-NUMBER-INVALID", f"{at}.value", why))
+        skip = "entry" if item is resource and resource.get("resourceType") == "Bundle" else None
+        stack.extend((child, f"{at}.{key}") for key, child in item.items() if key != skip)
+    return sorted(found, key=lambda i: i.expression)

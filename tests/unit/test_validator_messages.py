@@ -15,6 +15,16 @@ BARS = ROOT.parent / "shared" / "reference" / "bars"
 OUR_MESSAGE = ROOT / "conformance" / "examples" / "Bundle-ld-referral-message-example.json"
 
 
+def _cancellation() -> dict:
+    """The BaRS cancellation example with a Modulus 11-valid NHS number (its own fails)."""
+    message = orjson.loads((BARS / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
+    for entry in message["entry"]:
+        for ident in entry["resource"].get("identifier", []):
+            if ident.get("system") == "https://fhir.nhs.uk/Id/nhs-number":
+                ident["value"] = "9990012342"
+    return message
+
+
 def _ids(issues: list) -> list[tuple[str, str]]:
     return [(i.severity, i.message_id) for i in issues if i.message_id != "LD-PROFILE-NOT-OURS"]
 
@@ -47,14 +57,21 @@ bars = pytest.mark.skipif(not BARS.is_dir(), reason="NHS reference examples not 
 
 @bars
 def test_bars_cancellation_is_checked_against_the_bars_definition_with_no_errors() -> None:
-    found = validate((BARS / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
+    found = validate(_cancellation())
     assert not has_errors(found)
     assert ("information", "LD-MSG-DEFINITION-PARTNER") in _ids(found)
 
 
 @bars
+def test_the_published_bars_cancellation_has_one_error_its_nhs_number() -> None:
+    found = validate((BARS / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
+    errors = [(i.message_id, i.expression[0]) for i in found if i.severity == "error"]
+    assert errors == [("LD-NHS-NUMBER-INVALID", "Bundle.entry[2].resource.identifier[0].value")]
+
+
+@bars
 def test_bars_cancellation_with_one_organisation_breaks_the_published_count() -> None:
-    message = orjson.loads((BARS / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
+    message = _cancellation()
     last_org = max(
         i for i, e in enumerate(message["entry"]) if e["resource"]["resourceType"] == "Organization"
     )
@@ -68,7 +85,7 @@ def test_bars_cancellation_with_one_organisation_breaks_the_published_count() ->
 
 @bars
 def test_a_bars_definition_we_do_not_have_is_information() -> None:
-    message = orjson.loads((BARS / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
+    message = _cancellation()
     header = message["entry"][0]["resource"]
     header["definition"] = "https://fhir.nhs.uk/MessageDefinition/bars-message-something-new"
     found = validate(message)
@@ -78,8 +95,7 @@ def test_a_bars_definition_we_do_not_have_is_information() -> None:
 
 @bars
 def test_the_event_must_match_the_bars_definition() -> None:
-    message = orjson.loads((BARS / "SERVREQ01-Cancellation-Revoked.json").read_bytes())
-    changed = copy.deepcopy(message)
+    changed = copy.deepcopy(_cancellation())
     changed["entry"][0]["resource"]["eventCoding"]["code"] = "booking-request"
     found = [i.message_id for i in validate(changed) if i.severity == "error"]
     assert found == ["LD-MSG-EVENT-MISMATCH"]
