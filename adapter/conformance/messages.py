@@ -35,6 +35,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-REF-OUTSIDE-BUNDLE": ("not-found", "warning"),
     "LD-EXT-VALUE-AND-CHILDREN": ("invariant", "error"),
     "LD-EXT-NO-VALUE": ("invariant", "error"),
+    "LD-EXT-URL-NOT-ABSOLUTE": ("value", "error"),
     "LD-BUNDLE-DUPLICATE-FULLURL": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-VERSIONED": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-MISMATCH": ("invariant", "error"),
