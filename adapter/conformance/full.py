@@ -69,19 +69,25 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
     reported = {i.expression for i in found if i.message_id == "LD-PROFILE-NHS-NUMBER"}
     found.extend(i for i in nhs_number_issues(resource, path) if i.expression not in reported)
     if rtype == "QuestionnaireResponse":
-        found.extend(_questionnaire_response(resource, path))
+        found.extend(_questionnaire_response(resource, path, bool(checked)))
     elif rtype == "Bundle":
         found.extend(_bundle(resource, path))
     return found
 
 
-def _questionnaire_response(response: dict, path: str) -> list[Issue]:
+def _questionnaire_response(response: dict, path: str, ours: bool) -> list[Issue]:
+    """Answers checked against our Questionnaire; otherwise say they were not checked."""
     canonical = response.get("questionnaire")
-    if not isinstance(canonical, str) or not questionnaires().knows_url(
-        canonical.partition("|")[0]
-    ):
-        return []  # not one of our questionnaires: nothing more we can check
-    return validate_questionnaire_response(response, questionnaires(), path)
+    at = f"{path}.questionnaire"
+    if not isinstance(canonical, str) or not canonical:
+        if ours:
+            return []  # our profile reports the missing questionnaire (min 1)
+        why = "questionnaire is absent: the answers were not checked against any Questionnaire"
+        return [issue("LD-QR-QUESTIONNAIRE-MISSING", at, why)]
+    if ours or questionnaires().knows_url(canonical.partition("|")[0]):
+        return validate_questionnaire_response(response, questionnaires(), path)
+    why = "questionnaire is not one of this adapter's: the answers were not checked against it"
+    return [issue("LD-QR-QUESTIONNAIRE-NOT-OURS", at, why)]
 
 
 def _bundle(bundle: dict, path: str) -> list[Issue]:

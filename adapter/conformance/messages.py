@@ -79,6 +79,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-MSG-NO-DEFINITION": ("informational", "information"),
     "LD-MSG-COUNT-MIN": ("required", "error"),
     "LD-MSG-COUNT-MAX": ("structure", "error"),
+    # QuestionnaireResponses that do not name one of our Questionnaires: answers not checked.
+    "LD-QR-QUESTIONNAIRE-MISSING": ("incomplete", "warning"),
+    "LD-QR-QUESTIONNAIRE-NOT-OURS": ("incomplete", "warning"),
     # The validate command.
     "LD-FILE-UNREADABLE": ("exception", "error"),
 }
