@@ -84,7 +84,7 @@ class ProfileCheck:
         members: dict[str, list[tuple[int, Any]]] = {v: [] for v in by_value}
         for i, item in enumerate(items):
             value = item.get(key) if isinstance(item, dict) else None
-            if value in members:
+            if isinstance(value, str) and value in members:
                 members[value].append((i, item))
         for value, slice_node in by_value.items():
             self.cardinality(slice_node, len(members[value]), at, "SLICE")
