@@ -209,9 +209,11 @@ class Walker:
         codings = [value] if element.type == "Coding" else value.get("coding")
         codings = codings if isinstance(codings, list) else []
         for i, coding in enumerate(codings):
-            if not isinstance(coding, dict) or coding.get("system") not in vs.systems:
+            system = coding.get("system") if isinstance(coding, dict) else None
+            if not isinstance(system, str) or system not in vs.systems:
                 continue
-            if coding.get("code") in vs.codes:
+            code = coding.get("code")
+            if isinstance(code, str) and code in vs.codes:
                 return
             at = path if element.type == "Coding" else f"{path}.coding[{i}]"
             self._not_in_value_set(element, f"{at}.code")

@@ -73,6 +73,7 @@ def retypings(draw: st.DrawFn) -> tuple[str, Path_, str]:
 CONSENT = "fixtures/conformance/invalid/consent-declined-but-permit.json"
 MESSAGE = "fixtures/conformance/invalid/message-event-mismatch.json"
 ANSWER = ("entry", 5, "resource", "item", 0, "item", 0)
+CONDITION = "fixtures/validation/valid/condition-clinical-status.json"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -82,6 +83,8 @@ ANSWER = ("entry", 5, "resource", "item", 0, "item", 0)
 @example(case=(CONSENT, ("extension", 0, "valueCoding", "code"), "list"))
 @example(case=(MESSAGE, (*ANSWER, "linkId"), "list"))
 @example(case=(MESSAGE, (*ANSWER, "answer", 0, "valueCoding", "system"), "list"))
+@example(case=(CONDITION, ("clinicalStatus", "coding", 0, "system"), "list"))
+@example(case=(CONDITION, ("clinicalStatus", "coding", 0, "code"), "list"))
 def test_a_retyped_element_gets_issues_never_an_exception(case: tuple[str, Path_, str]) -> None:
     found = validate(_retyped(*case))
     assert isinstance(found, list)
