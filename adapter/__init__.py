@@ -10,12 +10,13 @@ from adapter.settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app: store (migrated), service directory, auth, blueprints."""
     from adapter import services
-    from adapter.api import errors, health
+    from adapter.api import audit, errors, health
     from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
     from adapter.api.fhir import fhir_blueprint
     from adapter.api.fhir_validate import validate_blueprint
     from adapter.api.native import native_blueprint
+    from adapter.api.openapi_page import docs_blueprint
     from adapter.auth import TokenVerifier, authenticate
     from adapter.store import Store
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION_KEY] = AppServices(settings, store, verifier, directory)
     errors.init_app(app)
+    audit.init_app(app)  # first: a request refused by the token check is audited too
 
     @app.before_request
     def _authenticate() -> None:
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.health_blueprint)
     app.register_blueprint(native_blueprint, url_prefix="/api")
     app.register_blueprint(assessments_blueprint, url_prefix="/api")
+    app.register_blueprint(docs_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")
     return app

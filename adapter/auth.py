@@ -2,6 +2,9 @@
 
 HS256 with a development key generated under LD_ADAPTER_HOME by default, so `ld-adapter serve` and
 `ld-adapter token` agree with no setup; RS256 with a JWKS (file or URL) in production.
+
+A granular scope with a restriction (`system/Patient.rs?identifier=...`) is never widened: it grants
+nothing here, and a request only it would cover is refused with a 403 that says so.
 """
 
 from __future__ import annotations
@@ -29,10 +32,15 @@ class Grant:
 
     resource_type: str
     interactions: str
+    restricted: bool = False
+
+    def covers(self, resource_type: str, interaction: str) -> bool:
+        """True if the scope names the interaction on the type, restricted or not."""
+        return self.resource_type in ("*", resource_type) and interaction in self.interactions
 
     def allows(self, resource_type: str, interaction: str) -> bool:
-        """True if this grant covers the interaction on the type."""
-        return self.resource_type in ("*", resource_type) and interaction in self.interactions
+        """True if this grant allows the interaction on every resource of the type."""
+        return not self.restricted and self.covers(resource_type, interaction)
 
 
 def parse_scopes(scope_claim: str | list[str] | None) -> list[Grant]:
@@ -45,10 +53,10 @@ def parse_scopes(scope_claim: str | list[str] | None) -> list[Grant]:
         if not isinstance(scope, str) or not scope.startswith("system/") or "." not in scope:
             continue
         resource_type, _, permissions = scope[len("system/") :].partition(".")
-        permissions = permissions.split("?", 1)[0]
+        permissions, restricted, _ = permissions.partition("?")
         letters = _V1_PERMISSIONS.get(permissions, permissions)
         if letters and all(letter in INTERACTIONS for letter in letters):
-            grants.append(Grant(resource_type, letters))
+            grants.append(Grant(resource_type, letters, bool(restricted)))
     return grants
 
 
@@ -95,7 +103,7 @@ class TokenVerifier:
     def verify(self, token: str) -> dict:
         """The token's claims, or Unauthorized."""
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 self._key_for(token),  # type: ignore[arg-type]
                 algorithms=[self.settings.jwt_algorithm],
@@ -107,6 +115,20 @@ class TokenVerifier:
             raise Unauthorized("The bearer token has expired.", code="expired") from None
         except (jwt.InvalidTokenError, jwt.PyJWKClientError, ValueError):
             raise Unauthorized("The bearer token is not valid.", code="login") from None
+        self._check_lifetime(claims)
+        return claims
+
+    def _check_lifetime(self, claims: dict) -> None:
+        """Refuse tokens meant to live longer than the configured maximum (exp - iat, or - now)."""
+        issued = claims.get("iat")
+        start = issued if isinstance(issued, int | float) else time.time()
+        limit = self.settings.max_token_lifetime
+        if claims["exp"] - start > limit:
+            raise Unauthorized(
+                f"The bearer token lives longer than this server accepts ({limit} seconds at most);"
+                " ask for a shorter-lived token.",
+                code="login",
+            )
 
 
 def ensure_dev_key(path: Path) -> bytes:
@@ -156,6 +178,7 @@ def authenticate(verifier: TokenVerifier) -> None:
         )
     claims = verifier.verify(token.strip())
     g.token_subject = claims.get("sub")
+    g.token_claims = claims
     g.grants = parse_scopes(claims.get("scope", claims.get("scp")))
 
 
@@ -166,10 +189,23 @@ def has_scope(resource_type: str, interaction: str) -> bool:
 
 def require_scope(resource_type: str, interaction: str) -> None:
     """Raise Forbidden unless the current token grants the interaction on the type."""
-    if not has_scope(resource_type, interaction):
-        raise Forbidden(
-            Issue(
-                f"This needs the scope system/{resource_type}.{interaction} (or a wider one).",
-                code="forbidden",
-            )
+    require_scopes((resource_type, interaction))
+
+
+def require_scopes(*needed: tuple[str, str]) -> None:
+    """Raise Forbidden, naming every missing scope, unless the token grants all of them."""
+    issues = [_missing(t, i) for t, i in dict.fromkeys(needed) if not has_scope(t, i)]
+    if issues:
+        raise Forbidden(issues)
+
+
+def _missing(resource_type: str, interaction: str) -> Issue:
+    scope = f"system/{resource_type}.{interaction}"
+    if any(grant.covers(resource_type, interaction) for grant in g.get("grants", [])):
+        why = (
+            f"This needs the scope {scope} without a restriction: this server does not apply "
+            "scope restrictions (?param=value), so it refuses rather than widen them."
         )
+    else:
+        why = f"This needs the scope {scope} (or a wider one)."
+    return Issue(why, code="forbidden")

@@ -1,7 +1,9 @@
-"""The `ld-adapter` command: serve, token, map, migrate, validate."""
+"""The `ld-adapter` command: serve, token, map, migrate, reindex, validate."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -10,6 +12,7 @@ import click
 import orjson
 
 from adapter.errors import AdapterError, InvalidInput, Issue
+from adapter.json_input import JsonInputError, load_json
 from adapter.settings import Settings, SettingsError
 
 
@@ -39,7 +42,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from adapter.server import run
 
     settings = _settings()
-    run(settings, host or settings.host, port or settings.port, workers or settings.workers)
+    overrides: dict[str, object] = {k: v for k, v in (("host", host), ("port", port)) if v}
+    if overrides and not os.environ.get("LD_ADAPTER_BASE_URL"):
+        overrides["base_url"] = ""  # links follow the address served, as without the flags
+    settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
+    run(settings, settings.host, settings.port, workers or settings.workers)
 
 
 @main.command()
@@ -54,6 +61,19 @@ def migrate() -> None:
     loaded = prepare_store(store, settings)
     store.dispose()
     click.echo(f"database ready; {len(loaded)} service directory resources loaded")
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search indexes of every stored resource (after an upgrade adds parameters)."""
+    from adapter.store import Store
+
+    store = Store.from_url(_settings().database_url)
+    store.migrate()
+    with store.unit_of_work() as uow:
+        count = uow.resources.reindex()
+    store.dispose()
+    click.echo(f"{count} resources reindexed")
 
 
 @main.command()
@@ -77,7 +97,14 @@ def token(scopes: tuple[str, ...], lifetime: int, subject: str) -> None:
             f"{', '.join(bad)}: expected system/<Type or *>.<letters from cruds>",
             param_hint="--scope",
         )
-    click.echo(mint_dev_token(_settings(), list(scopes), subject=subject, lifetime=lifetime))
+    settings = _settings()
+    if lifetime > settings.max_token_lifetime:
+        raise click.BadParameter(
+            f"at most {settings.max_token_lifetime} seconds (LD_ADAPTER_MAX_TOKEN_LIFETIME): "
+            "the service refuses longer-lived tokens",
+            param_hint="--lifetime",
+        )
+    click.echo(mint_dev_token(settings, list(scopes), subject=subject, lifetime=lifetime))
 
 
 @main.command(name="map")
@@ -92,11 +119,9 @@ def map_referral(file: Path) -> None:
     settings = _settings()
     try:
         try:
-            payload = orjson.loads(file.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(
-                Issue(f"Not valid JSON (line {exc.lineno}, column {exc.colno}).", code="structure")
-            ) from None
+            payload = load_json(file.read_bytes())
+        except JsonInputError as exc:
+            raise InvalidInput(Issue(f"The file {exc}.", code=exc.code)) from None
         referral = load_referral(payload)
     except AdapterError as error:
         sys.stderr.write(

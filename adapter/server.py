@@ -1,4 +1,8 @@
-"""Run the app under gunicorn: one app per worker, built after the fork (no shared DB handles)."""
+"""Run the app under gunicorn: one app per worker, built after the fork (no shared DB handles).
+
+Workers are threaded and receive each whole request before a thread takes it on (adapter.worker),
+so clients that send slowly cannot hold the threads that answer everyone else.
+"""
 
 from __future__ import annotations
 
@@ -35,9 +39,28 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
     options: dict[str, object] = {
         "bind": f"{host}:{port}",
         "workers": workers,
+        "worker_class": _worker_class(settings),
+        "threads": settings.threads,
+        "keepalive": settings.keepalive,
+        "worker_connections": settings.max_connections,
         "accesslog": "-",
         # The default access log format holds the query string, which can carry an NHS number.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sµs',
-        "timeout": 30,
+        # gthread workers stay alive through long requests: this restarts only a hung worker.
+        "timeout": settings.worker_timeout,
+        # gunicorn's admin socket has one path per user, so every instance would take it over from
+        # the last; nothing here uses it.
+        "control_socket_disable": True,
     }
     _AdapterServer(settings, options).run()
+
+
+def _worker_class(settings: Settings) -> type:
+    """The bounded worker, with this configuration's request timeout and body limit."""
+    from adapter.worker import BoundedThreadWorker
+
+    limits = {
+        "request_timeout": float(settings.request_timeout),
+        "max_body_bytes": settings.max_body_bytes,
+    }
+    return type("AdapterWorker", (BoundedThreadWorker,), limits)

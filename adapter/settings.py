@@ -21,10 +21,22 @@ class Settings:
 
     home: Path = Path("var")
     database_url: str = ""
-    base_url: str = "http://127.0.0.1:8080"
+    base_url: str = ""  # unset: http://<host>:<port>, so changing the port moves links with it
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
+    # Serving: threads per worker, seconds a client may take to send a whole request, seconds a
+    # worker may go silent before gunicorn restarts it, seconds an idle keep-alive connection lives.
+    threads: int = 4
+    request_timeout: int = 10
+    worker_timeout: int = 30
+    keepalive: int = 5
+    # Connections one worker holds at once (each may buffer up to a request body); more wait.
+    max_connections: int = 256
+    # Work one $validate may ask for: entries in any Bundle, JSON values in the body, issues listed.
+    max_bundle_entries: int = 1000
+    max_json_nodes: int = 100_000
+    max_validate_issues: int = 1000
     max_body_bytes: int = 1_048_576
     max_json_depth: int = 64
     jwt_algorithm: str = "HS256"
@@ -33,10 +45,15 @@ class Settings:
     jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    max_token_lifetime: int = 3600
+    max_search_values: int = 100
+    max_search_parameters: int = 30
+    max_search_total_values: int = 300
     directory_path: Path = field(
         default_factory=lambda: REPO_ROOT / "mappings" / "service-directory"
     )
     load_directory: bool = True
+    audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -51,6 +68,8 @@ class Settings:
             raise SettingsError(f"RS256 needs {PREFIX}JWKS_FILE or {PREFIX}JWKS_URL")
         if self.max_body_bytes < 1024:
             raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be at least 1024")
+        if not self.base_url:
+            object.__setattr__(self, "base_url", f"http://{self.host}:{self.port}")
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"{PREFIX}BASE_URL must be an http(s) URL")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -99,6 +118,14 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "host": str,
     "port": _positive_int,
     "workers": _positive_int,
+    "threads": _positive_int,
+    "request_timeout": _positive_int,
+    "worker_timeout": _positive_int,
+    "keepalive": _positive_int,
+    "max_connections": _positive_int,
+    "max_bundle_entries": _positive_int,
+    "max_json_nodes": _positive_int,
+    "max_validate_issues": _positive_int,
     "max_body_bytes": _positive_int,
     "max_json_depth": _positive_int,
     "jwt_algorithm": str,
@@ -107,6 +134,11 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "jwks_url": str,
     "jwt_audience": str,
     "jwt_issuer": str,
+    "max_token_lifetime": _positive_int,
+    "max_search_values": _positive_int,
+    "max_search_parameters": _positive_int,
+    "max_search_total_values": _positive_int,
     "directory_path": Path,
     "load_directory": _boolean,
+    "audit": _boolean,
 }

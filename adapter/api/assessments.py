@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, url_for
 
 from adapter import services
+from adapter.api.audit import note_records
 from adapter.api.context import app_services
 from adapter.api.http import if_match_version, json_response, read_json_body, version_etag
-from adapter.auth import require_scope
+from adapter.api.native_scopes import require_native
 from adapter.conformance.full import questionnaires
 from adapter.native.assessment_schema import load_assessment
 from adapter.store import AssessmentRecord
@@ -18,7 +19,7 @@ assessments_blueprint = Blueprint("assessments", __name__)
 @assessments_blueprint.post("/referrals/<referral_id>/assessments")
 def create_assessment(referral_id: str) -> Response:
     """Record a screening or assessment (in progress or completed) for a referral."""
-    require_scope("QuestionnaireResponse", "c")
+    require_native("create_assessment")
     index = questionnaires()
     assessment = load_assessment(read_json_body(), index)
     context = app_services()
@@ -33,23 +34,25 @@ def create_assessment(referral_id: str) -> Response:
 @assessments_blueprint.get("/referrals/<referral_id>/assessments")
 def list_assessments(referral_id: str) -> Response:
     """The screenings and assessments recorded for a referral, oldest first."""
-    require_scope("QuestionnaireResponse", "s")
+    require_native("list_assessments")
     records = services.referral_assessments(app_services().store, referral_id)
+    note_records(r.resource_ids for r in records)
     return json_response({"total": len(records), "items": [_record_json(r) for r in records]})
 
 
 @assessments_blueprint.get("/assessments/<assessment_id>")
 def read_assessment(assessment_id: str) -> Response:
     """One assessment, current version."""
-    require_scope("QuestionnaireResponse", "r")
+    require_native("read_assessment")
     record = services.get_assessment(app_services().store, assessment_id)
+    note_records([record.resource_ids])
     return json_response(_record_json(record), headers={"ETag": version_etag(record.version)})
 
 
 @assessments_blueprint.put("/assessments/<assessment_id>")
 def amend_assessment(assessment_id: str) -> Response:
     """Save more answers (in progress → completed) or amend a completed one; old versions kept."""
-    require_scope("QuestionnaireResponse", "u")
+    require_native("amend_assessment")
     index = questionnaires()
     assessment = load_assessment(read_json_body(), index)
     context = app_services()
@@ -62,8 +65,9 @@ def amend_assessment(assessment_id: str) -> Response:
 @assessments_blueprint.get("/assessments/<assessment_id>/history")
 def assessment_history(assessment_id: str) -> Response:
     """Every version of an assessment, newest first."""
-    require_scope("QuestionnaireResponse", "r")
+    require_native("assessment_history")
     records = services.assessment_history(app_services().store, assessment_id)
+    note_records(r.resource_ids for r in records[:1])
     return json_response({"total": len(records), "items": [_record_json(r) for r in records]})
 
 

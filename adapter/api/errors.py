@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 
 import orjson
@@ -67,7 +68,10 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unexpected(error: Exception) -> Response:
     reference = uuid.uuid4().hex
-    log.exception("unexpected error, reference %s", reference)
+    # An exception's text can hold patient data (a database error quotes the row that failed):
+    # log what kind of error and where it happened, never its message.
+    where = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
+    log.error("unexpected %s, reference %s\n%s", type(error).__name__, reference, where)
     outcome = operation_outcome(
         [
             Issue(

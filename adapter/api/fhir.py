@@ -24,7 +24,7 @@ from adapter.conformance.package import profiles_by_type
 from adapter.errors import InvalidInput, Issue, NotFound, UnsupportedMediaType, operation_outcome
 from adapter.search.definitions import FHIR_ID, SearchRegistry
 from adapter.search.parse import parse_search, unknown_issue
-from adapter.search.query import Include, SearchQuery
+from adapter.search.query import Include, SearchLimits, SearchQuery
 
 fhir_blueprint = Blueprint("fhir", __name__)
 fhir_blueprint.before_request(negotiate)
@@ -97,7 +97,13 @@ def _search(resource_type: str, params: list[tuple[str, str]]) -> Response:
     _check(resource_type)
     require_scope(resource_type, "s")
     registry = _registry()
-    parsed = parse_search(resource_type, params, registry)
+    settings = current_settings()
+    limits = SearchLimits(
+        settings.max_search_values,
+        settings.max_search_parameters,
+        settings.max_search_total_values,
+    )
+    parsed = parse_search(resource_type, params, registry, limits)
     if parsed.unknown and _prefers_strict():
         raise InvalidInput([unknown_issue(name, strict=True) for name in parsed.unknown])
     warnings = [unknown_issue(name) for name in parsed.unknown]
@@ -105,7 +111,7 @@ def _search(resource_type: str, params: list[tuple[str, str]]) -> Response:
     warnings.extend(dropped)
     with current_store().unit_of_work(read_only=True) as uow:
         page = uow.resources.search(resource_type, query)
-    base = current_settings().fhir_base_url
+    base = settings.fhir_base_url
     entries = [entry(base, r, "match") for r in page.resources]
     entries += [entry(base, r, "include") for r in page.included]
     if warnings:

@@ -78,7 +78,8 @@ def _capabilities(registry: SearchRegistry, profiles: dict[str, list[str]]) -> d
                 "security": {
                     "service": [{"coding": [SMART_SECURITY]}],
                     "description": "OAuth2 bearer tokens with SMART v2 system scopes, "
-                    "e.g. system/ServiceRequest.rs",
+                    "e.g. system/ServiceRequest.rs; a scope with a restriction "
+                    "(?param=value) is refused with 403, never widened",
                 },
                 "resource": [
                     _resource(registry, t, profiles.get(t, [])) for t in registry.resource_types

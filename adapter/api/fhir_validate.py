@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from adapter.api.context import current_settings
 from adapter.api.fhir_format import fhir_response, negotiate
 from adapter.api.http import FHIR_JSON_TYPES, read_json_body
+from adapter.api.limits import check_validation_work, most_severe
 from adapter.conformance import outcome_for, validate
 from adapter.errors import InvalidInput, Issue
 
@@ -33,6 +35,8 @@ def validate_typed(resource_type: str) -> Response:
 
 def _validate(expected_type: str | None) -> Response:
     body = read_json_body(FHIR_JSON_TYPES)
+    settings = current_settings()
+    check_validation_work(body, settings)
     resource, profile = _unwrap(body)
     profile = request.args.get("profile", profile)
     issues = validate(resource, profile=profile or None)
@@ -47,7 +51,7 @@ def _validate(expected_type: str | None) -> Response:
                 message_id="LD-VALIDATE-WRONG-TYPE",
             ),
         )
-    return fhir_response(outcome_for(issues))
+    return fhir_response(outcome_for(most_severe(issues, settings.max_validate_issues)))
 
 
 def _unwrap(body: object) -> tuple[object, str | None]:

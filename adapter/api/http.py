@@ -1,4 +1,4 @@
-"""Reading request bodies safely: media type, size, JSON syntax and nesting depth."""
+"""Reading request bodies safely: media type, size, JSON syntax, repeated keys and nesting depth."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Response, request
 
 from adapter.api.context import current_settings
 from adapter.errors import InvalidInput, Issue, UnsupportedMediaType
+from adapter.json_input import JsonInputError, load_json
 
 JSON_TYPES = ("application/json",)
 FHIR_JSON_TYPES = ("application/fhir+json", "application/json+fhir", "application/json")
@@ -35,44 +36,9 @@ def read_json_body(accepted_types: tuple[str, ...] = JSON_TYPES) -> object:
     if not raw.strip():
         raise InvalidInput("The request body is empty; a JSON object was expected.")
     try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if "depth limit" in exc.msg or "recursion" in exc.msg.lower():
-            raise _too_deep() from None
-        raise InvalidInput(
-            Issue(
-                f"The body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
-                code="structure",
-            )
-        ) from None
-    if json_depth(document) > current_settings().max_json_depth:
-        raise _too_deep()
-    return document
-
-
-def json_depth(document: object) -> int:
-    """How deeply arrays and objects nest in a parsed JSON document (iterative: no recursion)."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node)
-    return deepest
-
-
-def _too_deep() -> InvalidInput:
-    return InvalidInput(
-        Issue(
-            f"The body nests objects and arrays more than {current_settings().max_json_depth} "
-            "levels deep.",
-            code="too-costly",
-        )
-    )
+        return load_json(raw, current_settings().max_json_depth)
+    except JsonInputError as exc:
+        raise InvalidInput(Issue(f"The body {exc}.", code=exc.code)) from None
 
 
 def version_etag(version: int) -> str:

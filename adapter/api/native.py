@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 
 from adapter import services
+from adapter.api.audit import note_records
 from adapter.api.context import app_services
 from adapter.api.http import if_match_version, json_response, public, read_json_body, version_etag
+from adapter.api.native_scopes import require_native
 from adapter.api.openapi import openapi_document
-from adapter.auth import require_scope
 from adapter.errors import InvalidInput, Issue
 from adapter.native.referral_schema import load_referral
 from adapter.store import ReferralFilters, ReferralRecord
@@ -29,7 +30,7 @@ _LIST_PARAMETERS = _TEXT_FILTERS + _DATE_FILTERS + _PAGING
 @native_blueprint.post("/referrals")
 def create_referral() -> Response:
     """Receive a referral; 201 with the stored record and its FHIR resource ids."""
-    require_scope("ServiceRequest", "c")
+    require_native("create_referral")
     referral = load_referral(read_json_body())
     context = app_services()
     record = services.receive_referral(context.store, referral, context.directory)
@@ -42,15 +43,16 @@ def create_referral() -> Response:
 @native_blueprint.get("/referrals/<record_id>")
 def read_referral(record_id: str) -> Response:
     """One referral record."""
-    require_scope("ServiceRequest", "r")
+    require_native("read_referral")
     record = services.get_referral(app_services().store, record_id)
+    note_records([record.resource_ids])
     return json_response(_record_json(record), headers={"ETag": version_etag(record.version)})
 
 
 @native_blueprint.put("/referrals/<record_id>")
 def update_referral(record_id: str) -> Response:
     """Replace a referral's content; If-Match guards against overwriting a newer version."""
-    require_scope("ServiceRequest", "u")
+    require_native("update_referral")
     referral = load_referral(read_json_body())
     context = app_services()
     record = services.update_referral(
@@ -62,9 +64,10 @@ def update_referral(record_id: str) -> Response:
 @native_blueprint.get("/referrals")
 def list_referrals() -> Response:
     """Referral records, newest received first, filtered by the query parameters."""
-    require_scope("ServiceRequest", "s")
+    require_native("list_referrals")
     filters, limit, offset = _parse_list_query()
     records, total = services.list_referrals(app_services().store, filters, limit, offset)
+    note_records(r.resource_ids for r in records)
     body: dict = {"total": total, "items": [_record_json(r) for r in records], "links": {}}
     query: dict[str, Any] = {k: v for k, v in request.args.items() if k not in _PAGING}
     if offset + limit < total:

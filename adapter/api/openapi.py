@@ -8,6 +8,7 @@ from importlib.metadata import version
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from adapter.api.native_scopes import scope_list
 from adapter.mapping import codes
 from adapter.native.assessment_schema import AssessmentSchema
 from adapter.native.fields import Code, Text
@@ -51,6 +52,10 @@ _ASSESSMENT_RECORD = {
         "assessment": {"$ref": "#/components/schemas/Assessment"},
     },
 }
+_REFERRAL_ID = (
+    "The referral record's id: `id` in the POST /api/referrals answer, the last segment of its "
+    "Location header. Not the FHIR ServiceRequest id."
+)
 _LIST_FILTERS = [
     ("status", "Pathway status"),
     ("source", "Referral source code"),
@@ -94,7 +99,8 @@ def openapi_document() -> dict:
         path="/api/referrals",
         operations={
             "post": {
-                "summary": "Receive a referral (scope system/ServiceRequest.c)",
+                "summary": "Receive a referral",
+                "description": _needs("create_referral"),
                 "security": security,
                 "requestBody": referral_body,
                 "responses": {
@@ -106,7 +112,8 @@ def openapi_document() -> dict:
                 },
             },
             "get": {
-                "summary": "List referrals (scope system/ServiceRequest.s)",
+                "summary": "List referrals",
+                "description": _needs("list_referrals"),
                 "security": security,
                 "parameters": [
                     {"in": "query", "name": name, "schema": {"type": "string"}, "description": text}
@@ -121,12 +128,14 @@ def openapi_document() -> dict:
         parameters=[_path_parameter("record_id")],
         operations={
             "get": {
-                "summary": "Read a referral (scope system/ServiceRequest.r)",
+                "summary": "Read a referral",
+                "description": _needs("read_referral"),
                 "security": security,
                 "responses": {"200": {"description": "The record", "content": record}, **_ERRORS},
             },
             "put": {
-                "summary": 'Replace a referral (scope system/ServiceRequest.u); If-Match: W/"n"',
+                "summary": 'Replace a referral; If-Match: W/"n"',
+                "description": _needs("update_referral"),
                 "security": security,
                 "requestBody": referral_body,
                 "responses": {
@@ -141,6 +150,11 @@ def openapi_document() -> dict:
     return spec.to_dict()
 
 
+def _needs(operation: str) -> str:
+    """The scopes an operation needs, as the operation's description."""
+    return f"Needs the scopes {scope_list(operation)} (every FHIR type it writes or shows)."
+
+
 def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
     spec.components.schema("Assessment", schema=AssessmentSchema)
     spec.components.schema("AssessmentRecord", _ASSESSMENT_RECORD)
@@ -152,17 +166,18 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
     listing = {"200": {"description": "{total, items: [AssessmentRecord]}"}, **_ERRORS}
     spec.path(
         path="/api/referrals/{referral_id}/assessments",
-        parameters=[_path_parameter("referral_id")],
+        parameters=[_path_parameter("referral_id", _REFERRAL_ID)],
         operations={
             "post": {
-                "summary": "Record a screening or assessment (scope "
-                "system/QuestionnaireResponse.c); answers keyed by Questionnaire linkId",
+                "summary": "Record a screening or assessment (answers keyed by linkId)",
+                "description": _needs("create_assessment"),
                 "security": security,
                 "requestBody": body,
                 "responses": {"201": {"description": "Stored", "content": record}, **_ERRORS},
             },
             "get": {
-                "summary": "The referral's assessments (scope system/QuestionnaireResponse.s)",
+                "summary": "The referral's assessments",
+                "description": _needs("list_assessments"),
                 "security": security,
                 "responses": listing,
             },
@@ -173,13 +188,14 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
         parameters=[_path_parameter("assessment_id")],
         operations={
             "get": {
-                "summary": "Read an assessment (scope system/QuestionnaireResponse.r)",
+                "summary": "Read an assessment",
+                "description": _needs("read_assessment"),
                 "security": security,
                 "responses": {"200": {"description": "The record", "content": record}, **_ERRORS},
             },
             "put": {
-                "summary": "Complete or amend an assessment (scope "
-                'system/QuestionnaireResponse.u); If-Match: W/"n"',
+                "summary": 'Complete or amend an assessment; If-Match: W/"n"',
+                "description": _needs("amend_assessment"),
                 "security": security,
                 "requestBody": body,
                 "responses": {
@@ -195,7 +211,8 @@ def _assessment_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> No
         parameters=[_path_parameter("assessment_id")],
         operations={
             "get": {
-                "summary": "Every version, newest first (scope system/QuestionnaireResponse.r)",
+                "summary": "Every version, newest first",
+                "description": _needs("assessment_history"),
                 "security": security,
                 "responses": listing,
             }
@@ -212,5 +229,6 @@ def _text_constraints(self: object, field: object, **_: object) -> dict:
     return {}
 
 
-def _path_parameter(name: str) -> dict:
-    return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+def _path_parameter(name: str, description: str = "") -> dict:
+    parameter = {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+    return {**parameter, "description": description} if description else parameter

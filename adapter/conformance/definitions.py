@@ -9,6 +9,8 @@ from pathlib import Path
 
 import orjson
 
+from adapter.conformance.invariants import InvariantSet, base_invariants
+
 BASE_DIR = Path(__file__).resolve().parents[2] / "conformance" / "base"
 JSON_TYPES = {"boolean": (bool,), "integer": (int,), "number": (int, float), "string": (str,)}
 
@@ -46,6 +48,7 @@ class Element:
     primitive: Primitive | None = None
     children: ElementMap | None = None
     content_ref: str | None = None
+    invariants: InvariantSet | None = None  # R4 base invariants on each item (Organization.address)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class ElementMap:
     elements: dict[str, Element] = field(default_factory=dict)
     # (name for messages, JSON keys any of which satisfies min = 1)
     required: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    invariants: InvariantSet | None = None  # R4 base invariants on each object of this map
 
 
 class Definitions:
@@ -87,6 +91,7 @@ class Definitions:
             raw = self._structures[type_name]
             cached = self._compile(raw["el"], is_resource=raw["kind"] == "resource")
             self._resolve_content_refs(cached, cached)
+            base_invariants().attach(type_name, cached, raw["kind"] == "resource")
             self._maps[type_name] = cached
         return cached
 

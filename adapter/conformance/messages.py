@@ -36,6 +36,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-EXT-VALUE-AND-CHILDREN": ("invariant", "error"),
     "LD-EXT-NO-VALUE": ("invariant", "error"),
     "LD-EXT-URL-NOT-ABSOLUTE": ("value", "error"),
+    "LD-ELEMENT-ID-ONLY": ("invariant", "error"),
     "LD-BUNDLE-DUPLICATE-FULLURL": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-VERSIONED": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-MISMATCH": ("invariant", "error"),
@@ -46,6 +47,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-BUNDLE-TOTAL": ("invariant", "error"),
     "LD-BUNDLE-SEARCH": ("invariant", "error"),
     "LD-BUNDLE-DOCUMENT": ("invariant", "error"),
+    # R4 base invariants are FHIR-INV-<key> (invariants.py); this one when one cannot be evaluated.
+    "LD-INVARIANT-NOT-EVALUATED": ("informational", "information"),
     # Profile tier: our StructureDefinitions in conformance/.
     "LD-PROFILE-NOT-OURS": ("informational", "information"),
     "LD-PROFILE-WRONG-TYPE": ("invalid", "error"),

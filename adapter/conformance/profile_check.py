@@ -22,7 +22,7 @@ class ProfileCheck:
     def __init__(self, profiles: Profiles, profile: Profile, resource: dict) -> None:
         self.profiles = profiles
         self.profile = profile
-        self.env = {"resource": resource}
+        self.env = {"resource": resource, "rootResource": resource}
         self.issues: list[Issue] = []
 
     def run(self, resource: dict, path: str) -> list[Issue]:
@@ -118,7 +118,9 @@ class ProfileCheck:
         """One FHIRPath (or native) constraint on one item."""
         try:
             passed = inv.check(item, self.env)
-        except Exception:  # fhirpathpy raises many types; one bad rule must not become a 500
+        except RecursionError:
+            raise  # the caller answers hostile nesting with LD-JSON-TOO-DEEP
+        except Exception:  # a wrongly typed value (EvalError, ...) must never become a 500
             why = f"the invariant {inv.key} of {self.profile.name} could not be evaluated here"
             self.issues.append(issue("LD-PROFILE-INVARIANT-FAILED", at, why))
             return

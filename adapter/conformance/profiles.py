@@ -7,14 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import fhirpathpy
-from fhirpathpy.models import models as fhirpath_models
-
+from adapter.conformance.invariants import lazy_check
 from adapter.conformance.package import Package, package
 from adapter.conformance.terminology import Expansion, Terminology
 from adapter.domain import is_valid_nhs_number
 
-FHIRPATH_MODEL = fhirpath_models["r4"]
 # Invariants checked in Python as well as published as FHIRPath: Modulus 11 is clearer in code
 # and is the one definition the rest of the adapter uses.
 NATIVE_INVARIANTS: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -138,14 +135,8 @@ def _invariant(constraint: dict, sd: dict) -> Invariant:
     if key in NATIVE_INVARIANTS:
         message_id, native = NATIVE_INVARIANTS[key]
         return Invariant(key, "error", human, message_id, lambda value, _env: native(value))
-    compiled = fhirpathpy.compile(constraint["expression"], FHIRPATH_MODEL)
-
-    def check(value: Any, env: dict) -> bool | None:
-        result = compiled(value, env)
-        if not result:
-            return None  # empty: nothing to test, as in the FHIR validator
-        return all(r is True for r in result)
-
+    # The same compiled FHIRPath as the base invariants; empty means nothing to test.
+    check = lazy_check(constraint["expression"])
     return Invariant(key, constraint.get("severity", "error"), human, message_id, check)
 
 

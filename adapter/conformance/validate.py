@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
-
 from adapter.conformance.definitions import definitions
 from adapter.conformance.messages import issue
 from adapter.conformance.walker import Walker
 from adapter.errors import Issue, operation_outcome
+from adapter.json_input import JsonInputError, load_json
 
 
 def validate_resource(payload: dict | bytes | str) -> list[Issue]:
@@ -30,12 +29,12 @@ def validate_resource(payload: dict | bytes | str) -> list[Issue]:
 
 
 def parse_json(payload: bytes | bytearray | memoryview | str) -> tuple[object, Issue | None]:
-    """Parsed JSON, or an issue saying where (line, column) the JSON breaks."""
+    """Parsed JSON, or an issue saying why not: where the syntax breaks, or which key repeats."""
     try:
-        return orjson.loads(payload), None
-    except orjson.JSONDecodeError as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if exc.lineno else ""
-        return None, issue("LD-JSON-INVALID", "", f"the body is not valid JSON{where}")
+        return load_json(payload), None
+    except JsonInputError as exc:
+        message_id = "LD-JSON-TOO-DEEP" if exc.code == "too-costly" else "LD-JSON-INVALID"
+        return None, issue(message_id, "", f"the body {exc}")
 
 
 def outcome_for(issues: list[Issue]) -> dict:

@@ -26,6 +26,7 @@ class Walker:
         self._element_map = defs.type_map("Element")
         self._extension_map = defs.type_map("Extension")
         self._in_extension = False  # an Extension's own extensions have relative urls
+        self.env: dict = {"resource": None, "rootResource": None}  # FHIRPath %resource etc.
 
     def resource(self, data: object, path: str, contained: bool = False) -> None:
         """Check one resource (top level, contained, or in a bundle entry)."""
@@ -46,13 +47,15 @@ class Walker:
             )
             return
         path = path or rtype
-        saved = self.scope
+        saved, saved_env = self.scope, self.env
         if not contained:
             self.scope = self._scope_for(data, rtype, saved)
+        root = saved_env["rootResource"] if contained else data
+        self.env = {"resource": data, "rootResource": root}
         self.check_object(data, cmap, path, is_resource=True)
         if rtype == "Bundle":
             self.issues.extend(bundle_issues(data, path))
-        self.scope = saved
+        self.scope, self.env = saved, saved_env
 
     def _scope_for(self, data: dict, rtype: str, outer: Scope) -> Scope:
         bundle, base = outer.bundle, outer.base
@@ -106,6 +109,11 @@ class Walker:
                 )
         if is_extension:
             self._extension_rules(data, path, nested)
+        elif not is_resource and data.keys() == {"id"}:
+            why = "ele-1: All FHIR elements must have a @value or children (an id alone is not one)"
+            self.issues.append(issue("LD-ELEMENT-ID-ONLY", path, why))
+        if cmap.invariants is not None:
+            self.issues.extend(cmap.invariants.evaluate(data, self.env, path))
 
     @staticmethod
     def _note_choice(choices: dict[str, list[str]], element: Element) -> None:
@@ -156,8 +164,11 @@ class Walker:
             problem = check_primitive(value, element.primitive, path)
             if problem:
                 self.issues.append(problem)
-            elif element.value_set and value not in element.value_set.codes:
+                return
+            if element.value_set and value not in element.value_set.codes:
                 self._not_in_value_set(element, path)
+            if element.invariants is not None:
+                self.issues.extend(element.invariants.evaluate(value, self.env, path))
             return
         if element.type == "Resource":
             self.resource(value, path, contained=element.key == "contained")
@@ -169,6 +180,8 @@ class Walker:
         if cmap is None:
             return
         self.check_object(value, cmap, path)
+        if element.invariants is not None:
+            self.issues.extend(element.invariants.evaluate(value, self.env, path))
         if element.type == "Reference":
             found = check_reference(
                 value, element.targets, path, self.scope, self.defs.resource_types

@@ -21,6 +21,7 @@ from adapter.search.query import (
     LastUpdatedCriterion,
     ReferenceCriterion,
     ReferenceIdentifierCriterion,
+    SearchLimits,
     SearchQuery,
     StringCriterion,
     Token,
@@ -30,6 +31,7 @@ from adapter.search.query import (
 CONTROL = ("_count", "_offset", "_include", "_format")
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.:]{0,63}")
 _STRING_MODIFIERS = {None: "start", "contains": "contains"}
+DEFAULT_LIMITS = SearchLimits()
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,13 @@ class _BadValue(ValueError):
 
 
 def parse_search(
-    resource_type: str, params: Sequence[tuple[str, str]], registry: SearchRegistry
+    resource_type: str,
+    params: Sequence[tuple[str, str]],
+    registry: SearchRegistry,
+    limits: SearchLimits = DEFAULT_LIMITS,
 ) -> ParsedSearch:
     """Parse (name, value) pairs; all bad values are reported together as one InvalidInput."""
+    _check_size(params, limits)
     query = SearchQuery(resource_type)
     criteria: list[Criterion] = []
     includes: list[Include] = []
@@ -57,7 +63,7 @@ def parse_search(
     issues: list[Issue] = []
     for key, raw in params:
         name, _, modifier = key.partition(":")
-        if raw == "" or name == "_format":
+        if name == "_format":
             continue
         try:
             if "\x00" in key or "\x00" in raw:
@@ -74,15 +80,41 @@ def parse_search(
                 unknown.append(key)
                 continue
             else:
-                criteria.append(_criterion(parameter, modifier or None, raw))
+                criteria.append(_criterion(parameter, modifier or None, raw, limits.max_values))
         except _BadValue as exc:
             issues.append(Issue(str(exc), code="invalid", expression=(_safe(key),)))
             continue
         used.append((key, raw))
     if issues:
         raise InvalidInput(issues)
+    _check_total(criteria, limits)
     query = replace(query, criteria=tuple(criteria), includes=tuple(includes))
     return ParsedSearch(query, tuple(unknown), tuple(used))
+
+
+def _check_size(params: Sequence[tuple[str, str]], limits: SearchLimits) -> None:
+    """Refuse a search with more parameters than the limit, before reading any of them."""
+    if len(params) > limits.max_parameters:
+        raise InvalidInput(
+            Issue(
+                f"A search may have at most {limits.max_parameters} parameters; "
+                f"this one has {len(params)}.",
+                code="too-costly",
+            )
+        )
+
+
+def _check_total(criteria: list[Criterion], limits: SearchLimits) -> None:
+    """Refuse a search whose values add up to more than the limit (each one grows the SQL)."""
+    total = sum(len(criterion.values) for criterion in criteria)
+    if total > limits.max_total_values:
+        raise InvalidInput(
+            Issue(
+                f"A search may have at most {limits.max_total_values} values in all parameters "
+                f"together; this one has {total}.",
+                code="too-costly",
+            )
+        )
 
 
 def unknown_issue(key: str, strict: bool = False) -> Issue:
@@ -126,8 +158,16 @@ def _include(resource_type: str, raw: str, modifier: str, registry: SearchRegist
     return Include(parts[1], target)
 
 
-def _criterion(parameter: SearchParameter, modifier: str | None, raw: str) -> Criterion:
+def _criterion(
+    parameter: SearchParameter, modifier: str | None, raw: str, max_values: int
+) -> Criterion:
     escaped = split_values(raw)
+    if "" in escaped:
+        raise _BadValue(f"{parameter.name} has an empty value; give a value or leave it out.")
+    if len(escaped) > max_values:
+        raise _BadValue(
+            f"{parameter.name} has {len(escaped)} values; at most {max_values} are allowed."
+        )
     if parameter.type == "token" and parameter.name != "_id":
         _no_modifier(parameter, modifier)
         return TokenCriterion(parameter.name, tuple(parse_token(v) for v in escaped))
@@ -209,8 +249,8 @@ def parse_token(value: str) -> Token:
 
 
 def split_values(raw: str) -> list[str]:
-    """Comma-separated alternatives (OR), honouring `\\,` escapes; empty ones dropped."""
-    return [v for v in _split(raw, ",") if v]
+    """Comma-separated alternatives (OR), honouring `\\,` escapes; empty ones kept as ""."""
+    return _split(raw, ",")
 
 
 def _split(text: str, separator: str) -> list[str]:

@@ -11,6 +11,15 @@ DATE_PREFIXES = ("eq", "ne", "lt", "le", "gt", "ge")
 
 
 @dataclass(frozen=True)
+class SearchLimits:
+    """How much one search may ask for, so that no search can outgrow the database's limits."""
+
+    max_values: int = 100  # OR'ed values of one parameter (a,b,c)
+    max_parameters: int = 30  # name=value pairs in one request
+    max_total_values: int = 300  # values of all parameters together: what the SQL grows with
+
+
+@dataclass(frozen=True)
 class Token:
     """`system|code`; system None matches any system, "" matches no system; code None any code."""
 

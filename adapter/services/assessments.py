@@ -12,6 +12,7 @@ from adapter.domain.pathway import amended_status, stage_after_assessment
 from adapter.errors import Issue, NotFound
 from adapter.mapping.assessment import AssessmentResources, assessment_to_fhir
 from adapter.mapping.findings import screening_findings
+from adapter.mapping.screen_consents import consents_after_screen
 from adapter.native.assessment_schema import dump_assessment
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import (
@@ -142,19 +143,21 @@ def _update_referral(
     questionnaires: QuestionnaireIndex,
     directory: list[dict],
 ) -> None:
-    """Move the referral's pathway on, and add what a finished screen found to its reasons.
+    """Move the referral's pathway on; take in what a finished screen found and the consent it got.
 
-    Reasons only grow: a concern the referrer raised, or an earlier screen found, stays.
+    Reasons only grow: a concern the referrer raised, or an earlier screen found, stays. Consent
+    decisions the screen records replace the referral's for the same scope (new Consent versions).
     """
     content = load_referral(referral.native)
     stage = stage_after_assessment(referral.status, assessment.kind, assessment.status)
-    concerns = content.concerns
+    concerns, consents = content.concerns, content.consents
     if assessment.status in ("completed", "amended"):
         found = screening_findings(assessment, questionnaires)
         concerns = tuple(dict.fromkeys((*content.concerns, *found)))
-    if stage == referral.status and concerns == content.concerns:
+        consents = consents_after_screen(content.consents, assessment)
+    if (stage, concerns, consents) == (referral.status, content.concerns, content.consents):
         return
-    changed = replace(content, status=stage, concerns=concerns)
+    changed = replace(content, status=stage, concerns=concerns, consents=consents)
     replace_referral_content(uow, referral, changed, directory)
 
 

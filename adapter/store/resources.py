@@ -15,6 +15,7 @@ from adapter.search.definitions import FHIR_ID, SearchRegistry
 from adapter.search.extract import extract
 from adapter.search.query import SearchPage, SearchQuery
 from adapter.store import search_sql
+from adapter.store.observer import Observer
 from adapter.store.tables import (
     resource,
     resource_version,
@@ -31,9 +32,12 @@ R = resource.c
 class ResourceRepository:
     """FHIR resources stored as their JSON, with versions and search indexes."""
 
-    def __init__(self, connection: Connection, registry: SearchRegistry) -> None:
+    def __init__(
+        self, connection: Connection, registry: SearchRegistry, observer: Observer | None = None
+    ) -> None:
         self._db = connection
         self._registry = registry
+        self._observer = observer
 
     def create(self, resource_json: dict) -> dict:
         """Store version 1; Conflict if the type/id exists. Returns the stored copy with meta."""
@@ -49,6 +53,7 @@ class ResourceRepository:
             ) from None
         self._db.execute(resource_version.insert().values(row))
         self._index(stored, replace=False)
+        self._touched([stored], written=True)
         return stored
 
     def update(self, resource_json: dict, expected_version: str | None = None) -> dict:
@@ -78,6 +83,7 @@ class ResourceRepository:
             raise PreconditionFailed(f"The {resource_type} changed while it was being updated.")
         self._db.execute(resource_version.insert().values(row))
         self._index(stored)
+        self._touched([stored], written=True)
         return stored
 
     def upsert(self, resource_json: dict) -> dict:
@@ -101,7 +107,7 @@ class ResourceRepository:
         content = self._db.execute(
             sa.select(R.content).where(R.resource_type == resource_type, R.id == resource_id)
         ).scalar_one_or_none()
-        return orjson.loads(content) if content is not None else None
+        return self._seen(orjson.loads(content)) if content is not None else None
 
     def vread(self, resource_type: str, resource_id: str, version: str) -> dict | None:
         """One version, or None."""
@@ -114,7 +120,7 @@ class ResourceRepository:
                 V.resource_type == resource_type, V.id == resource_id, V.version == int(version)
             )
         ).scalar_one_or_none()
-        return orjson.loads(content) if content is not None else None
+        return self._seen(orjson.loads(content)) if content is not None else None
 
     def history(self, resource_type: str, resource_id: str) -> list[dict]:
         """Every version, newest first (empty if the resource never existed)."""
@@ -124,7 +130,9 @@ class ResourceRepository:
             .where(V.resource_type == resource_type, V.id == resource_id)
             .order_by(V.version.desc())
         ).scalars()
-        return [orjson.loads(content) for content in rows]
+        versions = [orjson.loads(content) for content in rows]
+        self._touched(versions[:1], written=False)
+        return versions
 
     def find_by_identifier(self, resource_type: str, system: str | None, value: str) -> dict | None:
         """The most recently updated resource of the type with this identifier, or None."""
@@ -156,11 +164,13 @@ class ResourceRepository:
             .offset(query.offset)
         ).all()
         ids = [row.id for row in rows]
-        return SearchPage(
+        page = SearchPage(
             resources=[orjson.loads(row.content) for row in rows],
             total=total.scalar_one(),
             included=self._included(resource_type, ids, query) if ids else [],
         )
+        self._touched([*page.resources, *page.included], written=False)
+        return page
 
     def reindex(self) -> int:
         """Rebuild every index row from the current versions (after search parameters change)."""
@@ -168,6 +178,14 @@ class ResourceRepository:
         for content in rows:
             self._index(orjson.loads(content))
         return len(rows)
+
+    def _seen(self, found: dict) -> dict:
+        self._touched([found], written=False)
+        return found
+
+    def _touched(self, resources: list[dict], written: bool) -> None:
+        if self._observer is not None and resources:
+            self._observer.touched(resources, written)
 
     def _included(self, resource_type: str, ids: list[str], query: SearchQuery) -> list[dict]:
         found: dict[tuple[str, str], dict] = {}

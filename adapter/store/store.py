@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 from adapter.search.definitions import SearchRegistry, default_registry
+from adapter.store.observer import current_observer
 from adapter.store.unit_of_work import UnitOfWork
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -37,7 +38,7 @@ class Store:
             parsed = parsed.set(drivername="postgresql+psycopg")
         if parsed.get_backend_name() == "sqlite":
             return cls(_sqlite_engine(parsed), registry)
-        return cls(sa.create_engine(parsed, pool_pre_ping=True), registry)
+        return cls(sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True), registry)
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision; safe from several processes at once."""
@@ -55,11 +56,22 @@ class Store:
         read_only=True is for requests that only read: on SQLite they then do not queue
         behind writers for the write lock (WAL readers see the last committed state).
         """
+        observer = current_observer()
         with self.engine.connect() as connection:
             if read_only:
                 connection = connection.execution_options(ld_read_only=True)
             with connection.begin():
-                yield UnitOfWork(connection, self.registry)
+                uow = UnitOfWork(connection, self.registry, observer)
+                if observer is None:
+                    yield uow
+                    return
+                try:
+                    yield uow
+                except BaseException:
+                    observer.rolled_back()
+                    raise
+                if not read_only:
+                    observer.before_commit(uow)
 
     def ping(self) -> bool:
         """True if the database answers."""
@@ -77,7 +89,11 @@ class Store:
 
 def _sqlite_engine(url: sa.URL) -> Engine:
     memory = url.database in (None, "", ":memory:")
-    options: dict = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    # hide_parameters: a database error's text must not carry the values (an NHS number) to logs.
+    options: dict = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        "hide_parameters": True,
+    }
     if memory:
         # One shared connection, or each checkout would see its own empty database.
         options["poolclass"] = sa.pool.StaticPool

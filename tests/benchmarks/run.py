@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.benchmarks import intake, screening, validation
+from tests.benchmarks import audit, bounded, intake, invariants, json_input, screening, validation
 
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 
@@ -43,7 +43,10 @@ def pin_to_one_core() -> str:
 def main() -> None:
     """Run every benchmark section and write the report."""
     pinning = pin_to_one_core()
-    every = [*intake.SECTIONS, *validation.SECTIONS, *screening.SECTIONS]
+    every = [*intake.SECTIONS, *validation.SECTIONS, *screening.SECTIONS, *audit.SECTIONS]
+    every += json_input.SECTIONS
+    every += bounded.SECTIONS
+    every += invariants.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

@@ -48,7 +48,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
             try:
                 if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a worker may still be booting
                 pass
             assert server.poll() is None, (home / "server.log").read_text()
             assert time.monotonic() < deadline, "the server did not become ready in 30 s"

@@ -33,7 +33,8 @@ def test_token_is_accepted_by_the_service(runner, tmp_path, monkeypatch):
     )
 
     app = create_app(Settings.from_env())
-    response = app.test_client().get("/api/referrals", headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    response = app.test_client().get("/fhir/ServiceRequest", headers=headers)
     assert response.status_code == 200
     app.extensions["ld_adapter"].store.dispose()
 
@@ -62,3 +63,46 @@ def test_map_reports_bad_input_as_an_operation_outcome(runner, tmp_path):
     outcome = json.loads(result.stderr)
     assert outcome["resourceType"] == "OperationOutcome"
     assert any("received_at" in issue.get("expression", []) for issue in outcome["issue"])
+
+
+def test_reindex_makes_old_records_findable_by_new_search_parameters(runner, tmp_path):
+    import orjson
+
+    from adapter.search.definitions import PARAMETERS_FILE, SearchRegistry
+    from adapter.search.query import ReferenceCriterion, SearchQuery
+    from adapter.settings import Settings
+    from adapter.store import Store
+
+    document = orjson.loads(PARAMETERS_FILE.read_bytes())
+    document["resources"]["Encounter"] = []  # as before Encounter had `patient`
+    old = Store.from_url(Settings.from_env().database_url, SearchRegistry(document))
+    old.migrate()
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": "Patient/p1"},
+    }
+    with old.unit_of_work() as uow:
+        uow.resources.create(encounter)
+    old.dispose()
+    query = SearchQuery("Encounter", (ReferenceCriterion("patient", (("Patient", "p1"),)),))
+    store = Store.from_url(Settings.from_env().database_url)
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.resources.search("Encounter", query).total == 0
+
+    result = runner.invoke(main, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "reindexed" in result.output
+    with store.unit_of_work(read_only=True) as uow:
+        assert uow.resources.search("Encounter", query).total == 1
+    store.dispose()
+
+
+def test_token_refuses_a_lifetime_the_service_would_refuse(runner, monkeypatch):
+    result = runner.invoke(main, ["token", "--lifetime", "7200"])
+    assert result.exit_code == 2
+    assert "LD_ADAPTER_MAX_TOKEN_LIFETIME" in result.output
+    monkeypatch.setenv("LD_ADAPTER_MAX_TOKEN_LIFETIME", "7200")
+    assert runner.invoke(main, ["token", "--lifetime", "7200"]).exit_code == 0

@@ -159,6 +159,7 @@ def test_capability_statement_lists_what_works(client: FlaskClient) -> None:
         "ConceptMap",
         "MessageDefinition",
         "Questionnaire",
+        "AuditEvent",
     }
     assert (
         "https://ld-adapter.github.io/fhir/StructureDefinition/ld-referral"

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
@@ -225,6 +225,11 @@ def test_unknown_parameters_are_reported_or_refused(
         ("_include=ServiceRequest:performer", "_include"),
         ("status:missing=true", "status:missing"),
         ("patient=Patient/", "patient"),
+        ("patient:identifier=,", "patient:identifier"),
+        ("patient:identifier=", "patient:identifier"),
+        ("status=active,", "status"),
+        ("_id=,s1", "_id"),
+        ("authored=", "authored"),
     ],
 )
 def test_bad_values_are_400_naming_the_parameter(
@@ -271,8 +276,156 @@ def test_awkward_values_are_never_a_500(client: FlaskClient, auth: dict, query: 
         max_size=3,
     )
 )
+@example([("patient:identifier", ",")])  # once answered 200 with every ServiceRequest
 def test_random_searches_are_never_a_500(
     client: FlaskClient, seeded: Flask, auth: dict, params: list[tuple[str, str]]
 ) -> None:
     response = client.get("/fhir/ServiceRequest", query_string=params, headers=auth)
     assert response.status_code in (200, 400)
+
+
+def issue_text(response) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(issue["diagnostics"] for issue in response.get_json()["issue"])
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("status", ",".join(["active", "draft"] * 250)),
+        ("_id", ",".join(f"id-{n}" for n in range(70_000))),
+        ("identifier", ",".join(f"|L{n}" for n in range(70_000))),
+        ("patient:identifier", ",".join(f"{NHS}|{n:010d}" for n in range(500))),
+    ],
+)
+def test_too_many_values_are_a_400_naming_the_limit(
+    client: FlaskClient, seeded: Flask, auth: dict, parameter: str, value: str
+) -> None:
+    response = client.post("/fhir/ServiceRequest/_search", data={parameter: value}, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == [parameter]
+    assert "at most 100 are allowed" in issue_text(response)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("status", ",".join(["active", "draft"] * 50)),
+        ("identifier", ",".join(f"{LOCAL}|L-s{n}" for n in range(100))),
+        (
+            "patient:identifier",
+            ",".join(f"{NHS}|{n:010d}" for n in range(99)) + f",{NHS}|9990012342",
+        ),
+        ("_lastUpdated", ",".join(["gt2000-01-01"] * 100)),
+    ],
+)
+def test_the_most_values_allowed_still_search(
+    client: FlaskClient, seeded: Flask, auth: dict, parameter: str, value: str
+) -> None:
+    response = client.post("/fhir/ServiceRequest/_search", data={parameter: value}, headers=auth)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["total"] >= 1
+
+
+def test_too_many_parameters_are_a_400_naming_the_limit(
+    client: FlaskClient, seeded: Flask, auth: dict
+) -> None:
+    query = "&".join(["status=active"] * 31)
+    response = client.get(f"/fhir/ServiceRequest?{query}", headers=auth)
+    assert response.status_code == 400
+    assert "at most 30 parameters" in issue_text(response)
+    assert client.get(f"/fhir/ServiceRequest?{query[:-14]}", headers=auth).status_code == 200
+
+
+def test_too_many_values_in_all_are_a_400_naming_the_limit(
+    client: FlaskClient, seeded: Flask, auth: dict
+) -> None:
+    # 30 x 100 date values once took seconds just to build the SQL.
+    dates = ",".join(["ge2026-01-01"] * 100)
+    response = client.post(
+        "/fhir/ServiceRequest/_search", data={"authored": [dates] * 4}, headers=auth
+    )
+    assert response.status_code == 400
+    assert "at most 300 values in all" in issue_text(response)
+    allowed = client.post(
+        "/fhir/ServiceRequest/_search", data={"authored": [dates] * 3}, headers=auth
+    )
+    assert allowed.status_code == 200
+
+
+def test_search_limits_are_settings(tmp_path: Path, fhirjs_checked_bodies: list) -> None:
+    from adapter import create_app
+    from adapter.auth import mint_dev_token
+
+    settings = Settings(
+        home=tmp_path, max_search_values=2, max_search_parameters=2, max_search_total_values=3
+    )
+    app = create_app(settings)
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {mint_dev_token(settings, ['system/*.rs'])}"}
+    assert client.get("/fhir/Flag?status=active,inactive", headers=auth).status_code == 200
+    assert client.get("/fhir/Flag?status=active,inactive,x", headers=auth).status_code == 400
+    assert client.get("/fhir/Flag?status=active&_id=a&_id=b", headers=auth).status_code == 400
+    assert client.get("/fhir/Flag?status=active,inactive&_id=a,b", headers=auth).status_code == 400
+    app.extensions["ld_adapter"].store.dispose()
+
+
+COMPARTMENT_TYPES = ("ServiceRequest", "Encounter", "Consent", "QuestionnaireResponse", "Flag")
+
+
+def test_every_patient_compartment_type_advertises_patient_id_and_last_updated(
+    client: FlaskClient,
+) -> None:
+    statement = client.get("/fhir/metadata").get_json()
+    served = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    for resource_type in COMPARTMENT_TYPES:
+        names = {p["name"] for p in served[resource_type]["searchParam"]}
+        assert {"patient", "_id", "_lastUpdated"} <= names, resource_type
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "field"), [("Encounter", "subject"), ("Consent", "patient")]
+)
+def test_patient_search_returns_only_that_patients_records(
+    client: FlaskClient, seeded: Flask, auth: dict, resource_type: str, field: str
+) -> None:
+    store = seeded.extensions["ld_adapter"].store
+    with store.unit_of_work() as uow:
+        for n, patient in enumerate(["p1", "p2", "p1"]):
+            uow.resources.create(_compartment_resource(resource_type, field, f"x{n}", patient))
+    assert ids(client, auth, f"/fhir/{resource_type}?patient=p1") == {"x0", "x2"}
+    assert ids(client, auth, f"/fhir/{resource_type}?patient=Patient/p2") == {"x1"}
+    by_nhs = f"/fhir/{resource_type}?patient:identifier={NHS}|9990024685"
+    assert ids(client, auth, by_nhs) == {"x1"}
+    assert ids(client, auth, f"/fhir/{resource_type}?patient=p1&_id=x2,x1") == {"x2"}
+
+
+def _compartment_resource(resource_type: str, field: str, id_: str, patient: str) -> dict:
+    reference = {"reference": f"Patient/{patient}"}
+    if resource_type == "Encounter":
+        return {
+            "resourceType": "Encounter",
+            "id": id_,
+            "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            field: reference,
+        }
+    return {
+        "resourceType": "Consent",
+        "id": id_,
+        "status": "active",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "treatment",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
+        },
+        field: reference,
+    }

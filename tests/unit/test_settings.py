@@ -16,6 +16,13 @@ def test_defaults_put_database_and_key_under_home():
     assert settings.fhir_base_url == "http://127.0.0.1:8080/fhir"
 
 
+def test_base_url_follows_host_and_port_unless_set():
+    moved = Settings.from_env({"LD_ADAPTER_PORT": "9090"})
+    assert moved.fhir_base_url == "http://127.0.0.1:9090/fhir"
+    proxied = {"LD_ADAPTER_PORT": "9090", "LD_ADAPTER_BASE_URL": "https://ld.example.nhs.uk"}
+    assert Settings.from_env(proxied).fhir_base_url == "https://ld.example.nhs.uk/fhir"
+
+
 def test_database_url_selects_postgresql():
     url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     assert Settings.from_env({"LD_ADAPTER_DATABASE_URL": url}).database_url == url
@@ -36,6 +43,9 @@ def test_base_url_loses_trailing_slash():
         ("LD_ADAPTER_BASE_URL", "ftp://x", "http"),
         ("LD_ADAPTER_MAX_BODY_BYTES", "10", "at least"),
         ("LD_ADAPTER_LOAD_DIRECTORY", "maybe", "true or false"),
+        ("LD_ADAPTER_THREADS", "0", "positive"),
+        ("LD_ADAPTER_REQUEST_TIMEOUT", "soon", "LD_ADAPTER_REQUEST_TIMEOUT"),
+        ("LD_ADAPTER_MAX_BUNDLE_ENTRIES", "-5", "positive"),
     ],
 )
 def test_bad_values_fail_fast(name, value, message):

@@ -132,9 +132,9 @@ def test_time_grows_linearly_with_bundle_size() -> None:
     def best(raw: bytes) -> float:
         runs = []
         for _ in range(5):
-            start = time.perf_counter()
+            start = time.process_time()
             validate_resource(raw)
-            runs.append(time.perf_counter() - start)
+            runs.append(time.process_time() - start)
         return min(runs)
 
     assert best(large) < 150 * best(small)
@@ -144,7 +144,7 @@ def test_non_ascii_text_is_valid_and_long_bad_base64_fails_fast() -> None:
     patient = {
         "resourceType": "Patient",
         "name": [{"family": "O\u2019Brien", "text": "Siobh\u00e1n\u00a0O\u2019Brien"}],
-        "photo": [{"data": "QUJD " * 20_000 + "!"}],
+        "photo": [{"contentType": "image/png", "data": "QUJD " * 20_000 + "!"}],
     }
     start = time.perf_counter()
     issues = validate_resource(patient)

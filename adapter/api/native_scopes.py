@@ -1,0 +1,61 @@
+"""The SMART scopes each native API operation needs: the FHIR types it writes or shows.
+
+The native API follows the FHIR rules: a record that shows a person's details needs Patient read,
+and a write needs the scope of every FHIR resource it creates or versions (see the services).
+"""
+
+from __future__ import annotations
+
+from adapter.auth import require_scopes
+
+# What a referral record shows: the ServiceRequest and everything it was made with.
+_REFERRAL_SHOWS = ("ServiceRequest", "Patient", "Encounter", "Consent", "Organization")
+# What an assessment record shows: the answers, the contact and the risks found.
+_ASSESSMENT_SHOWS = ("QuestionnaireResponse", "Encounter", "Flag")
+
+
+def _each(types: tuple[str, ...], interactions: str) -> tuple[tuple[str, str], ...]:
+    return tuple((t, i) for t in types for i in interactions)
+
+
+NATIVE_SCOPES: dict[str, tuple[tuple[str, str], ...]] = {
+    # A known person's Patient gets a new version (new identifiers), so Patient needs u too.
+    "create_referral": (
+        *_each(("ServiceRequest", "Patient", "Encounter", "Consent", "Organization"), "c"),
+        ("Patient", "u"),
+    ),
+    "read_referral": _each(_REFERRAL_SHOWS, "r"),
+    "list_referrals": (("ServiceRequest", "s"), *_each(_REFERRAL_SHOWS, "r")),
+    "update_referral": (
+        *_each(("ServiceRequest", "Encounter"), "u"),
+        *_each(("Patient", "Consent"), "cu"),
+        ("Organization", "c"),
+    ),
+    # Recording an assessment moves the referral on: its ServiceRequest, Encounter and Consents.
+    "create_assessment": (
+        *_each(("QuestionnaireResponse", "Encounter", "Flag"), "c"),
+        *_each(("ServiceRequest", "Encounter", "Consent"), "u"),
+        ("Consent", "c"),
+    ),
+    "list_assessments": (("QuestionnaireResponse", "s"), *_each(_ASSESSMENT_SHOWS, "r")),
+    "read_assessment": _each(_ASSESSMENT_SHOWS, "r"),
+    "amend_assessment": (
+        *_each(("QuestionnaireResponse", "Encounter", "ServiceRequest", "Consent"), "u"),
+        *_each(("Flag", "Consent"), "cu"),
+    ),
+    "assessment_history": _each(_ASSESSMENT_SHOWS, "r"),
+}
+
+
+def require_native(operation: str) -> None:
+    """Raise Forbidden unless the token grants every scope the operation needs."""
+    require_scopes(*NATIVE_SCOPES[operation])
+
+
+def scope_list(operation: str) -> str:
+    """The scopes an operation needs, for documentation: system/Patient.cu, system/Flag.c, ..."""
+    letters: dict[str, str] = {}
+    for resource_type, interaction in NATIVE_SCOPES[operation]:
+        letters[resource_type] = letters.get(resource_type, "") + interaction
+    ordered = {t: "".join(i for i in "cruds" if i in v) for t, v in letters.items()}
+    return ", ".join(f"system/{t}.{v}" for t, v in ordered.items())
