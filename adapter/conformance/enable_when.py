@@ -29,7 +29,8 @@ class Enablement:
             if not isinstance(item, dict):
                 continue
             answers = item.get("answer")
-            if isinstance(answers, list) and item.get("linkId") in self.q.items:
+            link_id = item.get("linkId")
+            if isinstance(answers, list) and isinstance(link_id, str) and link_id in self.q.items:
                 for answer in answers:
                     if isinstance(answer, dict):
                         key = value_key(answer)

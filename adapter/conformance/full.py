@@ -7,7 +7,7 @@ import functools
 from adapter.conformance.message import message_issues
 from adapter.conformance.messages import issue
 from adapter.conformance.package import package
-from adapter.conformance.profile_check import ProfileCheck, nhs_number_warnings
+from adapter.conformance.profile_check import ProfileCheck, nhs_number_issues
 from adapter.conformance.profiles import profiles
 from adapter.conformance.questionnaire_response import (
     QuestionnaireIndex,
@@ -16,8 +16,6 @@ from adapter.conformance.questionnaire_response import (
 )
 from adapter.conformance.validate import parse_json, validate_resource
 from adapter.errors import Issue
-
-LD_PATIENT = "https://ld-adapter.github.io/fhir/StructureDefinition/ld-patient"
 
 
 @functools.cache
@@ -68,22 +66,28 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
         elif prof.url not in checked:
             checked.add(prof.url)
             found.extend(ProfileCheck(compiled, prof, resource).run(resource, path))
-    if rtype == "Patient" and LD_PATIENT not in checked:
-        found.extend(nhs_number_warnings(resource, path))
-    elif rtype == "QuestionnaireResponse":
-        found.extend(_questionnaire_response(resource, path))
+    reported = {i.expression for i in found if i.message_id == "LD-PROFILE-NHS-NUMBER"}
+    found.extend(i for i in nhs_number_issues(resource, path) if i.expression not in reported)
+    if rtype == "QuestionnaireResponse":
+        found.extend(_questionnaire_response(resource, path, bool(checked)))
     elif rtype == "Bundle":
         found.extend(_bundle(resource, path))
     return found
 
 
-def _questionnaire_response(response: dict, path: str) -> list[Issue]:
+def _questionnaire_response(response: dict, path: str, ours: bool) -> list[Issue]:
+    """Answers checked against our Questionnaire; otherwise say they were not checked."""
     canonical = response.get("questionnaire")
-    if not isinstance(canonical, str) or not questionnaires().knows_url(
-        canonical.partition("|")[0]
-    ):
-        return []  # not one of our questionnaires: nothing more we can check
-    return validate_questionnaire_response(response, questionnaires(), path)
+    at = f"{path}.questionnaire"
+    if not isinstance(canonical, str) or not canonical:
+        if ours:
+            return []  # our profile reports the missing questionnaire (min 1)
+        why = "questionnaire is absent: the answers were not checked against any Questionnaire"
+        return [issue("LD-QR-QUESTIONNAIRE-MISSING", at, why)]
+    if ours or questionnaires().knows_url(canonical.partition("|")[0]):
+        return validate_questionnaire_response(response, questionnaires(), path)
+    why = "questionnaire is not one of this adapter's: the answers were not checked against it"
+    return [issue("LD-QR-QUESTIONNAIRE-NOT-OURS", at, why)]
 
 
 def _bundle(bundle: dict, path: str) -> list[Issue]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from adapter.conformance.bundle import BundleIndex
 from adapter.conformance.messages import issue
-from adapter.conformance.package import Package
+from adapter.conformance.package import Package, partner_message_definitions
 from adapter.errors import Issue
 
 BARS_EVENTS = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
@@ -29,7 +29,7 @@ class MessageResult:
 
 
 def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
-    """Header, focus, event and focus counts of a Bundle of type message; linear in its size."""
+    """Header, focus, definition and entry counts of a message Bundle; linear in its size."""
     out = MessageResult()
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
@@ -41,11 +41,14 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
     at = f"{path}.entry[0].resource"
     index = BundleIndex.build(bundle)
     focus_types = _focus(header, at, index, out)
-    definition = _definition(header, at, pkg, out)
+    definition, ours = _definition(header, at, pkg, out)
     if definition is None:
         return out
     rows = [r for r in definition.get("focus", []) if isinstance(r, dict)]
     name = str(definition.get("name") or definition.get("id"))
+    if not ours:  # a partner's focus rows list contents; which one is the focus is not said
+        _partner_counts(rows, resources, name, path, out)
+        return out
     primary = next(
         (r.get("code") for r in rows if r.get("code") not in ("Bundle", "MessageHeader")), None
     )
@@ -53,6 +56,14 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
         if primary is not None and ftype != primary:
             why = f"focus must point at the {primary} of {name}, not a {ftype}"
             out.issues.append(issue("LD-MSG-FOCUS-TYPE", f"{at}.focus[{i}]", why))
+    _our_counts(rows, resources, name, path, pkg, out)
+    return out
+
+
+def _our_counts(
+    rows: list[dict], resources: list, name: str, path: str, pkg: Package, out: MessageResult
+) -> None:
+    """Entries counted per our profile; entries claiming none of ours get the implied one."""
     ours = {
         r["code"]: r["profile"]
         for r in rows
@@ -71,16 +82,50 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
         if wanted is not None and not claims:
             out.implied[i] = [wanted]
     for row in rows:
-        code, low, high = str(row.get("code")), int(row.get("min", 0)), str(row.get("max", "*"))
+        code = str(row.get("code"))
         what = f"{code} ({row['profile'].rsplit('/', 1)[-1]})" if code in ours else code
-        found = f"; found {counts[code]}"
-        if counts[code] < low:
-            why = f"{name} needs at least {low} {what} entr{'y' if low == 1 else 'ies'}{found}"
-            out.issues.append(issue("LD-MSG-COUNT-MIN", f"{path}.entry", why))
-        if high != "*" and counts[code] > int(high):
-            why = f"{name} allows at most {high} {what} entr{'y' if high == '1' else 'ies'}{found}"
-            out.issues.append(issue("LD-MSG-COUNT-MAX", f"{path}.entry", why))
-    return out
+        low, high = _bound(row.get("min")), str(row.get("max", "*"))
+        out.issues.extend(_count_issues(what, low, high, counts[code], name, path))
+
+
+def _partner_counts(
+    rows: list[dict], resources: list, name: str, path: str, out: MessageResult
+) -> None:
+    """A partner definition's rows summed per resource type (its profiles are not ours to check)."""
+    counts: Counter[str] = Counter({"Bundle": 1})
+    for resource in resources:
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            counts[resource["resourceType"]] += 1
+    low: Counter[str] = Counter()
+    high: dict[str, int | None] = {}
+    for row in rows:
+        code = str(row.get("code"))
+        low[code] += _bound(row.get("min"))
+        before, top = high.get(code, 0), str(row.get("max", "*"))
+        high[code] = None if top == "*" or before is None else before + _bound(top)
+    for code, most in high.items():
+        limit = "*" if most is None else str(most)
+        out.issues.extend(_count_issues(code, low[code], limit, counts[code], name, path))
+
+
+def _bound(value: object) -> int:
+    """A focus min or max as a number; anything malformed counts as 0."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _count_issues(what: str, low: int, high: str, count: int, name: str, path: str) -> list[Issue]:
+    """Too few or too many entries of one kind for the message's definition."""
+    found = []
+    if count < low:
+        why = f"{name} needs at least {low} {what} entr{'y' if low == 1 else 'ies'}; found {count}"
+        found.append(issue("LD-MSG-COUNT-MIN", f"{path}.entry", why))
+    if high != "*" and count > _bound(high):
+        why = f"{name} allows at most {high} {what} entr{'y' if high == '1' else 'ies'}"
+        found.append(issue("LD-MSG-COUNT-MAX", f"{path}.entry", f"{why}; found {count}"))
+    return found
 
 
 def _our_claims(resource: dict, pkg: Package) -> set[str]:
@@ -111,37 +156,40 @@ def _focus(header: dict, at: str, index: BundleIndex, out: MessageResult) -> lis
     return found
 
 
-def _definition(header: dict, at: str, pkg: Package, out: MessageResult) -> dict | None:
-    """Our MessageDefinition for this header, or None (with the issue saying why)."""
+def _definition(
+    header: dict, at: str, pkg: Package, out: MessageResult
+) -> tuple[dict | None, bool]:
+    """The MessageDefinition named by MessageHeader.definition (never guessed from the event).
+
+    Returns the definition and whether it is ours; None (with information saying why) when the
+    header names none or one we do not have.
+    """
     event = header.get("eventCoding")
     event = event if isinstance(event, dict) else {}
-    system, code = event.get("system"), event.get("code")
-    if system in OLD_EVENT_SYSTEMS:
+    if isinstance(event.get("system"), str) and event["system"] in OLD_EVENT_SYSTEMS:
         why = f"eventCoding uses a retired NHS code system; use {BARS_EVENTS}"
         out.issues.append(issue("LD-MSG-EVENT-SYSTEM-OLD", f"{at}.eventCoding.system", why))
     canonical = header.get("definition")
-    if isinstance(canonical, str):
-        definition = pkg.canonical(canonical)
-        if definition is None or definition.get("resourceType") != "MessageDefinition":
-            why = "definition is not a MessageDefinition of this adapter: base spec checks only"
-            out.issues.append(issue("LD-MSG-DEFINITION-NOT-OURS", f"{at}.definition", why))
-            return None
-        expected = definition.get("eventCoding", {})
-        if (system, code) != (expected.get("system"), expected.get("code")):
-            event_name = f"{expected.get('system')}#{expected.get('code')}"
-            why = f"eventCoding must be {event_name} for {definition.get('name')}"
-            out.issues.append(issue("LD-MSG-EVENT-MISMATCH", f"{at}.eventCoding", why))
-        return definition
-    if system in OLD_EVENT_SYSTEMS:
-        return None
-    candidates = [
-        md
-        for md in pkg.by_type.get("MessageDefinition", [])
-        if (md.get("eventCoding", {}).get("system"), md.get("eventCoding", {}).get("code"))
-        == (system, code)
-    ]
-    if not candidates:
-        why = "eventCoding names an event this adapter neither sends nor accepts"
-        out.issues.append(issue("LD-MSG-UNKNOWN-EVENT", f"{at}.eventCoding", why))
-        return None
-    return candidates[0]
+    if not isinstance(canonical, str):
+        why = "MessageHeader.definition is absent: the message is checked against the FHIR R4 "
+        why += "base spec only, not against a MessageDefinition"
+        out.issues.append(issue("LD-MSG-NO-DEFINITION", at, why))
+        return None, False
+    definition = pkg.canonical(canonical)
+    ours = definition is not None and definition.get("resourceType") == "MessageDefinition"
+    if not ours:
+        definition = partner_message_definitions().get(canonical.partition("|")[0])
+    if definition is None:
+        why = "definition is not a MessageDefinition this adapter has: base spec checks only"
+        out.issues.append(issue("LD-MSG-DEFINITION-NOT-OURS", f"{at}.definition", why))
+        return None, False
+    if not ours:
+        why = f"definition is {definition['name']}: entry counts checked against its focus list; "
+        why += "its profiles are not checked here"
+        out.issues.append(issue("LD-MSG-DEFINITION-PARTNER", f"{at}.definition", why))
+    expected = definition.get("eventCoding", {})
+    if (event.get("system"), event.get("code")) != (expected.get("system"), expected.get("code")):
+        event_name = f"{expected.get('system')}#{expected.get('code')}"
+        why = f"eventCoding must be {event_name} for {definition.get('name')}"
+        out.issues.append(issue("LD-MSG-EVENT-MISMATCH", f"{at}.eventCoding", why))
+    return definition, ours

@@ -35,9 +35,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-REF-OUTSIDE-BUNDLE": ("not-found", "warning"),
     "LD-EXT-VALUE-AND-CHILDREN": ("invariant", "error"),
     "LD-EXT-NO-VALUE": ("invariant", "error"),
+    "LD-EXT-URL-NOT-ABSOLUTE": ("value", "error"),
     "LD-ELEMENT-ID-ONLY": ("invariant", "error"),
     "LD-BUNDLE-DUPLICATE-FULLURL": ("invariant", "error"),
     "LD-BUNDLE-FULLURL-VERSIONED": ("invariant", "error"),
+    "LD-BUNDLE-FULLURL-MISMATCH": ("invariant", "error"),
     "LD-BUNDLE-ENTRY-EMPTY": ("invariant", "error"),
     "LD-BUNDLE-FIRST-ENTRY": ("invariant", "error"),
     "LD-BUNDLE-REQUEST": ("invariant", "error"),
@@ -65,7 +67,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-PROFILE-INVARIANT-WARNING": ("invariant", "warning"),
     "LD-PROFILE-INVARIANT-FAILED": ("processing", "warning"),
     # Partner payloads claiming profiles we do not own: what the base spec allows, flagged.
-    "LD-PARTNER-NHS-NUMBER": ("value", "warning"),
+    "LD-PARTNER-NHS-NUMBER": ("value", "warning"),  # retired: now LD-NHS-NUMBER-INVALID
+    # Any resource: an NHS number (https://fhir.nhs.uk/Id/nhs-number) must pass Modulus 11.
+    "LD-NHS-NUMBER-INVALID": ("value", "error"),
     # Message tier: MessageHeader, focus and our MessageDefinitions.
     "LD-MSG-FOCUS-MISSING": ("required", "error"),
     "LD-MSG-FOCUS-UNRESOLVED": ("not-found", "error"),
@@ -74,8 +78,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-MSG-EVENT-MISMATCH": ("invalid", "error"),
     "LD-MSG-EVENT-SYSTEM-OLD": ("code-invalid", "warning"),
     "LD-MSG-DEFINITION-NOT-OURS": ("informational", "information"),
+    "LD-MSG-DEFINITION-PARTNER": ("informational", "information"),
+    "LD-MSG-NO-DEFINITION": ("informational", "information"),
     "LD-MSG-COUNT-MIN": ("required", "error"),
     "LD-MSG-COUNT-MAX": ("structure", "error"),
+    # QuestionnaireResponses that do not name one of our Questionnaires: answers not checked.
+    "LD-QR-QUESTIONNAIRE-MISSING": ("incomplete", "warning"),
+    "LD-QR-QUESTIONNAIRE-NOT-OURS": ("incomplete", "warning"),
     # The validate command.
     "LD-FILE-UNREADABLE": ("exception", "error"),
 }

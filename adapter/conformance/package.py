@@ -129,3 +129,10 @@ def profiles_by_type() -> dict[str, list[str]]:
         if sd.get("kind") == "resource" and url.startswith(CANONICAL_BASE):
             found.setdefault(sd["type"], []).append(url)
     return found
+
+
+@functools.cache
+def partner_message_definitions() -> dict[str, dict]:
+    """NHS England's BaRS MessageDefinitions we ship as data (conformance/other), by url."""
+    path = PACKAGE_DIR / "other" / "bars-message-definitions.json"
+    return {d["url"]: d for d in orjson.loads(path.read_bytes())["definitions"]}

@@ -13,6 +13,7 @@ from adapter.domain import is_valid_nhs_number
 from adapter.errors import Issue
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+NHS_SYSTEM_BYTES = orjson.dumps(NHS_NUMBER_SYSTEM)  # quoted, as it appears in a JSON value
 
 
 class ProfileCheck:
@@ -84,7 +85,7 @@ class ProfileCheck:
         members: dict[str, list[tuple[int, Any]]] = {v: [] for v in by_value}
         for i, item in enumerate(items):
             value = item.get(key) if isinstance(item, dict) else None
-            if value in members:
+            if isinstance(value, str) and value in members:
                 members[value].append((i, item))
         for value, slice_node in by_value.items():
             self.cardinality(slice_node, len(members[value]), at, "SLICE")
@@ -198,17 +199,32 @@ def _show(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def nhs_number_warnings(patient: dict, path: str) -> list[Issue]:
-    """NHS numbers failing Modulus 11 in a Patient we do not check against ld-patient."""
+def nhs_number_issues(resource: dict, path: str) -> list[Issue]:
+    """Every NHS number failing Modulus 11 anywhere in a resource (Bundle entries are their own)."""
+    if resource.get("resourceType") != "Bundle" and not _mentions_nhs_system(resource):
+        return []  # one C-speed scan spares most resources the walk below
     found = []
-    identifiers = patient.get("identifier")
-    for i, ident in enumerate(identifiers if isinstance(identifiers, list) else ()):
-        if not isinstance(ident, dict) or ident.get("system") != NHS_NUMBER_SYSTEM:
+    stack: list[tuple[object, str]] = [(resource, path)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, list):
+            stack.extend((child, f"{at}[{i}]") for i, child in enumerate(item))
             continue
-        value = ident.get("value")
-        if isinstance(value, str) and not is_valid_nhs_number(value):
-            why = (
-                "the NHS number fails the Modulus 11 check digit test; it cannot be matched to PDS"
-            )
-            found.append(issue("LD-PARTNER-NHS-NUMBER", f"{path}.identifier[{i}].value", why))
-    return found
+        if not isinstance(item, dict):
+            continue
+        value = item.get("value")
+        nhs = item.get("system") == NHS_NUMBER_SYSTEM and isinstance(value, str)
+        if nhs and not is_valid_nhs_number(value):  # type: ignore[arg-type]
+            why = "the NHS number fails the Modulus 11 check digit test: it cannot be a real one"
+            found.append(issue("LD-NHS-NUMBER-INVALID", f"{at}.value", why))
+        skip = "entry" if item is resource and resource.get("resourceType") == "Bundle" else None
+        stack.extend((child, f"{at}.{key}") for key, child in item.items() if key != skip)
+    return sorted(found, key=lambda i: i.expression)
+
+
+def _mentions_nhs_system(resource: dict) -> bool:
+    """Whether the NHS number system appears anywhere in the resource (True when unsure)."""
+    try:
+        return NHS_SYSTEM_BYTES in orjson.dumps(resource)
+    except (orjson.JSONEncodeError, TypeError):
+        return True

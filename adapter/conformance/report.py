@@ -28,6 +28,16 @@ class FileResult:
         return not has_errors(self.issues)
 
 
+SEVERITY_RANK = {"information": 0, "warning": 1, "error": 2, "fatal": 3}
+
+
+def at_least(result: FileResult, severity: str) -> FileResult:
+    """The result with issues less severe than `severity` left out (errors are never hidden)."""
+    floor = min(SEVERITY_RANK[severity], SEVERITY_RANK["error"])
+    kept = [i for i in result.issues if SEVERITY_RANK.get(i.severity, 3) >= floor]
+    return FileResult(result.path, kept)
+
+
 def json_files(paths: Iterable[Path]) -> list[Path]:
     """The files named, and every *.json under the directories named, in a stable order."""
     found: list[Path] = []

@@ -19,6 +19,8 @@ class Expansion:
 
     def contains(self, system: object, code: object) -> bool | None:
         """True/False when we can tell, None when the system is included but not enumerable here."""
+        if not isinstance(system, str) or not isinstance(code, str):
+            return False  # a wrongly typed system or code is in no value set (base tier says why)
         if system in self.open_systems:
             return None
         return (system, code) in self.codes

@@ -12,6 +12,7 @@ from adapter.conformance.references import Scope, check_reference
 from adapter.errors import Issue
 
 CODED = frozenset({"CodeableConcept", "Coding"})
+URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:.")  # whitespace: the uri type's own regex
 ELEMENT_NAME = re.compile(r"_?[a-z][A-Za-z0-9]{0,63}")
 
 
@@ -24,6 +25,7 @@ class Walker:
         self.scope = Scope("Resource")
         self._element_map = defs.type_map("Element")
         self._extension_map = defs.type_map("Extension")
+        self._in_extension = False  # an Extension's own extensions have relative urls
         self.env: dict = {"resource": None, "rootResource": None}  # FHIRPath %resource etc.
 
     def resource(self, data: object, path: str, contained: bool = False) -> None:
@@ -79,6 +81,8 @@ class Walker:
             return
         elements = cmap.elements
         choices: dict[str, list[str]] = {}
+        is_extension = cmap is self._extension_map
+        nested, self._in_extension = self._in_extension, is_extension
         for key, value in data.items():
             if key.startswith("_"):
                 self._primitive_extension(data, key, value, elements.get(key[1:]), path)
@@ -92,6 +96,7 @@ class Walker:
                 continue
             self._note_choice(choices, element)
             self.element(value, element, f"{path}.{key}", data.get("_" + key))
+        self._in_extension = nested
         for name, found in choices.items():
             if len(found) > 1:
                 why = f"{name} allows one type only; found {len(found)} ({', '.join(found)})"
@@ -102,8 +107,8 @@ class Walker:
                 self.issues.append(
                     issue("LD-REQUIRED-MISSING", f"{path}.{name.removesuffix('[x]')}", why)
                 )
-        if cmap is self._extension_map:
-            self._extension_rules(data, path)
+        if is_extension:
+            self._extension_rules(data, path, nested)
         elif not is_resource and data.keys() == {"id"}:
             why = "ele-1: All FHIR elements must have a @value or children (an id alone is not one)"
             self.issues.append(issue("LD-ELEMENT-ID-ONLY", path, why))
@@ -217,9 +222,11 @@ class Walker:
         codings = [value] if element.type == "Coding" else value.get("coding")
         codings = codings if isinstance(codings, list) else []
         for i, coding in enumerate(codings):
-            if not isinstance(coding, dict) or coding.get("system") not in vs.systems:
+            system = coding.get("system") if isinstance(coding, dict) else None
+            if not isinstance(system, str) or system not in vs.systems:
                 continue
-            if coding.get("code") in vs.codes:
+            code = coding.get("code")
+            if isinstance(code, str) and code in vs.codes:
                 return
             at = path if element.type == "Coding" else f"{path}.coding[{i}]"
             self._not_in_value_set(element, f"{at}.code")
@@ -233,7 +240,11 @@ class Walker:
         why = f"{element.key} must use a code from the required ValueSet {vs.name} ({choices})"
         self.issues.append(issue("LD-CODE-NOT-IN-VALUESET", path, why))
 
-    def _extension_rules(self, data: dict, path: str) -> None:
+    def _extension_rules(self, data: dict, path: str, nested: bool) -> None:
+        url = data.get("url")
+        if not nested and isinstance(url, str) and url and not URI_SCHEME.match(url):
+            why = "Extension.url must be an absolute URI naming the extension's definition"
+            self.issues.append(issue("LD-EXT-URL-NOT-ABSOLUTE", f"{path}.url", why))
         has_value = any(k.startswith("value") or k.startswith("_value") for k in data)
         if has_value and "extension" in data:
             why = "an extension must have either a value or nested extensions, not both (ext-1)"

@@ -231,9 +231,12 @@ class ResourceRepository:
         self._touched([*page.resources, *page.included], written=False)
         return page
 
-    def reindex(self) -> int:
-        """Rebuild every index row from the current versions (after search parameters change)."""
-        rows = self._db.execute(sa.select(R.content)).scalars().all()
+    def reindex(self, resource_types: tuple[str, ...] | None = None) -> int:
+        """Rebuild the index rows of current versions (all, or these types) after a change."""
+        query = sa.select(R.content)
+        if resource_types is not None:
+            query = query.where(R.resource_type.in_(resource_types))
+        rows = self._db.execute(query).scalars().all()
         for content in rows:
             self._index(orjson.loads(content))
         return len(rows)

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import copy
 import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.store.testing import postgres_schema
-from tests.e2e.test_served import _free_port, _token
 from tests.integration.store_fixtures import POSTGRES_ENV
 from tests.integration.test_native_api import REFERRAL
+from tests.support.served import served_adapter
 
 pytestmark = pytest.mark.postgres
 PARALLEL = 50
@@ -39,46 +35,10 @@ def served_on_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     if not base_url:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     home = tmp_path_factory.mktemp("home")
-    port = _free_port()
     with postgres_schema(base_url) as url:
-        env = {
-            **os.environ,
-            "LD_ADAPTER_HOME": str(home),
-            "LD_ADAPTER_DATABASE_URL": url,
-            "LD_ADAPTER_HOST": "127.0.0.1",
-            "LD_ADAPTER_PORT": str(port),
-            "LD_ADAPTER_WORKERS": "4",
-            "LD_ADAPTER_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-        log = (home / "server.log").open("wb")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "adapter.cli", "serve"], env=env, stdout=log, stderr=log
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_ready(base, server, home / "server.log")
-            yield base, _token(env)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=5)
-            log.close()
-
-
-def _wait_ready(base: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or workers still starting
-            pass
-        assert server.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "the server did not become ready in 60 s"
-        time.sleep(0.1)
+        settings = {"LD_ADAPTER_DATABASE_URL": url, "LD_ADAPTER_WORKERS": "4"}
+        with served_adapter(home, settings) as server:
+            yield server.base, server.token()
 
 
 def _nhs_numbers(prefix: int) -> Iterator[str]:

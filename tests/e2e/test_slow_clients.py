@@ -2,80 +2,32 @@
 
 from __future__ import annotations
 
-import os
 import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.served import cli_token, served_adapter
 
 SLOW_CLIENTS = 20
 DURATION = 20.0
 REQUEST_TIMEOUT = 5
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """A served adapter with 2 workers of 2 threads: fewer threads than slow clients."""
-    home = tmp_path_factory.mktemp("slow-home")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LD_ADAPTER_HOME": str(home),
-        "LD_ADAPTER_PORT": str(port),
-        "LD_ADAPTER_BASE_URL": f"http://127.0.0.1:{port}",
+    settings = {
         "LD_ADAPTER_WORKERS": "2",
         "LD_ADAPTER_THREADS": "2",
         "LD_ADAPTER_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT),
     }
-    log_path = home / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "adapter.cli", "serve"], env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_ready(base, server, log_path)
-            yield base, env
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
-def _wait_until_ready(base: str, server: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # a worker may still be booting
-            pass
-        assert server.poll() is None, log_path.read_text()
-        assert time.monotonic() < deadline, "the server did not become ready in 30 s"
-        time.sleep(0.1)
-
-
-def _token(env: dict[str, str]) -> str:
-    minted = subprocess.run(
-        [sys.executable, "-m", "adapter.cli", "token"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return minted.stdout.strip()
+    with served_adapter(tmp_path_factory.mktemp("slow-home"), settings) as server:
+        yield server.base, server.env
 
 
 def _trickle(port: int, token: str, index: int, stop: threading.Event, answers: list) -> None:
@@ -111,7 +63,7 @@ def _read_quietly(sock: socket.socket) -> bytes:
 def test_slow_clients_do_not_stall_healthz(served: tuple[str, dict[str, str]]) -> None:
     base_url, env = served
     port = int(base_url.rsplit(":", 1)[1])
-    token = _token(env)  # with a token the body is read, not refused unread with 401
+    token = cli_token(env)  # with a token the body is read, not refused unread with 401
     stop = threading.Event()
     answers: list[bytes] = []
     trickles = [
@@ -145,7 +97,7 @@ def test_slow_clients_do_not_stall_healthz(served: tuple[str, dict[str, str]]) -
 
 def test_ordinary_clients_are_served_as_before(served: tuple[str, dict[str, str]]) -> None:
     base_url, env = served
-    token = _token(env)
+    token = cli_token(env)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
     patient = b'{"resourceType": "Patient", "gender": "female"}'
     session = requests.Session()

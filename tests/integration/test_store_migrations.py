@@ -1,0 +1,72 @@
+"""Upgrading a database that already holds records: what earlier releases stored stays findable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from adapter.search.definitions import PARAMETERS_FILE, SearchRegistry
+from adapter.search.query import ReferenceCriterion, SearchQuery
+from adapter.store import Store
+from adapter.store.store import MIGRATIONS
+from adapter.store.testing import postgres_schema
+from tests.integration.store_fixtures import DATABASES, POSTGRES_ENV
+
+ENCOUNTER = {
+    "resourceType": "Encounter",
+    "id": "e1",
+    "status": "finished",
+    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+    "subject": {"reference": "Patient/p1"},
+}
+
+
+@contextmanager
+def empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all: a new SQLite file or a new PostgreSQL schema."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    with postgres_schema(base) as url:
+        yield url
+
+
+def upgrade_to(store: Store, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_upgrading_indexes_the_patient_of_encounters_stored_before(
+    kind: str, tmp_path: Path
+) -> None:
+    document = orjson.loads(PARAMETERS_FILE.read_bytes())
+    document["resources"]["Encounter"] = []  # as release 0003 indexed Encounters: no `patient`
+    with empty_database(kind, tmp_path) as url:
+        old = Store.from_url(url, SearchRegistry(document))
+        upgrade_to(old, "0003")
+        with old.unit_of_work() as uow:
+            uow.resources.create(ENCOUNTER)
+        old.dispose()
+        query = SearchQuery("Encounter", (ReferenceCriterion("patient", (("Patient", "p1"),)),))
+        store = Store.from_url(url)
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.resources.search("Encounter", query).total == 0
+
+        store.migrate()
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.resources.search("Encounter", query).total == 1
+        store.dispose()
