@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 
@@ -20,8 +21,14 @@ def lock_keys(connection: Connection, keys: Iterable[str]) -> None:
         return
     hashed = sorted({_key_hash(key) for key in keys})
     if hashed:
-        calls = ", ".join(f"pg_advisory_xact_lock(:k{i})" for i in range(len(hashed)))
-        connection.execute(sa.text(f"SELECT {calls}"), {f"k{i}": k for i, k in enumerate(hashed)})
+        connection.execute(_locking(len(hashed)), {f"k{i}": k for i, k in enumerate(hashed)})
+
+
+@functools.lru_cache(maxsize=16)
+def _locking(count: int) -> sa.TextClause:
+    """SELECT taking `count` locks, built once per count (every referral takes its keys)."""
+    calls = ", ".join(f"pg_advisory_xact_lock(:k{i})" for i in range(count))
+    return sa.text(f"SELECT {calls}")
 
 
 def _key_hash(key: str) -> int:
