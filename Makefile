@@ -39,7 +39,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix adapter tests scripts
 
 bench: setup
-	@command -v wrk >/dev/null || echo "wrk is not installed (apt-get install wrk): parallel intake is driven by Python client threads, which share the CPU with the server"
+	@# wrk drives the parallel intake benchmark; Python client threads would share the CPU with the server.
+	@command -v wrk >/dev/null || (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) >/dev/null 2>&1 \
+		|| echo "wrk could not be installed: parallel intake is driven by Python client threads"
 	LD_ADAPTER_TEST_POSTGRES_URL=$${LD_ADAPTER_TEST_POSTGRES_URL:-$(POSTGRES_TEST_URL)} $(BIN)/python -m tests.benchmarks.run
 
 clean:

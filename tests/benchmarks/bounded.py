@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -21,6 +18,7 @@ from adapter import create_app
 from adapter.auth import mint_dev_token
 from adapter.settings import Settings
 from tests.benchmarks.validation import mixed_bundle
+from tests.support.served import served_adapter
 
 Median = Callable[[Callable[[], object], int], float]
 SLOW_CLIENTS = 20
@@ -98,35 +96,26 @@ def _healthz_latencies(base: str, seconds: float) -> list[float]:
 
 def slow_clients_section(median: Median) -> list[str]:
     """/healthz latency on a served adapter (2 workers × 2 threads), quiet and with slow clients."""
-    with tempfile.TemporaryDirectory() as home:
-        port = _free_port()
-        env = {**os.environ, "LD_ADAPTER_HOME": home, "LD_ADAPTER_PORT": str(port)}
-        env.update(LD_ADAPTER_WORKERS="2", LD_ADAPTER_THREADS="2", LD_ADAPTER_REQUEST_TIMEOUT="5")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "adapter.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(base)
-            quiet = _healthz_latencies(base, 3)
-            stop = threading.Event()
-            slow = [
-                threading.Thread(target=_trickle, args=(port, stop), daemon=True)
-                for _ in range(SLOW_CLIENTS)
-            ]
-            for thread in slow:
-                thread.start()
-            time.sleep(1)
-            loaded = _healthz_latencies(base, SLOW_SECONDS)
-            stop.set()
-            for thread in slow:
-                thread.join(timeout=5)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    settings = {
+        "LD_ADAPTER_WORKERS": "2",
+        "LD_ADAPTER_THREADS": "2",
+        "LD_ADAPTER_REQUEST_TIMEOUT": "5",
+    }
+    with tempfile.TemporaryDirectory() as home, served_adapter(Path(home), settings) as server:
+        port = int(server.base.rsplit(":", 1)[1])
+        quiet = _healthz_latencies(server.base, 3)
+        stop = threading.Event()
+        slow = [
+            threading.Thread(target=_trickle, args=(port, stop), daemon=True)
+            for _ in range(SLOW_CLIENTS)
+        ]
+        for thread in slow:
+            thread.start()
+        time.sleep(1)
+        loaded = _healthz_latencies(server.base, SLOW_SECONDS)
+        stop.set()
+        for thread in slow:
+            thread.join(timeout=5)
     return [
         "## Bounded work: `/healthz` with slow clients (served, 2 workers × 2 threads)",
         "",
@@ -147,24 +136,3 @@ def _latency_row(label: str, samples: list[float]) -> str:
         f"| {label} | {len(samples)} | {statistics.median(samples) * 1e3:.1f} ms "
         f"| {p99 * 1e3:.1f} ms | {samples[-1] * 1e3:.1f} ms |"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not start")
-
-
-SECTIONS = [validate_limits_section, slow_clients_section]

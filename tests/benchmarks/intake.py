@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,6 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 from adapter.domain import ReferralResourceIds
 from adapter.mapping import referral_bundle, referral_to_fhir
 from adapter.native.referral_schema import load_referral
+from tests.support.served import served_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRAL_FILE = ROOT / "fixtures" / "native" / "referrals" / "adult-custody-telford.json"
@@ -66,12 +64,6 @@ def mapping_section(median: Median) -> list[str]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _other_core() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {max(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))})
@@ -80,48 +72,24 @@ def _other_core() -> None:
 def post_section(median: Median) -> list[str]:
     """POST /api/referrals against a real server (gunicorn, 1 worker, SQLite)."""
     payload = orjson.loads(REFERRAL_FILE.read_bytes())
-    with tempfile.TemporaryDirectory() as home:
-        port = _free_port()
-        env = {
-            **os.environ,
-            "LD_ADAPTER_HOME": home,
-            "LD_ADAPTER_PORT": str(port),
-            "LD_ADAPTER_WORKERS": "1",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "adapter.cli", "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_other_core,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_until_up(base)
-            token = subprocess.run(
-                [sys.executable, "-m", "adapter.cli", "token"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {token}"
-            counter = iter(range(10**9))
+    with (
+        tempfile.TemporaryDirectory() as home,
+        served_adapter(Path(home), {"LD_ADAPTER_WORKERS": "1"}, preexec_fn=_other_core) as server,
+    ):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {server.token()}"
+        counter = iter(range(10**9))
 
-            def post_one() -> None:
-                body = {**payload, "local_id": f"BENCH-{next(counter)}"}
-                response = session.post(f"{base}/api/referrals", json=body, timeout=10)
-                assert response.status_code == 201, response.text
+        def post_one() -> None:
+            body = {**payload, "local_id": f"BENCH-{next(counter)}"}
+            response = session.post(f"{server.base}/api/referrals", json=body, timeout=10)
+            assert response.status_code == 201, response.text
 
-            latency = median(post_one, 400)
-            started = time.perf_counter()
-            for _ in range(200):
-                post_one()
-            throughput = 200 / (time.perf_counter() - started)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        latency = median(post_one, 400)
+        started = time.perf_counter()
+        for _ in range(200):
+            post_one()
+        throughput = 200 / (time.perf_counter() - started)
     return [
         "## POST /api/referrals end to end (SQLite)",
         "",
@@ -136,17 +104,6 @@ def post_section(median: Median) -> list[str]:
         f"| sequential throughput | {throughput:,.0f} referrals/s |",
         "",
     ]
-
-
-def _wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start within 30 s")
 
 
 SECTIONS = [mapping_section, post_section]

@@ -11,7 +11,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,7 +22,8 @@ import requests
 
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.store.testing import postgres_schema
-from tests.benchmarks.intake import REFERRAL_FILE, _free_port
+from tests.benchmarks.intake import REFERRAL_FILE
+from tests.support.served import served_adapter
 
 Median = Callable[[Callable[[], object], int], float]
 CLIENTS = 8
@@ -45,45 +45,6 @@ def _nhs_numbers() -> Iterator[str]:
 def _all_cores() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-
-
-def _serve(url: str, home: str, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "LD_ADAPTER_HOME": home,
-        "LD_ADAPTER_DATABASE_URL": url,
-        "LD_ADAPTER_PORT": str(port),
-        "LD_ADAPTER_WORKERS": str(WORKERS),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "adapter.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_all_cores,
-    )
-
-
-def _wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or workers still starting
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start within 60 s")
-
-
-def _token(url: str, home: str) -> str:
-    env = {**os.environ, "LD_ADAPTER_HOME": home, "LD_ADAPTER_DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "adapter.cli", "token"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def run_load(base: str, token: str, bodies: list[dict], clients: int) -> tuple[float, list[float]]:
@@ -264,21 +225,15 @@ def measure_intake(base_url: str) -> dict:
     numbers = _nhs_numbers()
     with tempfile.TemporaryDirectory() as home, postgres_schema(base_url) as schema_url:
         url = sa_url_with_name(schema_url)
-        port = _free_port()
-        server = _serve(url, home, port)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_until_up(base)
-            token = _token(url, home)
-            _warm_up(base, token, numbers)
+        settings = {"LD_ADAPTER_DATABASE_URL": url, "LD_ADAPTER_WORKERS": str(WORKERS)}
+        with served_adapter(Path(home), settings, preexec_fn=_all_cores) as server:
+            token = server.token()
+            _warm_up(server.base, token, numbers)
             analyze(url)  # after loading: statistics of a near-empty store mislead the planner
             cpu_before, backends_before = _cpu_seconds(server.pid), _backend_cpu(url)
-            result = _load(base, token, numbers)
+            result = _load(server.base, token, numbers)
             server_cpu = _cpu_seconds(server.pid) - cpu_before
             backends = _backend_cpu(url)
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     database_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends.items())
     done = max(result["requests"], 1)
     return {**result, "server_cpu": server_cpu / done, "database_cpu": database_cpu / done}

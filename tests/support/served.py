@@ -17,11 +17,12 @@ import requests
 
 @dataclass(frozen=True)
 class Served:
-    """A running server: its base URL, the environment its CLI shares, and its log file."""
+    """A running server: its base URL, the environment its CLI shares, its log file and pid."""
 
     base: str
     env: dict[str, str]
     log: Path
+    pid: int
 
     def token(self, *scopes: str) -> str:
         """A development token minted by the CLI with the server's own key."""
@@ -70,7 +71,7 @@ def served_adapter(
             stderr=log,
             preexec_fn=preexec_fn,
         )
-        served = Served(f"http://127.0.0.1:{port}", env, log_path)
+        served = Served(f"http://127.0.0.1:{port}", env, log_path, server.pid)
         try:
             _wait_until_ready(served, server, ready_within)
             yield served
