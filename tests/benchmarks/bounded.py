@@ -136,3 +136,6 @@ def _latency_row(label: str, samples: list[float]) -> str:
         f"| {label} | {len(samples)} | {statistics.median(samples) * 1e3:.1f} ms "
         f"| {p99 * 1e3:.1f} ms | {samples[-1] * 1e3:.1f} ms |"
     )
+
+
+SECTIONS = [validate_limits_section, slow_clients_section]
