@@ -23,6 +23,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-STRUCT-PRIMITIVE-EXT-MISMATCH": ("structure", "error"),
     "LD-REQUIRED-MISSING": ("required", "error"),
     "LD-VALUE-EMPTY-STRING": ("value", "error"),
+    "LD-VALUE-CONTROL-CHARACTER": ("value", "error"),
     "LD-VALUE-FORMAT": ("value", "error"),
     "LD-VALUE-RANGE": ("value", "error"),
     "LD-VALUE-XHTML": ("value", "error"),

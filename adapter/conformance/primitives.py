@@ -29,6 +29,9 @@ _HINTS = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def check_primitive(value: object, prim: Primitive, path: str) -> Issue | None:
     """The one problem with this primitive value, or None when it is valid R4."""
     expected = JSON_TYPES[prim.json_type]
@@ -50,6 +53,10 @@ def check_primitive(value: object, prim: Primitive, path: str) -> Issue | None:
 def _check_text(value: str, prim: Primitive, path: str) -> Issue | None:
     if not value:
         return issue("LD-VALUE-EMPTY-STRING", path, f"{prim.name} must not be an empty string")
+    # R4 datatypes: no character below U+0020 but tab, CR and LF (the regexes' \S lets them by).
+    if _CONTROL.search(value):
+        why = f"{prim.name} must not hold control characters other than tab, CR and LF"
+        return issue("LD-VALUE-CONTROL-CHARACTER", path, why)
     if prim.pattern is not None and not prim.pattern.fullmatch(value):
         if prim.name == "dateTime" and _TIME_NO_ZONE.fullmatch(value):
             why = "a dateTime with a time must include seconds and a time zone (Z or +hh:mm)"

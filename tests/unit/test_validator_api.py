@@ -167,3 +167,13 @@ def test_hostile_nesting_is_an_issue_not_a_crash() -> None:
     issues = validate_resource({"resourceType": "Questionnaire", "status": "draft", "item": [item]})
     assert [i.message_id for i in issues] == ["LD-JSON-TOO-DEEP"]
     assert validate_resource({"resourceType": "Questionnaire", "status": "draft"}) == []
+
+
+def test_control_characters_other_than_tab_cr_lf_are_refused_in_strings() -> None:
+    # The R4 regexes' \S matches NUL; the datatypes page forbids every code point below U+0020
+    # but tab, CR and LF (and PostgreSQL cannot store NUL in text).
+    patient = {"resourceType": "Patient", "name": [{"family": "Sm\u0000ith", "text": "A\tB\r\nC"}]}
+    issues = validate_resource(patient)
+    assert [(i.message_id, i.expression) for i in issues] == [
+        ("LD-VALUE-CONTROL-CHARACTER", ("Patient.name[0].family",))
+    ]
