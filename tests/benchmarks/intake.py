@@ -12,7 +12,7 @@ import orjson
 import requests
 from fhir.resources.R4B.bundle import Bundle
 
-from adapter.domain import ReferralResourceIds
+from adapter.domain import Referral, ReferralResourceIds
 from adapter.mapping import referral_bundle, referral_to_fhir
 from adapter.native.referral_schema import load_referral
 from tests.support.served import served_adapter
@@ -22,27 +22,34 @@ REFERRAL_FILE = ROOT / "fixtures" / "native" / "referrals" / "adult-custody-telf
 Median = Callable[[Callable[[], object], int], float]
 
 
-def mapping_section(median: Median) -> list[str]:
-    """Mapping one referral vs fhir.resources parsing the Bundle it makes."""
-    payload = orjson.loads(REFERRAL_FILE.read_bytes())
-    referral = load_referral(payload)
-    ids = ReferralResourceIds(
+PERFORMER = "HealthcareService/mpft-ld-shropshire-telford"
+
+
+def sample_ids(referral: Referral) -> ReferralResourceIds:
+    """Fixed resource ids for mapping the sample referral."""
+    return ReferralResourceIds(
         patient="p1",
         service_request="sr1",
         encounter="e1",
         consents=[f"c{i}" for i in range(len(referral.consents))],
         referrer_organization="o1",
     )
-    performer = "HealthcareService/mpft-ld-shropshire-telford"
+
+
+def mapping_section(median: Median) -> list[str]:
+    """Mapping one referral vs fhir.resources parsing the Bundle it makes."""
+    payload = orjson.loads(REFERRAL_FILE.read_bytes())
+    referral = load_referral(payload)
+    ids = sample_ids(referral)
     bundle_bytes = orjson.dumps(
-        referral_bundle(referral_to_fhir(referral, ids, performer=performer), "http://x/fhir")
+        referral_bundle(referral_to_fhir(referral, ids, performer=PERFORMER), "http://x/fhir")
     )
 
     def map_only() -> object:
-        return referral_to_fhir(referral, ids, performer=performer)
+        return referral_to_fhir(referral, ids, performer=PERFORMER)
 
     def load_and_map() -> object:
-        return referral_to_fhir(load_referral(payload), ids, performer=performer)
+        return referral_to_fhir(load_referral(payload), ids, performer=PERFORMER)
 
     map_time = median(map_only, 5000)
     full_time = median(load_and_map, 3000)

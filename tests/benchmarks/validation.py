@@ -74,20 +74,12 @@ def ukcore_bundle(size: int) -> dict:
 
 def referral_resources() -> list[dict]:
     """What POST /api/referrals stores for the example referral: validated before it is stored."""
-    from adapter.domain import ReferralResourceIds
     from adapter.mapping import referral_to_fhir
     from adapter.native.referral_schema import load_referral
+    from tests.benchmarks.intake import PERFORMER, sample_ids
 
     referral = load_referral(orjson.loads(REFERRAL_FILE.read_bytes()))
-    ids = ReferralResourceIds(
-        patient="p1",
-        service_request="sr1",
-        encounter="e1",
-        consents=[f"c{i}" for i in range(len(referral.consents))],
-        referrer_organization="o1",
-    )
-    performer = "HealthcareService/mpft-ld-shropshire-telford"
-    return referral_to_fhir(referral, ids, performer=performer).all()
+    return referral_to_fhir(referral, sample_ids(referral), performer=PERFORMER).all()
 
 
 def referral_section(median: Median) -> list[str]:
