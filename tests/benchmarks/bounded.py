@@ -28,17 +28,10 @@ EMPTY_ENTRIES = (
 )
 
 
-def _seconds(action: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
 def validate_limits_section(median: Median) -> list[str]:
     """$validate in-process: the 349k-entry Bundle refused, the largest allowed Bundle checked."""
+    from tests.benchmarks.run import median_seconds  # seconds per call: one warm-up is plenty
+
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home), base_url="http://bench")
         app = create_app(settings)
@@ -53,8 +46,8 @@ def validate_limits_section(median: Median) -> list[str]:
             response = client.post("/fhir/$validate", data=body, headers=headers)
             assert response.status_code == status, response.status_code
 
-        refused = _seconds(lambda: post(EMPTY_ENTRIES, 413), 5)
-        checked = _seconds(lambda: post(allowed, 200), 5)
+        refused = median_seconds(lambda: post(EMPTY_ENTRIES, 413), 5, warmup=1)
+        checked = median_seconds(lambda: post(allowed, 200), 5, warmup=1)
         app.extensions["ld_adapter"].store.dispose()
     return [
         "## Bounded work: `$validate` limits (in-process, one core)",
