@@ -72,20 +72,14 @@ def test_reindex_makes_old_records_findable_by_new_search_parameters(runner, tmp
     from adapter.search.query import ReferenceCriterion, SearchQuery
     from adapter.settings import Settings
     from adapter.store import Store
+    from tests.integration.test_store_migrations import ENCOUNTER
 
     document = orjson.loads(PARAMETERS_FILE.read_bytes())
     document["resources"]["Encounter"] = []  # as before Encounter had `patient`
     old = Store.from_url(Settings.from_env().database_url, SearchRegistry(document))
     old.migrate()
-    encounter = {
-        "resourceType": "Encounter",
-        "id": "e1",
-        "status": "finished",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-        "subject": {"reference": "Patient/p1"},
-    }
     with old.unit_of_work() as uow:
-        uow.resources.create(encounter)
+        uow.resources.create(ENCOUNTER)
     old.dispose()
     query = SearchQuery("Encounter", (ReferenceCriterion("patient", (("Patient", "p1"),)),))
     store = Store.from_url(Settings.from_env().database_url)
