@@ -102,7 +102,9 @@ def task_for_onward_referral(
     task: dict = {
         "resourceType": "Task",
         "id": ids.task,
-        "meta": {"profile": [codes.url("onward.task-profile")]},
+        "meta": {
+            "profile": [codes.url(f"onward.{k}") for k in ("task-profile", "task-uk-core-profile")]
+        },
         "identifier": [_identifier(ids.onward_referral)],
         "status": "requested",
         "intent": "order",

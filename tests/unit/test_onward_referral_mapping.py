@@ -141,6 +141,11 @@ def test_task_status_follows_delivery(delivery: str, status: str) -> None:
     assert _errors(task) == []
 
 
+def test_a_task_whose_status_disagrees_with_delivery_fails_its_profile() -> None:
+    task = {**task_with_delivery_status(_task(), DELIVERED, AT), "status": "requested"}
+    assert ("LD-PROFILE-INVARIANT", ("Task",)) in _errors(task)
+
+
 def test_every_delivery_state_of_the_outbox_has_a_code() -> None:
     assert set(codes.codes("ld-delivery-status")) == {
         QUEUED,
