@@ -189,6 +189,15 @@ def _cancellation(scenario: Scenario) -> dict:
     )
 
 
+def test_cancellation_matches_golden() -> None:
+    scenario = next(s for s in SCENARIOS if s.name == "health-gp")
+    message = strip_volatile(_cancellation(scenario))
+    golden = GOLDEN / f"{scenario.name}.cancellation.json"
+    if os.environ.get("LD_ADAPTER_UPDATE_GOLDENS") == "1":
+        golden.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
+    assert message == json.loads(golden.read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_cancellation_repeats_nothing_new_and_revokes(scenario: Scenario) -> None:
     sent = build(scenario).message
