@@ -15,6 +15,7 @@ and `start()` opens the same port again. Run it by hand to watch an adapter deli
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import threading
@@ -103,10 +104,8 @@ class PartnerServer:
         with self._state.lock:
             open_connections = list(self._state.connections)
         for connection in open_connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the client
         self._server = None
 
     def __enter__(self) -> PartnerServer:
@@ -204,10 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.connections.discard(self.connection)
         super().finish()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read the counters, not a log."""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         if self.path.split("?")[0] != self.base_path + PROCESS_MESSAGE:
