@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from adapter.errors import Issue, Unprocessable
@@ -35,6 +35,10 @@ class Disclosure:
     name: str
     findings: frozenset[str]
     resources: Mapping[str, ResourceRule]
+
+    def allowed_findings(self, concerns: Iterable[str]) -> tuple[str, ...]:
+        """The referral's concerns this partner may be told of, in their order."""
+        return tuple(c for c in dict.fromkeys(concerns) if c in self.findings)
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,8 @@ def build(scenario: Scenario) -> Built:
         referral=referral["id"],
         consents=tuple(c["id"] for c in relied),
     )
-    # Every finding the referral holds: the message must cut them to the partner's rule.
+    # Every finding the referral holds (the service layer passes allowed_findings() of them):
+    # the message must cut them to the partner's rule itself.
     findings = concerns_from(referral.get("reasonCode"))
     request = service_request_from_onward_referral(
         onward, ids, findings=findings, organization=SENDER.organization

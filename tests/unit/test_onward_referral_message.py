@@ -171,6 +171,12 @@ def test_a_person_with_no_identifier_the_partner_may_see_gets_our_local_one() ->
     ]  # fmt: skip
 
 
+def test_allowed_findings_keep_the_referrals_order_and_drop_the_rest() -> None:
+    disclosure = build(next(s for s in SCENARIOS if s.name == "community-support-housing")).basis
+    concerns = ["mental-health", "homelessness", "drugs", "debt-finances", "homelessness"]
+    assert disclosure.disclosure.allowed_findings(concerns) == ("homelessness", "debt-finances")
+
+
 def test_minimise_leaves_out_resource_types_the_rule_does_not_name() -> None:
     disclosure = build(SCENARIOS[0]).basis.disclosure
     assert minimise({"resourceType": "Encounter", "id": "e"}, disclosure) is None
