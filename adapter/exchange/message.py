@@ -99,7 +99,7 @@ def cancellation_message(
     disclosure = cancellation_disclosure()
     patients = [e["resource"] for e in sent.get("entry", ()) if _is("Patient", e)]
     cut = [minimise(p, disclosure) for p in patients[:1]]
-    resources = [_cancelled(service_request), *(p for p in cut if p is not None)]
+    resources = [_cancelled(service_request, disclosure), *(p for p in cut if p is not None)]
     return _message(message_id, at, DELETE, resources, partner, sender, disclosure)
 
 
@@ -108,26 +108,11 @@ def _is(resource_type: str, entry: object) -> bool:
     return isinstance(resource, dict) and resource.get("resourceType") == resource_type
 
 
-_CANCELLATION_ELEMENTS = (
-    "resourceType",
-    "id",
-    "identifier",
-    "basedOn",
-    "status",
-    "intent",
-    "category",
-    "code",
-    "subject",
-    "authoredOn",
-    "performer",
-)
-
-
-def _cancelled(service_request: dict) -> dict:
-    kept = {k: service_request[k] for k in _CANCELLATION_ELEMENTS if k in service_request}
-    kept["meta"] = {"profile": [codes.url("onward.cancellation-profile")]}
-    kept["status"] = codes.url("onward.cancelled-status")
-    return kept
+def _cancelled(service_request: dict, disclosure: Disclosure) -> dict:
+    kept = minimise(service_request, disclosure) or {}
+    head = {k: kept.pop(k) for k in ("resourceType", "id") if k in kept}
+    head["meta"] = {"profile": [codes.url("onward.cancellation-profile")]}
+    return {**head, **kept, "status": codes.url("onward.cancelled-status")}
 
 
 def _message(
