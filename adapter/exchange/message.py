@@ -4,6 +4,18 @@ A message holds only what the partner's disclosure allows (adapter.exchange.disc
 have RESTful fullUrls under our FHIR base, so stored references resolve inside the Bundle as they
 are; a reference to something left out is dropped, except the L&D referral a request is based on,
 which becomes a logical reference by identifier. Built once, when the message is queued.
+
+In the service layer, inside the one transaction:
+
+    rule = rule_for(partner.recipient_type)
+    basis = check_consent(rule, stored_consents, onward.lawful_basis)    # or 422
+    (basis.lawful_basis: store lawful_basis_consent(...) and rely on it)
+    request = service_request_from_onward_referral(
+        onward, ids, findings=basis.disclosure.allowed_findings(concerns), organization=ours)
+    task = task_for_onward_referral(ids, organization=ours, partner_organization=..., at=now)
+    body = onward_referral_message(row_id, now, request, SharedRecord(...), basis.disclosure,
+                                   partner, Sender(ours, settings.source_endpoint, fhir_base))
+    headers = bars_headers(partner.endpoint, partner.service, ours, requesting_practitioner(...))
 """
 
 from __future__ import annotations
