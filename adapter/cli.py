@@ -46,7 +46,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     if overrides and not os.environ.get("LD_ADAPTER_BASE_URL"):
         overrides["base_url"] = ""  # links follow the address served, as without the flags
     settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
-    run(settings, settings.host, settings.port, workers or settings.workers)
+    try:
+        run(settings, settings.host, settings.port, workers or settings.workers)
+    except SettingsError as exc:  # e.g. a partners bundle that cannot be used
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -60,8 +63,12 @@ def migrate() -> None:
     store = Store.from_url(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
-    loaded = prepare_store(store, settings)
-    store.dispose()
+    try:
+        loaded = prepare_store(store, settings)
+    except SettingsError as exc:  # e.g. a partners bundle that cannot be used
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.dispose()
     click.echo(f"database ready; {len(loaded)} service directory resources loaded")
 
 
