@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 
 from adapter.conformance import has_errors, validate
 from adapter.conformance.package import package
+from adapter.exchange.endpoint_auth import AuthConfigError
+from adapter.exchange.http_transport import process_message_url
 from adapter.exchange.partners import (
     PARTNER_TYPES,
     auth_problems,
@@ -102,6 +104,12 @@ def _endpoint_problems(
     endpoint: dict, index: dict[str, dict], resolve: Resolve, check_files: bool
 ) -> Iterator[str]:
     yield from (f"ld-endpoint-auth: {p}" for p in auth_problems(endpoint, check_files))
+    connection = endpoint.get("connectionType") or {}
+    if connection.get("code") == codes.url("partner.fhir-messaging"):
+        try:
+            process_message_url(endpoint)
+        except AuthConfigError as exc:
+            yield f"address: {exc}"
     reference = (endpoint.get("managingOrganization") or {}).get("reference")
     if isinstance(reference, str) and _target(reference, "Organization", index, resolve) is None:
         yield f"managingOrganization: {reference} is neither in the bundle nor already stored"
