@@ -75,5 +75,8 @@ def test_partner_settings_are_read_from_the_environment():
         }
     )
     assert settings.partners_path == Path("/etc/ld/partners.json")
-    assert (settings.ods_code, settings.source_endpoint) == ("RXT", "https://ld.example.nhs.uk/bars")
+    assert (settings.ods_code, settings.source_endpoint) == (
+        "RXT",
+        "https://ld.example.nhs.uk/bars",
+    )
     assert settings.delivery_timeout == 2.5
