@@ -14,6 +14,7 @@ from adapter import create_app
 from adapter.cli import main
 from adapter.exchange.partners import PartnerBundleError, partner_for_service
 from adapter.settings import Settings
+from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "fixtures" / "partners" / "local-partners.json"
@@ -22,8 +23,11 @@ FHIR_MSG = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type|hl7-f
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, base_url="http://testserver", partners_path=LOCAL)
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The app with the loopback partners, on SQLite and on PostgreSQL."""
+    return Settings(
+        home=tmp_path, base_url="http://testserver", database_url=database_url, partners_path=LOCAL
+    )
 
 
 def found(client: FlaskClient, auth: dict, query: str) -> list[str]:
