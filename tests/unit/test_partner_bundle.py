@@ -268,3 +268,9 @@ def test_endpoint_authentication_is_checked_and_its_files_must_exist(tmp_path: P
         f"{entry(bundle, GP_ENDPOINT)}: ld-endpoint-auth: cert-file /nowhere/c.pem does not exist",
         f"{entry(bundle, GP_ENDPOINT)}: ld-endpoint-auth: key-file /k does not exist",
     ]
+
+
+@pytest.mark.fhirjs
+@pytest.mark.parametrize("path", [EXAMPLE, LOCAL], ids=lambda p: p.name)
+def test_the_shipped_bundles_pass_fhirjs(fhirjs, path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert fhirjs.validate(json.loads(path.read_text())) == []
