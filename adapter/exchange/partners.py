@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from adapter.exchange.endpoint_auth import AuthConfigError, endpoint_auth, missing_files
 from adapter.mapping import codes
 from adapter.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from adapter.store import Store, UnitOfWork
 
 PARTNER_TYPES = ("Organization", "HealthcareService", "Endpoint")
 MAX_PROBLEMS = 20  # listed in one start-up error; more are counted
@@ -103,7 +106,7 @@ def is_messaging_endpoint(endpoint: dict) -> bool:
     )
 
 
-def partner_for_service(uow: Any, service_id: str) -> Partner | None:
+def partner_for_service(uow: UnitOfWork, service_id: str) -> Partner | None:
     """The partner running HealthcareService `service_id`, or None if it cannot take referrals."""
     service = uow.resources.read("HealthcareService", service_id)
     if service is None or service.get("active") is False:
@@ -112,20 +115,21 @@ def partner_for_service(uow: Any, service_id: str) -> Partner | None:
     if organization is None:
         return None
     for reference in service.get("endpoint") or []:
-        endpoint = _read(uow, reference.get("reference"), "Endpoint")
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        endpoint = _read(uow, target, "Endpoint")
         if endpoint is not None and is_messaging_endpoint(endpoint):
             partner = Partner(service, organization, endpoint)
             return partner if partner.pathways and partner.recipient_type else None
     return None
 
 
-def _read(uow: Any, reference: object, resource_type: str) -> dict | None:
+def _read(uow: UnitOfWork, reference: object, resource_type: str) -> dict | None:
     if not isinstance(reference, str) or not reference.startswith(f"{resource_type}/"):
         return None
     return uow.resources.read(resource_type, reference.split("/", 1)[1])
 
 
-def load_partners(store: Any, settings: Settings) -> list[dict]:
+def load_partners(store: Store, settings: Settings) -> list[dict]:
     """Load (or refresh) the partners bundle into the store; [] when LD_ADAPTER_PARTNERS is unset.
 
     Organizations already stored (the service directory's trusts) may be named by `providedBy`.
