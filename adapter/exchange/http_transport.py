@@ -109,6 +109,8 @@ class FhirMessagingTransport(Transport):
             )
         except requests.RequestException as exc:
             return self._failed(exc)
+        except ValueError as exc:  # e.g. a header value (a token) that is not Latin-1
+            return Rejected(f"request failed: {type(exc).__name__}")
         return classify(response)
 
     @staticmethod

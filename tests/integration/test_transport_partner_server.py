@@ -117,3 +117,20 @@ def test_a_kept_alive_session_sends_hundreds_a_second(partner, transport) -> Non
     assert all(isinstance(r, Delivered) for r in results)
     # One thread, one connection: the drain target (200/s with 2 workers) needs well under 10 ms.
     assert elapsed < 2.0, f"200 sends took {elapsed:.2f} s"
+
+
+def test_a_token_http_cannot_carry_is_rejected_without_showing_it(partner, transport, monkeypatch):
+    monkeypatch.setenv("PARTNER_TOKEN", "tok€n")
+    auth = "https://ld-adapter.github.io/fhir/StructureDefinition/ld-endpoint-auth"
+    target = endpoint(partner)
+    target["extension"] = [
+        {
+            "url": auth,
+            "extension": [
+                {"url": "type", "valueCode": "bearer"},
+                {"url": "token-env", "valueString": "PARTNER_TOKEN"},
+            ],
+        }
+    ]
+    assert transport.send(message(), target) == Rejected("request failed: UnicodeEncodeError")
+    assert partner.received == []
