@@ -45,6 +45,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     overrides: dict[str, object] = {k: v for k, v in (("host", host), ("port", port)) if v}
     if overrides and not os.environ.get("LD_ADAPTER_BASE_URL"):
         overrides["base_url"] = ""  # links follow the address served, as without the flags
+        if not os.environ.get("LD_ADAPTER_SOURCE_ENDPOINT"):
+            overrides["source_endpoint"] = ""  # so does where partners reply
     settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
     try:
         run(settings, settings.host, settings.port, workers or settings.workers)

@@ -146,3 +146,18 @@ def test_migrate_reports_a_bad_bundle_without_a_traceback(tmp_path: Path, monkey
     assert result.exit_code == 1
     assert "Bundle.entry[0] (Endpoint/mpft-fhir-msg)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_on_another_port_moves_where_partners_reply(tmp_path: Path, monkeypatch) -> None:
+    import adapter.server
+
+    served: list[Settings] = []
+    monkeypatch.setattr(adapter.server, "run", lambda settings, *_: served.append(settings))
+    monkeypatch.setenv("LD_ADAPTER_HOME", str(tmp_path))
+    monkeypatch.delenv("LD_ADAPTER_BASE_URL", raising=False)
+    monkeypatch.delenv("LD_ADAPTER_SOURCE_ENDPOINT", raising=False)
+    assert CliRunner().invoke(main, ["serve", "--port", "9090"]).exit_code == 0
+    assert served[0].source_endpoint == "http://127.0.0.1:9090/fhir"
+    monkeypatch.setenv("LD_ADAPTER_SOURCE_ENDPOINT", "https://ld.example.org/bars")
+    assert CliRunner().invoke(main, ["serve", "--port", "9090"]).exit_code == 0
+    assert served[1].source_endpoint == "https://ld.example.org/bars"
