@@ -22,8 +22,8 @@ from adapter.exchange.partners import (
     auth_problems,
     codes_of,
     is_messaging_endpoint,
+    ods_code,
 )
-from adapter.exchange.partners import ods_code as ods_code_of
 from adapter.mapping import codes
 from adapter.search.definitions import FHIR_ID
 
@@ -91,7 +91,7 @@ def _resource_problems(
     found = [
         f"{'/'.join(i.expression) or rtype}: {i.diagnostics}" for i in issues if has_errors([i])
     ]
-    if rtype == "Organization" and not ods_code_of(resource):
+    if rtype == "Organization" and not ods_code(resource):
         found.append("identifier: needs an ODS code (https://fhir.nhs.uk/Id/ods-organization-code)")
     elif rtype == "Endpoint":
         found.extend(_endpoint_problems(resource, index, resolve, check_files))
@@ -120,7 +120,7 @@ def _service_problems(service: dict, index: dict[str, dict], resolve: Resolve) -
     organization = _target(reference, "Organization", index, resolve)
     if organization is None:
         yield "providedBy: must name an Organization in the bundle (or already stored)"
-    elif not ods_code_of(organization):
+    elif not ods_code(organization):
         yield f"providedBy: {reference} has no ODS code"
     yield from _coded(service, "type", "partner.pathway-system", "the onward pathways it accepts")
     yield from _coded(service, "category", "partner.recipient-type-system", "its recipient type")
