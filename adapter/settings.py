@@ -56,6 +56,12 @@ class Settings:
     # Below gunicorn's 30 s worker timeout, so a slow query is a 503, never a killed worker.
     statement_timeout_ms: int = 10_000
     audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
+    # Onward referrals: the partners bundle (unset: no partners), this instance's ODS code and the
+    # endpoint partners reply to (MessageHeader.source.endpoint; unset: the FHIR base).
+    partners_path: Path | None = None
+    ods_code: str = "RRE"
+    source_endpoint: str = ""
+    delivery_timeout: float = 10.0  # seconds a partner has to answer one delivery
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -75,6 +81,12 @@ class Settings:
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"{PREFIX}BASE_URL must be an http(s) URL")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.source_endpoint:
+            object.__setattr__(self, "source_endpoint", self.fhir_base_url)
+        if not self.source_endpoint.startswith(("http://", "https://")):
+            raise SettingsError(f"{PREFIX}SOURCE_ENDPOINT must be an http(s) URL")
+        if not self.ods_code.isalnum():
+            raise SettingsError(f"{PREFIX}ODS_CODE must be letters and digits (an ODS code)")
 
     @property
     def fhir_base_url(self) -> str:
@@ -87,13 +99,14 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for name, convert in _CONVERTERS.items():
-            raw = env.get(PREFIX + name.upper())
+            variable = PREFIX + _ENV_NAMES.get(name, name.upper())
+            raw = env.get(variable)
             if raw is None or raw == "":
                 continue
             try:
                 values[name] = convert(raw)
             except ValueError as exc:
-                raise SettingsError(f"{PREFIX}{name.upper()}: {exc}") from None
+                raise SettingsError(f"{variable}: {exc}") from None
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -101,6 +114,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("must be a positive whole number")
+    return value
+
+
+def _positive_number(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number")
     return value
 
 
@@ -112,6 +132,9 @@ def _boolean(raw: str) -> bool:
         return False
     raise ValueError("must be true or false")
 
+
+# Variables not named after their field: LD_ADAPTER_PARTNERS reads as the issue writes it.
+_ENV_NAMES = {"partners_path": "PARTNERS"}
 
 _CONVERTERS: dict[str, Callable[[str], object]] = {
     "home": Path,
@@ -144,4 +167,8 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "load_directory": _boolean,
     "statement_timeout_ms": _positive_int,
     "audit": _boolean,
+    "partners_path": Path,
+    "ods_code": str,
+    "source_endpoint": str,
+    "delivery_timeout": _positive_number,
 }
