@@ -56,6 +56,15 @@ class Settings:
     # Below gunicorn's 30 s worker timeout, so a slow query is a 503, never a killed worker.
     statement_timeout_ms: int = 10_000
     audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
+    # Delivery to partners (adapter.exchange.worker). Seconds unless said otherwise.
+    delivery_timeout: int = 10  # one HTTP attempt, connect + answer
+    delivery_lease_seconds: float = 0.0  # 0: 4 × delivery_timeout + 30, well past any attempt
+    delivery_backoff_base: float = 2.0  # retry n waits up to base × 2^n (full jitter) …
+    delivery_backoff_max: float = 900.0  # … but never more than this (unless Retry-After says)
+    delivery_ttl: int = 259_200  # 72 h from queueing; then a message is dead-lettered
+    delivery_poll_interval: float = 1.0  # an idle worker looks for due messages this often
+    delivery_batch: int = 20  # messages one worker claims at a time
+    delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -75,6 +84,14 @@ class Settings:
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"{PREFIX}BASE_URL must be an http(s) URL")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.delivery_lease_seconds:
+            lease = 4.0 * self.delivery_timeout + 30
+            object.__setattr__(self, "delivery_lease_seconds", lease)
+        if self.delivery_lease_seconds <= self.delivery_timeout:
+            # A lease ending mid-attempt would let a second worker send the message again.
+            raise SettingsError(
+                f"{PREFIX}DELIVERY_LEASE_SECONDS must be longer than {PREFIX}DELIVERY_TIMEOUT"
+            )
 
     @property
     def fhir_base_url(self) -> str:
@@ -101,6 +118,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("must be a positive whole number")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a positive number")
     return value
 
 
@@ -144,4 +168,12 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "load_directory": _boolean,
     "statement_timeout_ms": _positive_int,
     "audit": _boolean,
+    "delivery_timeout": _positive_int,
+    "delivery_lease_seconds": _positive_float,
+    "delivery_backoff_base": _positive_float,
+    "delivery_backoff_max": _positive_float,
+    "delivery_ttl": _positive_int,
+    "delivery_poll_interval": _positive_float,
+    "delivery_batch": _positive_int,
+    "delivery_in_process": _boolean,
 }

@@ -153,6 +153,25 @@ class OutboxRepository:
         ).first()
         return _message(row) if row else None
 
+    def renew(
+        self, message_ids: builtins.list[str], owner: str, now: datetime, lease_until: datetime
+    ) -> builtins.list[str]:
+        """Extend the leases `owner` still holds (not yet run out); the ids it still holds."""
+        if not message_ids:
+            return []
+        rows = self._db.execute(
+            outbox_message.update()
+            .where(
+                M.id.in_(message_ids),
+                M.lease_owner == owner,
+                M.lease_expires_at > now,
+                M.status.in_(PENDING_STATES),
+            )
+            .values(lease_expires_at=lease_until)
+            .returning(M.id)
+        )
+        return [row.id for row in rows]
+
     def release(self, message_ids: builtins.list[str], owner: str) -> int:
         """Give back leases not used (a stopping worker), so others need not wait them out."""
         if not message_ids:
