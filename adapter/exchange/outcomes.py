@@ -42,6 +42,9 @@ def record_result(
     values = _result_values(message, result, now, retry_delay)
     if attempted:
         values.update(attempts=message.attempts + 1, last_attempt_at=now)
+    elif message.last_error:  # the partner's last answer stays the news for the operator
+        values.pop("last_status_code")
+        values["last_error"] = f"{result.reason}; last attempt: {message.last_error}"
     stored = uow.outbox.finish(message.id, owner, values)
     if stored is not None and stored.status != message.status:
         follow_task(uow, stored, now)
