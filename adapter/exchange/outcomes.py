@@ -42,7 +42,8 @@ def record_result(
     values = _result_values(message, result, now, retry_delay)
     if attempted:
         values.update(attempts=message.attempts + 1, last_attempt_at=now)
-    elif message.last_error:  # the partner's last answer stays the news for the operator
+    elif message.last_error and not isinstance(result, Delivered):
+        # The partner's last answer is what the operator needs; say the time to live ended too.
         values.pop("last_status_code")
         values["last_error"] = f"{result.reason}; last attempt: {message.last_error}"
     stored = uow.outbox.finish(message.id, owner, values)
