@@ -16,7 +16,7 @@ from adapter.api.http import json_response
 from adapter.api.native_scopes import require_native
 from adapter.auth import require_scopes
 from adapter.errors import InvalidInput, Issue
-from adapter.exchange.model import FINAL_STATES, PENDING_STATES, OutboundMessage
+from adapter.exchange.model import FINAL_STATES, PENDING_STATES
 from adapter.exchange.outcomes import patient_of_message
 from adapter.services import messages
 
@@ -34,7 +34,7 @@ def list_messages() -> Response:
     require_native("list_messages")
     status, limit, offset = _list_query()
     found, total = messages.list_messages(app_services().store, status, limit, offset)
-    body: dict = {"total": total, "items": [message_json(m) for m in found], "links": {}}
+    body: dict = {"total": total, "items": [messages.message_record(m) for m in found], "links": {}}
     query: dict[str, Any] = {"status": status} if status else {}
     if offset + limit < total:
         body["links"]["next"] = url_for(
@@ -56,7 +56,7 @@ def read_message(message_id: str) -> Response:
     if include not in (None, "body"):
         raise InvalidInput(Issue("include may only be body.", expression=("include",)))
     message = messages.get_message(app_services().store, message_id)
-    document = message_json(message)
+    document = messages.message_record(message)
     if include == "body":
         require_scopes(*((t, "r") for t in _resource_types(message.body)))
         note_records([{"patient": patient_of_message(message)}])
@@ -70,36 +70,7 @@ def replay_message(message_id: str) -> Response:
     require_native("replay_message")
     context = app_services()
     message = messages.replay_message(context.store, context.settings, message_id)
-    return json_response(message_json(message))
-
-
-def message_json(message: OutboundMessage) -> dict:
-    """A message's delivery record, without its body."""
-    when = {
-        name: value.isoformat() if value else None
-        for name, value in (
-            ("created_at", message.created_at),
-            ("next_attempt_at", message.next_attempt_at),
-            ("last_attempt_at", message.last_attempt_at),
-            ("delivered_at", message.delivered_at),
-            ("expires_at", message.expires_at),
-        )
-    }
-    return {
-        "id": message.id,
-        "kind": message.kind,
-        "status": message.status,
-        "attempts": message.attempts,
-        "endpoint": f"Endpoint/{message.endpoint_id}",
-        "transport": message.transport,
-        "onward_referral_id": message.onward_referral_id,
-        "request_id": message.request_id,
-        "correlation_id": message.correlation_id,
-        **when,
-        "last_status_code": message.last_status_code,
-        "last_error": message.last_error,
-        "partner_outcome": message.partner_outcome,
-    }
+    return json_response(messages.message_record(message))
 
 
 def _resource_types(bundle: dict) -> list[str]:

@@ -35,3 +35,32 @@ def replay_message(store: Store, settings: Settings, message_id: str) -> Outboun
         message = uow.outbox.replay(message_id, now + timedelta(seconds=settings.delivery_ttl), now)
         follow_task(uow, message, now)
     return message
+
+
+def message_record(message: OutboundMessage) -> dict:
+    """A message's delivery record, without its body."""
+    when = {
+        name: value.isoformat() if value else None
+        for name, value in (
+            ("created_at", message.created_at),
+            ("next_attempt_at", message.next_attempt_at),
+            ("last_attempt_at", message.last_attempt_at),
+            ("delivered_at", message.delivered_at),
+            ("expires_at", message.expires_at),
+        )
+    }
+    return {
+        "id": message.id,
+        "kind": message.kind,
+        "status": message.status,
+        "attempts": message.attempts,
+        "endpoint": f"Endpoint/{message.endpoint_id}",
+        "transport": message.transport,
+        "onward_referral_id": message.onward_referral_id,
+        "request_id": message.request_id,
+        "correlation_id": message.correlation_id,
+        **when,
+        "last_status_code": message.last_status_code,
+        "last_error": message.last_error,
+        "partner_outcome": message.partner_outcome,
+    }
