@@ -57,7 +57,7 @@ class Settings:
     statement_timeout_ms: int = 10_000
     audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
     # Delivery to partners (adapter.exchange.worker). Seconds unless said otherwise.
-    delivery_timeout: int = 10  # one HTTP attempt, connect + answer
+    delivery_timeout: float = 10.0  # seconds a partner has to answer one delivery
     delivery_lease_seconds: float = 0.0  # 0: 4 × delivery_timeout + 30, well past any attempt
     delivery_backoff_base: float = 2.0  # retry n waits up to base × 2^n (full jitter) …
     delivery_backoff_max: float = 900.0  # … but never more than this (unless Retry-After says)
@@ -121,7 +121,7 @@ def _positive_int(raw: str) -> int:
     return value
 
 
-def _positive_float(raw: str) -> float:
+def _positive_number(raw: str) -> float:
     value = float(raw)
     if not value > 0 or value == float("inf"):
         raise ValueError("must be a positive number")
@@ -168,12 +168,12 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "load_directory": _boolean,
     "statement_timeout_ms": _positive_int,
     "audit": _boolean,
-    "delivery_timeout": _positive_int,
-    "delivery_lease_seconds": _positive_float,
-    "delivery_backoff_base": _positive_float,
-    "delivery_backoff_max": _positive_float,
+    "delivery_timeout": _positive_number,
+    "delivery_lease_seconds": _positive_number,
+    "delivery_backoff_base": _positive_number,
+    "delivery_backoff_max": _positive_number,
     "delivery_ttl": _positive_int,
-    "delivery_poll_interval": _positive_float,
+    "delivery_poll_interval": _positive_number,
     "delivery_batch": _positive_int,
     "delivery_in_process": _boolean,
 }
