@@ -74,6 +74,14 @@ def _create_outbox() -> None:
         "ix_outbox_message_status_next", "outbox_message", ["status", "next_attempt_at"]
     )
     op.create_index("ix_outbox_message_ordering", "outbox_message", ["ordering_key", "sequence"])
+    pending = sa.text("status IN ('queued', 'retrying')")
+    op.create_index(
+        "ix_outbox_message_pending",
+        "outbox_message",
+        ["sequence"],
+        postgresql_where=pending,
+        sqlite_where=pending,
+    )
     op.create_index(
         "ix_outbox_message_onward_referral_id", "outbox_message", ["onward_referral_id"]
     )
