@@ -1,4 +1,4 @@
-"""The `ld-adapter` command: serve, token, map, migrate, reindex, validate."""
+"""The `ld-adapter` command: serve, token, map, migrate, reindex, validate, worker, messages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import orjson
 
+from adapter.cli_delivery import messages, worker
 from adapter.errors import AdapterError, InvalidInput, Issue
 from adapter.json_input import JsonInputError, load_json
 from adapter.settings import Settings, SettingsError
@@ -27,6 +28,10 @@ def _settings() -> Settings:
 @click.version_option(package_name="ld-adapter", prog_name="ld-adapter")
 def main() -> None:
     """FHIR R4 adapter for NHS Liaison and Diversion services."""
+
+
+main.add_command(worker)
+main.add_command(messages)
 
 
 @main.command()

@@ -6,6 +6,9 @@ so clients that send slowly cannot hold the threads that answer everyone else.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from gunicorn.app.base import BaseApplication
 
 from adapter.settings import Settings
@@ -54,7 +57,34 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         # the last; nothing here uses it.
         "control_socket_disable": True,
     }
+    if settings.delivery_in_process:
+        # One delivery loop per worker process, started after the fork (no shared DB handles).
+        options["post_worker_init"] = _start_delivery
+        options["worker_exit"] = _stop_delivery
     _AdapterServer(settings, options).run()
+
+
+def _start_delivery(worker: Any) -> None:
+    """gunicorn post_worker_init: run a delivery loop in a thread of this worker process."""
+    from adapter.exchange.worker import DeliveryWorker
+
+    services = worker.wsgi.extensions["ld_adapter"]
+    stop = threading.Event()
+    delivery = DeliveryWorker(services.store, services.settings)
+    thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery", daemon=True)
+    worker.ld_delivery = (stop, thread)
+    thread.start()
+
+
+def _stop_delivery(_server: Any, worker: Any) -> None:
+    """gunicorn worker_exit: let the delivery loop finish the message in hand, then stop."""
+    running: tuple[threading.Event, threading.Thread] | None = getattr(worker, "ld_delivery", None)
+    if running is None:
+        return
+    stop, thread = running
+    stop.set()
+    # A lease covers a message not finished in time: another worker takes it when it ends.
+    thread.join(timeout=worker.cfg.graceful_timeout)
 
 
 def _worker_class(settings: Settings) -> type:

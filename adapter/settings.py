@@ -61,7 +61,15 @@ class Settings:
     partners_path: Path | None = None
     ods_code: str = "RRE"
     source_endpoint: str = ""
+    # Delivery to partners (adapter.exchange.worker). Seconds unless said otherwise.
     delivery_timeout: float = 10.0  # seconds a partner has to answer one delivery
+    delivery_lease_seconds: float = 0.0  # 0: 4 × delivery_timeout + 30, well past any attempt
+    delivery_backoff_base: float = 2.0  # retry n waits up to base × 2^n (full jitter) …
+    delivery_backoff_max: float = 900.0  # … but never more than this (unless Retry-After says)
+    delivery_ttl: int = 259_200  # 72 h from queueing; then a message is dead-lettered
+    delivery_poll_interval: float = 1.0  # an idle worker looks for due messages this often
+    delivery_batch: int = 20  # messages one worker claims at a time
+    delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -87,6 +95,14 @@ class Settings:
             raise SettingsError(f"{PREFIX}SOURCE_ENDPOINT must be an http(s) URL")
         if not self.ods_code.isalnum():
             raise SettingsError(f"{PREFIX}ODS_CODE must be letters and digits (an ODS code)")
+        if not self.delivery_lease_seconds:
+            lease = 4.0 * self.delivery_timeout + 30
+            object.__setattr__(self, "delivery_lease_seconds", lease)
+        if self.delivery_lease_seconds <= self.delivery_timeout:
+            # A lease ending mid-attempt would let a second worker send the message again.
+            raise SettingsError(
+                f"{PREFIX}DELIVERY_LEASE_SECONDS must be longer than {PREFIX}DELIVERY_TIMEOUT"
+            )
 
     @property
     def fhir_base_url(self) -> str:
@@ -171,4 +187,11 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "ods_code": str,
     "source_endpoint": str,
     "delivery_timeout": _positive_number,
+    "delivery_lease_seconds": _positive_number,
+    "delivery_backoff_base": _positive_number,
+    "delivery_backoff_max": _positive_number,
+    "delivery_ttl": _positive_int,
+    "delivery_poll_interval": _positive_number,
+    "delivery_batch": _positive_int,
+    "delivery_in_process": _boolean,
 }

@@ -33,6 +33,9 @@ INTERACTIONS = {
     "assessments.read_assessment": "read",
     "assessments.amend_assessment": "update",
     "assessments.assessment_history": "history-instance",
+    "messages.list_messages": "search-type",
+    "messages.read_message": "read",
+    "messages.replay_message": "update",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")
@@ -41,6 +44,7 @@ _NATIVE_RECORDS = {
     "record_id": "referrals",
     "referral_id": "referrals",
     "assessment_id": "assessments",
+    "message_id": "messages",
 }
 
 

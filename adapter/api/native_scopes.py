@@ -44,6 +44,10 @@ NATIVE_SCOPES: dict[str, tuple[tuple[str, str], ...]] = {
         *_each(("Flag", "Consent"), "cu"),
     ),
     "assessment_history": _each(_ASSESSMENT_SHOWS, "r"),
+    # Outbound messages are FHIR message Bundles; their bodies need more (adapter.api.messages).
+    "list_messages": (("Bundle", "r"), ("Bundle", "s")),
+    "read_message": (("Bundle", "r"),),
+    "replay_message": (("Bundle", "u"),),
 }
 
 

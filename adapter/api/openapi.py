@@ -9,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from adapter.api.native_scopes import scope_list
+from adapter.api.openapi_messages import message_paths
 from adapter.mapping import codes
 from adapter.native.assessment_schema import AssessmentSchema
 from adapter.native.fields import Code, Text
@@ -154,6 +155,7 @@ def openapi_document() -> dict:
         },
     )
     _assessment_paths(spec, security)
+    message_paths(spec, security, _ERRORS)
     return spec.to_dict()
 
 

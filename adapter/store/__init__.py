@@ -7,6 +7,8 @@ with store.unit_of_work() as uow:      # one transaction, all or nothing
 
 from adapter.search.query import SearchPage, SearchQuery
 from adapter.store.assessments import AssessmentRecord, AssessmentRepository
+from adapter.store.onward_referrals import OnwardReferralRecord, OnwardReferralRepository
+from adapter.store.outbox import OutboxRepository
 from adapter.store.referrals import ReferralFilters, ReferralRecord, ReferralRepository
 from adapter.store.resources import ResourceRepository
 from adapter.store.store import Store
@@ -15,6 +17,9 @@ from adapter.store.unit_of_work import UnitOfWork
 __all__ = [
     "AssessmentRecord",
     "AssessmentRepository",
+    "OnwardReferralRecord",
+    "OnwardReferralRepository",
+    "OutboxRepository",
     "ReferralFilters",
     "ReferralRecord",
     "ReferralRepository",

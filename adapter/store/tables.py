@@ -179,3 +179,66 @@ assessment_version = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     *_assessment_columns(),
 )
+
+# Onward referrals (issue 8): a referral passed on to a partner service, and its FHIR resources.
+onward_referral = sa.Table(
+    "onward_referral",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("referral_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("pathway", sa.String, nullable=False),
+    sa.Column("partner_service", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("correlation_id", sa.String, nullable=False),
+    sa.Column("native", sa.Text, nullable=False),
+    sa.Column("resource_ids", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(["referral_id"], ["referral.id"], name="fk_onward_referral_referral"),
+    sa.Index("ix_onward_referral_referral_id", "referral_id"),
+)
+
+# The transactional outbox: each row is one FHIR message for one partner Endpoint. `sequence`
+# orders messages sharing an ordering_key; a worker holds a row while lease_expires_at is ahead.
+outbox_message = sa.Table(
+    "outbox_message",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    # PostgreSQL numbers rows itself; SQLite (one writer at a time) is given max + 1 on insert.
+    sa.Column("sequence", sa.BigInteger, sa.Identity(), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("correlation_id", sa.String(64), nullable=False),
+    sa.Column("endpoint_id", sa.String(64), nullable=False),
+    sa.Column("transport", sa.String, nullable=False),
+    sa.Column("ordering_key", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("onward_referral_id", sa.String(64), nullable=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("last_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("partner_outcome", sa.Text, nullable=True),
+    sa.Column("lease_owner", sa.String, nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("headers", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.UniqueConstraint("sequence", name="uq_outbox_message_sequence"),
+    sa.UniqueConstraint("request_id", name="uq_outbox_message_request_id"),
+    sa.Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
+    # The claim walks pending messages in sequence order; without this it would step over every
+    # message ever delivered (a drain slowed to a third by its end).
+    sa.Index(
+        "ix_outbox_message_pending",
+        "sequence",
+        postgresql_where=sa.text("status IN ('queued', 'retrying')"),
+        sqlite_where=sa.text("status IN ('queued', 'retrying')"),
+    ),
+    sa.Index("ix_outbox_message_ordering", "ordering_key", "sequence"),
+    sa.Index("ix_outbox_message_onward_referral_id", "onward_referral_id"),
+)

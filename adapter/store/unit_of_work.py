@@ -1,4 +1,4 @@
-"""One transaction's view of the store: resources, referrals and assessments."""
+"""One transaction's view of the store: records, resources and the outbox."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from adapter.search.definitions import SearchRegistry
 from adapter.store.assessments import AssessmentRepository
 from adapter.store.locks import lock_keys
 from adapter.store.observer import Observer
+from adapter.store.onward_referrals import OnwardReferralRepository
+from adapter.store.outbox import OutboxRepository
 from adapter.store.referrals import ReferralRepository
 from adapter.store.resources import ResourceRepository
 
@@ -24,6 +26,8 @@ class UnitOfWork:
         self.resources = ResourceRepository(connection, registry, observer)
         self.referrals = ReferralRepository(connection)
         self.assessments = AssessmentRepository(connection)
+        self.onward_referrals = OnwardReferralRepository(connection)
+        self.outbox = OutboxRepository(connection)
 
     def lock_keys(self, keys: Iterable[str]) -> None:
         """Serialise on these keys until this transaction ends (see store.locks.lock_keys)."""

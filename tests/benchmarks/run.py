@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.benchmarks import (
     audit,
     bounded,
+    delivery,
     intake,
     intake_parallel,
     invariants,
@@ -59,6 +60,7 @@ def main() -> None:
     every += invariants.SECTIONS
     every += store.SECTIONS
     every += intake_parallel.SECTIONS
+    every += delivery.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

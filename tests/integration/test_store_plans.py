@@ -89,3 +89,33 @@ def test_identity_match_reads_few_rows_when_statistics_are_stale(store: Store) -
     assert explained and all(_rows_read(plan) < 20 for plan in explained), [
         _rows_read(plan) for plan in explained
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_foreign_key_checks_on_a_long_lived_connection_use_the_primary_key(store: Store) -> None:
+    """The server's own cached plans (foreign key checks) are made for the tables as they are."""
+    from adapter.services import audit
+
+    def event(i: int) -> dict:
+        entity = [audit.Entity(f"Bundle/b{i}")]
+        return audit.audit_event("operation", "0", audit.Requestor("w"), "http://x", entity)
+
+    plans: list[str] = []
+    with store.engine.connect() as connection:
+        # One connection throughout, as a pooled worker's: the first checks are planned while
+        # `resource` is nearly empty.
+        for i in range(1500):
+            with connection.begin():
+                audit.record(UnitOfWork(connection, store.registry), event(i))
+        connection.connection.dbapi_connection.add_notice_handler(  # type: ignore[union-attr]
+            lambda notice: plans.append(notice.message_primary or "")
+        )
+        with connection.begin():
+            connection.exec_driver_sql("LOAD 'auto_explain'")
+            for name, value in (("min_duration", "0"), ("level", "notice"), ("nested", "on")):
+                name = "nested_statements" if name == "nested" else name
+                connection.exec_driver_sql(f"SET LOCAL auto_explain.log_{name} = '{value}'")
+            audit.record(UnitOfWork(connection, store.registry), event(1500))
+    checks = [plan for plan in plans if "FOR KEY SHARE" in plan or "LockRows" in plan]
+    assert checks and not any("ix_resource_type_updated" in plan for plan in checks)

@@ -197,7 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
     base_path: str
 
     def setup(self) -> None:
-        super().setup()
+        super().setup()  # disable_nagle_algorithm: headers and body go out in two writes, and
+        # Nagle would hold the body for the client's delayed ACK (40 ms a message)
         with self.state.lock:
             self.state.connections.add(self.connection)
 

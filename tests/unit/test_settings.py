@@ -80,3 +80,24 @@ def test_partner_settings_are_read_from_the_environment():
         "https://ld.example.nhs.uk/bars",
     )
     assert settings.delivery_timeout == 2.5
+
+
+def test_delivery_lease_defaults_well_past_the_http_timeout():
+    assert Settings.from_env({}).delivery_lease_seconds == 70
+    assert Settings.from_env({"LD_ADAPTER_DELIVERY_TIMEOUT": "5"}).delivery_lease_seconds == 50
+    short = {"LD_ADAPTER_DELIVERY_LEASE_SECONDS": "2.5", "LD_ADAPTER_DELIVERY_TIMEOUT": "1"}
+    assert Settings.from_env(short).delivery_lease_seconds == 2.5
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"LD_ADAPTER_DELIVERY_LEASE_SECONDS": "5"}, "longer than LD_ADAPTER_DELIVERY_TIMEOUT"),
+        ({"LD_ADAPTER_DELIVERY_BACKOFF_BASE": "0"}, "positive"),
+        ({"LD_ADAPTER_DELIVERY_POLL_INTERVAL": "nan"}, "positive"),
+        ({"LD_ADAPTER_DELIVERY_IN_PROCESS": "maybe"}, "true or false"),
+    ],
+)
+def test_bad_delivery_settings_fail_at_start(environ: dict, message: str):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(environ)

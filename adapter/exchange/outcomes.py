@@ -1,0 +1,131 @@
+"""What a delivery attempt changes: the outbox row, the onward referral's Task, the audit trail.
+
+All in the worker's one transaction, and only while the worker still holds the message's lease:
+a worker whose lease ran out (and another took the message) records nothing but its audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapter.exchange.model import (
+    DEAD_LETTER,
+    DELIVERED,
+    RETRYING,
+    Delivered,
+    DeliveryResult,
+    OutboundMessage,
+    Rejected,
+    TryAgain,
+)
+from adapter.services import audit
+from adapter.settings import Settings
+from adapter.store import UnitOfWork
+
+TaskUpdate = Callable[[dict, str, datetime], dict]
+ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
+_NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400}  # for the audit, when HTTP gave none
+
+
+def record_result(
+    uow: UnitOfWork,
+    message: OutboundMessage,
+    result: DeliveryResult,
+    owner: str,
+    now: datetime,
+    retry_delay: float,
+    attempted: bool = True,
+) -> OutboundMessage | None:
+    """Store the result of one attempt (retry after `retry_delay` s); None if the lease was lost."""
+    values = _result_values(message, result, now, retry_delay)
+    if attempted:
+        values.update(attempts=message.attempts + 1, last_attempt_at=now)
+    elif message.last_error and not isinstance(result, Delivered):
+        # The partner's last answer is what the operator needs; say the time to live ended too.
+        values.pop("last_status_code")
+        values["last_error"] = f"{result.reason}; last attempt: {message.last_error}"
+    stored = uow.outbox.finish(message.id, owner, values)
+    if stored is not None and stored.status != message.status:
+        follow_task(uow, stored, now)
+    return stored
+
+
+def _result_values(
+    message: OutboundMessage, result: DeliveryResult, now: datetime, retry_delay: float
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"last_status_code": result.status_code}
+    if isinstance(result, Delivered):
+        return {**values, "status": DELIVERED, "delivered_at": now, "last_error": None}
+    values["last_error"] = result.reason
+    if isinstance(result, Rejected):
+        return {**values, "status": DEAD_LETTER, "partner_outcome": result.outcome}
+    assert message.expires_at is not None  # every queued message has a time to live
+    if now >= message.expires_at:
+        return {**values, "status": DEAD_LETTER}
+    # Never later than the time to live: then the message is dead-lettered without waiting longer.
+    next_attempt = min(now + timedelta(seconds=retry_delay), message.expires_at)
+    return {**values, "status": RETRYING, "next_attempt_at": next_attempt}
+
+
+def follow_task(
+    uow: UnitOfWork, message: OutboundMessage, at: datetime, update: TaskUpdate | None = None
+) -> None:
+    """Move the onward referral's Task businessStatus to the message's delivery status."""
+    if message.kind != ONWARD_REFERRAL or not message.onward_referral_id:
+        return
+    record = uow.onward_referrals.get(message.onward_referral_id)
+    reference = record.resource_ids.get("task") if record else None
+    if not isinstance(reference, str):
+        return
+    task = uow.resources.read("Task", reference.split("/")[-1])
+    if task is None:
+        return
+    changed = (update or task_with_delivery_status)(task, message.status, at)
+    if _content(changed) != _content(task):
+        uow.resources.update(changed, expected_version=task["meta"]["versionId"])
+
+
+def task_with_delivery_status(task: dict, delivery_status: str, at: datetime) -> dict:
+    """The Task with the businessStatus of this delivery status (adapter.mapping's rule)."""
+    from adapter.mapping.onward_referral import task_with_delivery_status as mapped
+
+    result: dict = mapped(task, delivery_status, at)
+    return result
+
+
+def _content(resource: dict) -> dict:
+    return {key: value for key, value in resource.items() if key != "meta"}
+
+
+def attempt_event(
+    message: OutboundMessage,
+    result: DeliveryResult,
+    settings: Settings,
+    owner: str,
+    patient: str | None,
+) -> dict:
+    """The AuditEvent of one delivery attempt: the message, the partner Endpoint, the person."""
+    status = result.status_code or _NO_STATUS[type(result)]
+    outcome = audit.outcome_code(status if not isinstance(result, Delivered) else 200)
+    entities = [
+        audit.Entity(f"Bundle/{message.id}"),
+        audit.Entity(f"Endpoint/{message.endpoint_id}"),
+    ]
+    if patient:
+        entities.append(audit.Entity(patient))
+    requestor = audit.Requestor(client_id=f"ld-adapter delivery worker {owner}")
+    # The $process-message operation at the partner; the adapter is the client that asked.
+    return audit.audit_event(
+        "operation", outcome, requestor, settings.fhir_base_url, entities, status
+    )
+
+
+def patient_of_message(message: OutboundMessage) -> str | None:
+    """`Patient/id` of the person the message is about (its Patient entry), if any."""
+    for entry in message.body.get("entry", []):
+        resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
+        if resource.get("resourceType") == "Patient" and isinstance(resource.get("id"), str):
+            return f"Patient/{resource['id']}"
+    return None

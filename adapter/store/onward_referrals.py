@@ -1,0 +1,84 @@
+"""Onward referral records: a referral passed on to a partner, with its FHIR resource ids."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from adapter.errors import Conflict, Issue, NotFound
+from adapter.store.tables import onward_referral
+from adapter.store.versioned import record_row, row_record
+
+R = onward_referral.c
+
+
+@dataclass(frozen=True)
+class OnwardReferralRecord:
+    """One stored onward referral; `version` starts at 1 and grows with each update."""
+
+    id: str
+    version: int
+    referral_id: str
+    created_at: datetime
+    updated_at: datetime
+    pathway: str  # a code of the ld-onward-referral value set
+    partner_service: str  # the partner's HealthcareService id
+    status: str  # active | cancelled | completed
+    correlation_id: str  # X-Correlation-Id of every message about it
+    native: dict = field(default_factory=dict)  # the request as given, normalised
+    # {"service_request": "ServiceRequest/…", "task": "Task/…", "consents": [...], "patient": …}
+    resource_ids: dict = field(default_factory=dict)
+
+
+class OnwardReferralRepository:
+    """Onward referral records (optimistic versioning; the FHIR resources keep the history)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def add(self, record: OnwardReferralRecord) -> OnwardReferralRecord:
+        """Store a new record as version 1."""
+        stored = replace(record, version=1)
+        self._db.execute(onward_referral.insert(), record_row(stored))
+        return stored
+
+    def get(self, record_id: str) -> OnwardReferralRecord | None:
+        """The record, or None."""
+        row = self._db.execute(sa.select(onward_referral).where(R.id == record_id)).first()
+        return row_record(OnwardReferralRecord, row) if row else None
+
+    def update(
+        self, record: OnwardReferralRecord, expected_version: int | None = None
+    ) -> OnwardReferralRecord:
+        """Store the record as the next version; Conflict if expected_version is not current."""
+        current = self._db.execute(
+            sa.select(R.version, R.created_at).where(R.id == record.id).with_for_update()
+        ).first()
+        if current is None:
+            raise NotFound("There is no onward referral with this id.")
+        if expected_version is not None and expected_version != current.version:
+            raise Conflict(
+                Issue(
+                    f"The onward referral is at version {current.version}, "
+                    f"not {expected_version}; read it again.",
+                    code="conflict",
+                )
+            )
+        stored = replace(record, version=current.version + 1, created_at=current.created_at)
+        values = record_row(stored)
+        del values["id"]
+        self._db.execute(onward_referral.update().where(R.id == record.id).values(values))
+        return stored
+
+    def for_referral(self, referral_id: str) -> builtins.list[OnwardReferralRecord]:
+        """The referral's onward referrals, oldest first."""
+        rows = self._db.execute(
+            sa.select(onward_referral)
+            .where(R.referral_id == referral_id)
+            .order_by(R.created_at, R.id)
+        )
+        return [row_record(OnwardReferralRecord, row) for row in rows]
