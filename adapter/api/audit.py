@@ -36,6 +36,10 @@ INTERACTIONS = {
     "messages.list_messages": "search-type",
     "messages.read_message": "read",
     "messages.replay_message": "update",
+    "onward.create_onward_referral": "create",
+    "onward.list_onward_referrals": "search-type",
+    "onward.read_onward_referral": "read",
+    "onward.cancel_onward_referral": "update",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")
@@ -45,6 +49,7 @@ _NATIVE_RECORDS = {
     "referral_id": "referrals",
     "assessment_id": "assessments",
     "message_id": "messages",
+    "onward_id": "onward-referrals",
 }
 
 
@@ -62,6 +67,13 @@ def note_records(resource_ids: Iterable[dict]) -> None:
         return
     for ids in resource_ids:
         scope.note(ids.get(key) for key in _RECORD_RESOURCES)
+
+
+def note_purpose(coding: dict) -> None:
+    """Say in the audit why the interaction happened, e.g. the lawful basis of a disclosure."""
+    scope: AuditScope | None = g.get("audit_scope")
+    if scope is not None:
+        scope.purposes.append(coding)
 
 
 def _open() -> None:

@@ -104,10 +104,12 @@ def audit_event(
     server_url: str,
     entities: Sequence[Entity],
     status: int | None = None,
+    purposes: Sequence[dict] = (),
 ) -> dict:
     """A BALP RESTful AuditEvent: type rest, subtype the interaction, client and server agents.
 
     A failure's status (e.g. 403) goes in outcomeDesc with its standard phrase, never a message.
+    `purposes` (codings) say why, e.g. the lawful basis of sharing without consent.
     """
     table = codes()
     event: dict = {
@@ -126,6 +128,8 @@ def audit_event(
     }
     if status is not None and outcome != _success():
         event["outcomeDesc"] = f"{status} {_phrase(status)}".strip()
+    if purposes:
+        event["purposeOfEvent"] = [{"coding": [dict(coding)]} for coding in purposes]
     if entities:
         event["entity"] = [_entity(e) for e in dict.fromkeys(entities)]
     return event
@@ -187,6 +191,7 @@ class AuditScope:
         self._read: list[Entity] = []
         self._written: list[Entity] = []
         self._noted: list[Entity] = []
+        self.purposes: list[dict] = []  # why, when the interaction must say (a lawful basis)
         self._recording = False
         self.recorded = False
 
@@ -207,7 +212,12 @@ class AuditScope:
             return
         entities = [*self._targets, *self._written]
         event = audit_event(
-            self.interaction, _success(), self._requestor(), self._server_url, entities
+            self.interaction,
+            _success(),
+            self._requestor(),
+            self._server_url,
+            entities,
+            purposes=self.purposes,
         )
         self._recording = True  # the unit of work reports the AuditEvent itself as written
         try:
@@ -234,7 +244,13 @@ class AuditScope:
             entities += _patients_of_noted(uow, self._noted) if succeeded else []
             requestor = self._requestor()
             event = audit_event(
-                self.interaction, outcome, requestor, self._server_url, entities, status
+                self.interaction,
+                outcome,
+                requestor,
+                self._server_url,
+                entities,
+                status,
+                self.purposes,
             )
             record(uow, event)
 
