@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from adapter.api.fhir_validate import validate_blueprint
     from adapter.api.messages import messages_blueprint
     from adapter.api.native import native_blueprint
+    from adapter.api.onward_referrals import onward_blueprint
     from adapter.api.openapi_page import docs_blueprint
     from adapter.auth import TokenVerifier, authenticate
     from adapter.store import Store
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(native_blueprint, url_prefix="/api")
     app.register_blueprint(assessments_blueprint, url_prefix="/api")
     app.register_blueprint(messages_blueprint, url_prefix="/api")
+    app.register_blueprint(onward_blueprint, url_prefix="/api")
     app.register_blueprint(docs_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")

@@ -12,6 +12,8 @@ from adapter.auth import require_scopes
 _REFERRAL_SHOWS = ("ServiceRequest", "Patient", "Encounter", "Consent", "Organization")
 # What an assessment record shows: the answers, the contact and the risks found.
 _ASSESSMENT_SHOWS = ("QuestionnaireResponse", "Encounter", "Flag")
+# What an onward referral record shows: the request, its Task, the person and the consents.
+_ONWARD_SHOWS = ("ServiceRequest", "Task", "Patient", "Consent")
 
 
 def _each(types: tuple[str, ...], interactions: str) -> tuple[tuple[str, str], ...]:
@@ -48,6 +50,17 @@ NATIVE_SCOPES: dict[str, tuple[tuple[str, str], ...]] = {
     "list_messages": (("Bundle", "r"), ("Bundle", "s")),
     "read_message": (("Bundle", "r"),),
     "replay_message": (("Bundle", "u"),),
+    # An onward referral makes a ServiceRequest, a Task, a message Bundle (and a Consent when
+    # shared on a lawful basis), and moves the referral to referred-on (as update_referral does).
+    "create_onward_referral": (
+        *_each(("ServiceRequest", "Task", "Bundle", "Consent"), "c"),
+        *_each(("ServiceRequest", "Encounter"), "u"),
+        *_each(("Patient", "Consent"), "cu"),
+        ("Organization", "c"),
+    ),
+    "read_onward_referral": _each(_ONWARD_SHOWS, "r"),
+    "list_onward_referrals": (("ServiceRequest", "s"), *_each(_ONWARD_SHOWS, "r")),
+    "cancel_onward_referral": (*_each(("ServiceRequest", "Task"), "u"), ("Bundle", "c")),
 }
 
 

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from adapter.api.native_scopes import scope_list
 from adapter.api.openapi_messages import message_paths
+from adapter.api.openapi_onward import onward_paths
 from adapter.mapping import codes
 from adapter.native.assessment_schema import AssessmentSchema
 from adapter.native.fields import Code, Text
@@ -156,6 +157,7 @@ def openapi_document() -> dict:
     )
     _assessment_paths(spec, security)
     message_paths(spec, security, _ERRORS)
+    onward_paths(spec, security)
     return spec.to_dict()
 
 

@@ -7,6 +7,12 @@ from adapter.services.assessments import (
     record_assessment,
     referral_assessments,
 )
+from adapter.services.onward_referrals import (
+    cancel_onward_referral,
+    get_onward_referral,
+    onward_referrals_of,
+    refer_onward,
+)
 from adapter.services.referrals import (
     get_referral,
     list_referrals,
@@ -23,15 +29,19 @@ from adapter.services.startup import (
 __all__ = [
     "amend_assessment",
     "assessment_history",
+    "cancel_onward_referral",
     "get_assessment",
+    "get_onward_referral",
     "get_referral",
     "list_referrals",
     "load_conformance_package",
     "load_service_directory",
     "next_seen_from",
+    "onward_referrals_of",
     "prepare_store",
     "receive_referral",
     "record_assessment",
+    "refer_onward",
     "referral_assessments",
     "update_referral",
 ]

@@ -1,0 +1,253 @@
+"""Onward referral use cases: refer a person on, read, list, cancel. Each runs in one unit of work.
+
+No request calls a partner: the onward referral, its FHIR resources and the outbound message are
+written in one transaction (the outbox) and a delivery worker sends the message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from adapter.domain.pathway import PATHWAY
+from adapter.errors import Conflict, Issue, NotFound, Unprocessable
+from adapter.exchange.model import CANCELLED, DELIVERED, PENDING_STATES, OutboundMessage
+from adapter.exchange.partners import Partner, partner_for_service
+from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
+from adapter.native.referral_schema import load_referral
+from adapter.services.common import ensure_conformant, new_id
+from adapter.services.onward_messages import (
+    Built,
+    build_cancellation,
+    build_onward,
+    onward_from_request,
+    sender,
+)
+from adapter.services.referrals import existing_referral, replace_referral_content
+from adapter.settings import Settings
+from adapter.store import ReferralRecord, Store, UnitOfWork
+from adapter.store.onward_referrals import OnwardReferralRecord
+
+REFERRED_ON = "referred-on"
+FHIR_MESSAGING = "fhir-messaging"
+
+
+@dataclass(frozen=True)
+class OnwardReferralView:
+    """An onward referral record with the messages sent for it, as the native API shows it."""
+
+    record: OnwardReferralRecord
+    messages: list[OutboundMessage]
+
+    def to_json(self) -> dict:
+        """The native JSON: the request, its status, its delivery and the FHIR ids it made."""
+        referral_message = next((m for m in self.messages if m.kind == "onward-referral"), None)
+        return {
+            "id": self.record.id,
+            "version": self.record.version,
+            "referral_id": self.record.referral_id,
+            "created_at": self.record.created_at.isoformat(),
+            "updated_at": self.record.updated_at.isoformat(),
+            "status": self.record.status,
+            "pathway": self.record.pathway,
+            "to": self.record.partner_service,
+            "delivery": _delivery_json(referral_message),
+            "messages": [_message_summary(m) for m in self.messages],
+            "fhir": self.record.resource_ids,
+            "request": self.record.native,
+        }
+
+
+def refer_onward(
+    store: Store,
+    settings: Settings,
+    referral_id: str,
+    request: OnwardReferralRequest,
+    directory: list[dict],
+) -> OnwardReferralView:
+    """Check consent, make the ServiceRequest, Task and message, queue it; all or nothing."""
+    ours = sender(settings, directory)
+    with store.unit_of_work() as uow:
+        referral = existing_referral(uow, referral_id)
+        partner = _partner(uow, request)
+        now = datetime.now(UTC)
+        onward = onward_from_request(request, now)
+        record_id, message_id = new_id(), new_id()
+        built = build_onward(uow, referral, partner, onward, ours, record_id, message_id)
+        ensure_conformant([*built.resources, built.message])
+        uow.resources.create_many(built.resources)
+        record = uow.onward_referrals.add(
+            OnwardReferralRecord(
+                id=record_id,
+                version=1,
+                referral_id=referral.id,
+                created_at=now,
+                updated_at=now,
+                pathway=request.pathway,
+                partner_service=partner.id,
+                status="active",
+                correlation_id=str(uuid.uuid4()),
+                native=dump_onward_referral(request),
+                resource_ids=built.resource_ids,
+            )
+        )
+        message = uow.outbox.add(
+            _outbound(settings, record, partner, built, "onward-referral", now)
+        )
+        _move_to_referred_on(uow, referral, directory)
+        return OnwardReferralView(record, [message])
+
+
+def cancel_onward_referral(
+    store: Store, settings: Settings, onward_id: str, directory: list[dict]
+) -> OnwardReferralView:
+    """Cancel an active onward referral, BaRS style.
+
+    A message still waiting in the outbox is withdrawn and nothing is sent. One the partner has
+    (or may have: a worker holds it right now) is followed by a cancellation message, which the
+    per-partner, per-person ordering keeps behind it.
+    """
+    ours = sender(settings, directory)
+    with store.unit_of_work() as uow:
+        record = _existing(uow, onward_id)
+        if record.status != "active":
+            raise Conflict(
+                Issue(
+                    "Only an active onward referral can be cancelled; "
+                    f"this one is {record.status}.",
+                    code="business-rule",
+                )
+            )
+        pending = [
+            m.id for m in uow.outbox.for_onward_referral(record.id) if m.status in PENDING_STATES
+        ]
+        if pending:
+            uow.outbox.cancel_pending(pending)  # a message a worker holds now stays pending
+        sent = next(
+            (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == "onward-referral"),
+            None,
+        )
+        partner = partner_for_service(uow, record.partner_service)
+        had_it = sent is not None and (sent.status == DELIVERED or sent.status in PENDING_STATES)
+        now = datetime.now(UTC)
+        built = build_cancellation(
+            uow, record, partner, sent.body if sent else None, ours, new_id(), now, had_it
+        )
+        ensure_conformant([*built.resources, *([built.message] if built.message else [])])
+        for resource in built.resources:
+            uow.resources.update(resource)
+        record = uow.onward_referrals.update(
+            replace(record, status="cancelled", updated_at=now), record.version
+        )
+        if built.message and partner is not None:
+            uow.outbox.add(_outbound(settings, record, partner, built, "cancellation", now))
+        return OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
+
+
+def get_onward_referral(store: Store, onward_id: str) -> OnwardReferralView:
+    """One onward referral with its messages, or NotFound."""
+    with store.unit_of_work(read_only=True) as uow:
+        record = _existing(uow, onward_id)
+        return OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
+
+
+def onward_referrals_of(store: Store, referral_id: str) -> list[OnwardReferralView]:
+    """The onward referrals made for a referral, oldest first."""
+    with store.unit_of_work(read_only=True) as uow:
+        existing_referral(uow, referral_id)
+        return [
+            OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
+            for record in uow.onward_referrals.for_referral(referral_id)
+        ]
+
+
+def _partner(uow: UnitOfWork, request: OnwardReferralRequest) -> Partner:
+    """The partner service named by `to`, which must take this pathway."""
+    partner = partner_for_service(uow, request.to)
+    if partner is None:
+        raise Unprocessable(
+            Issue(
+                "to must be the id of a partner service this adapter can send to "
+                "(GET /fhir/HealthcareService lists them).",
+                code="value",
+                expression=("to",),
+            )
+        )
+    if request.pathway not in partner.pathways:
+        raise Unprocessable(
+            Issue(
+                f"The partner service does not take the {request.pathway} pathway; it takes "
+                f"{', '.join(sorted(partner.pathways))}.",
+                code="business-rule",
+                expression=("pathway",),
+            )
+        )
+    return partner
+
+
+def _outbound(
+    settings: Settings,
+    record: OnwardReferralRecord,
+    partner: Partner,
+    built: Built,
+    kind: str,
+    now: datetime,
+) -> OutboundMessage:
+    """The outbox row for one message to the partner's Endpoint, due now."""
+    return OutboundMessage(
+        id=built.message["id"],
+        request_id=str(uuid.uuid4()),
+        correlation_id=record.correlation_id,
+        endpoint_id=partner.endpoint["id"],
+        transport=FHIR_MESSAGING,
+        # One queue per partner and person: a cancellation never overtakes its referral.
+        ordering_key=f"{partner.endpoint['id']}|{record.resource_ids['patient']}",
+        kind=kind,
+        body=built.message,
+        created_at=now,
+        next_attempt_at=now,
+        expires_at=now + timedelta(seconds=settings.delivery_ttl),
+        onward_referral_id=record.id,
+        headers=built.headers,
+    )
+
+
+def _move_to_referred_on(uow: UnitOfWork, referral: ReferralRecord, directory: list[dict]) -> None:
+    """The referral's pathway status moves to referred-on (never back from closed)."""
+    if referral.status not in PATHWAY or PATHWAY.index(referral.status) >= PATHWAY.index(
+        REFERRED_ON
+    ):
+        return
+    content = load_referral(referral.native)
+    replace_referral_content(uow, referral, replace(content, status=REFERRED_ON), directory)
+
+
+def _existing(uow: UnitOfWork, onward_id: str) -> OnwardReferralRecord:
+    record = uow.onward_referrals.get(onward_id)
+    if record is None:
+        raise NotFound(Issue("No onward referral has this id.", code="not-found"))
+    return record
+
+
+def _delivery_json(message: OutboundMessage | None) -> dict | None:
+    if message is None:
+        return None
+    return {
+        "status": message.status,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "last_status_code": message.last_status_code,
+        "partner_outcome": message.partner_outcome,
+        "next_attempt_at": _iso(message.next_attempt_at) if message.status != CANCELLED else None,
+        "delivered_at": _iso(message.delivered_at),
+        "message_id": message.id,
+    }
+
+
+def _message_summary(message: OutboundMessage) -> dict:
+    return {"id": message.id, "kind": message.kind, "status": message.status}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
