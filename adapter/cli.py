@@ -50,8 +50,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     overrides: dict[str, object] = {k: v for k, v in (("host", host), ("port", port)) if v}
     if overrides and not os.environ.get("LD_ADAPTER_BASE_URL"):
         overrides["base_url"] = ""  # links follow the address served, as without the flags
+        if not os.environ.get("LD_ADAPTER_SOURCE_ENDPOINT"):
+            overrides["source_endpoint"] = ""  # so does where partners reply
     settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
-    run(settings, settings.host, settings.port, workers or settings.workers)
+    try:
+        run(settings, settings.host, settings.port, workers or settings.workers)
+    except SettingsError as exc:  # e.g. a partners bundle that cannot be used
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -65,8 +70,12 @@ def migrate() -> None:
     store = Store.from_url(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
-    loaded = prepare_store(store, settings)
-    store.dispose()
+    try:
+        loaded = prepare_store(store, settings)
+    except SettingsError as exc:  # e.g. a partners bundle that cannot be used
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.dispose()
     click.echo(f"database ready; {len(loaded)} service directory resources loaded")
 
 

@@ -56,6 +56,11 @@ class Settings:
     # Below gunicorn's 30 s worker timeout, so a slow query is a 503, never a killed worker.
     statement_timeout_ms: int = 10_000
     audit: bool = True  # write an AuditEvent per interaction; off only to measure its cost
+    # Onward referrals: the partners bundle (unset: no partners), this instance's ODS code and the
+    # endpoint partners reply to (MessageHeader.source.endpoint; unset: the FHIR base).
+    partners_path: Path | None = None
+    ods_code: str = "RRE"
+    source_endpoint: str = ""
     # Delivery to partners (adapter.exchange.worker). Seconds unless said otherwise.
     delivery_timeout: float = 10.0  # seconds a partner has to answer one delivery
     delivery_lease_seconds: float = 0.0  # 0: 4 × delivery_timeout + 30, well past any attempt
@@ -84,6 +89,12 @@ class Settings:
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"{PREFIX}BASE_URL must be an http(s) URL")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.source_endpoint:
+            object.__setattr__(self, "source_endpoint", self.fhir_base_url)
+        if not self.source_endpoint.startswith(("http://", "https://")):
+            raise SettingsError(f"{PREFIX}SOURCE_ENDPOINT must be an http(s) URL")
+        if not self.ods_code.isalnum():
+            raise SettingsError(f"{PREFIX}ODS_CODE must be letters and digits (an ODS code)")
         if not self.delivery_lease_seconds:
             lease = 4.0 * self.delivery_timeout + 30
             object.__setattr__(self, "delivery_lease_seconds", lease)
@@ -104,13 +115,14 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for name, convert in _CONVERTERS.items():
-            raw = env.get(PREFIX + name.upper())
+            variable = PREFIX + _ENV_NAMES.get(name, name.upper())
+            raw = env.get(variable)
             if raw is None or raw == "":
                 continue
             try:
                 values[name] = convert(raw)
             except ValueError as exc:
-                raise SettingsError(f"{PREFIX}{name.upper()}: {exc}") from None
+                raise SettingsError(f"{variable}: {exc}") from None
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -136,6 +148,9 @@ def _boolean(raw: str) -> bool:
         return False
     raise ValueError("must be true or false")
 
+
+# Variables not named after their field: LD_ADAPTER_PARTNERS reads as the issue writes it.
+_ENV_NAMES = {"partners_path": "PARTNERS"}
 
 _CONVERTERS: dict[str, Callable[[str], object]] = {
     "home": Path,
@@ -168,6 +183,9 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "load_directory": _boolean,
     "statement_timeout_ms": _positive_int,
     "audit": _boolean,
+    "partners_path": Path,
+    "ods_code": str,
+    "source_endpoint": str,
     "delivery_timeout": _positive_number,
     "delivery_lease_seconds": _positive_number,
     "delivery_backoff_base": _positive_number,

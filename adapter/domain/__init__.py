@@ -1,6 +1,7 @@
 """Plain data and rules of the L&D world; nothing here does I/O."""
 
 from adapter.domain.nhs_number import is_valid_nhs_number
+from adapter.domain.onward_referral import OnwardReferral, OnwardReferralIds
 from adapter.domain.referral import (
     Address,
     ConsentDecision,
@@ -16,6 +17,8 @@ __all__ = [
     "Address",
     "ConsentDecision",
     "LocalIdentifier",
+    "OnwardReferral",
+    "OnwardReferralIds",
     "Person",
     "Referral",
     "ReferralResourceIds",

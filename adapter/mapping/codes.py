@@ -64,6 +64,8 @@ TERMINOLOGY_DIRS = (
     REPO_ROOT / "conformance" / "terminology",
     REPO_ROOT / "mappings" / "terminology",
 )
+# The screening answers' code lists live beside their Questionnaires; onward referrals use one.
+QUESTIONNAIRE_CODE_SYSTEMS = REPO_ROOT / "conformance" / "questionnaires"
 
 
 def mappings_dir() -> Path:
@@ -73,7 +75,8 @@ def mappings_dir() -> Path:
 
 def terminology_files() -> list[Path]:
     """Every CodeSystem and ConceptMap file the adapter loads, ours first."""
-    return [path for folder in TERMINOLOGY_DIRS for path in sorted(folder.glob("*.json"))]
+    found = [path for folder in TERMINOLOGY_DIRS for path in sorted(folder.glob("*.json"))]
+    return found + sorted(QUESTIONNAIRE_CODE_SYSTEMS.glob("CodeSystem-*.json"))
 
 
 def _property_value(prop: dict) -> Any:

@@ -59,20 +59,28 @@ class Text(fields.String):
 
 
 class Code(Text):
-    """A code that must be in one code list under `mappings/`."""
+    """A code that must be in one code list under `mappings/`.
 
-    def __init__(self, code_list: str, **kwargs: Any):
+    unless names a boolean concept property: codes where it is true are the adapter's own to
+    record and are refused as input (e.g. a consent decision made on a lawful basis).
+    """
+
+    def __init__(self, code_list: str, unless: str | None = None, **kwargs: Any):
         super().__init__(64, **kwargs)
         self.code_list = code_list
+        self.unless = unless
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs)
-        if not codes.has(self.code_list, code):
+        allowed = [c for c in codes.codes(self.code_list) if not self._excluded(c)]
+        if code not in allowed:
             raise ValidationError(
-                f"Expected a code from {codes.system(self.code_list)}: "
-                f"{', '.join(codes.codes(self.code_list))}."
+                f"Expected a code from {codes.system(self.code_list)}: {', '.join(allowed)}."
             )
         return code
+
+    def _excluded(self, code: str) -> bool:
+        return self.unless is not None and codes.prop(self.code_list, code, self.unless) is True
 
 
 class NhsNumber(Text):

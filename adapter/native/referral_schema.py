@@ -171,7 +171,12 @@ class ConsentSchema(NativeSchema):
     """One consent decision."""
 
     scope = Code("ld-consent-scope", required=True, metadata=doc("What the decision is about"))
-    decision = Code("ld-consent-decision", required=True, metadata=doc("agreed, declined, limited"))
+    decision = Code(
+        "ld-consent-decision",
+        unless="recorded-by-adapter",
+        required=True,
+        metadata=doc("agreed, declined, limited"),
+    )
     capacity = Code("ld-mental-capacity", required=True, metadata=doc("Capacity for the decision"))
     recorded_by = Text(100, required=True, metadata=doc("Practitioner who recorded it"))
     recorded_at = ZonedDateTime(

@@ -1,8 +1,9 @@
-"""Data loaded into the store at start: the service directory and the conformance package."""
+"""Data loaded into the store at start: service directory, partners, conformance package."""
 
 from __future__ import annotations
 
 from adapter.directory import directory_resources
+from adapter.exchange.partners import load_partners
 from adapter.settings import Settings
 from adapter.store import Store
 
@@ -43,8 +44,12 @@ def load_conformance_package(store: Store) -> int:
 
 
 def prepare_store(store: Store, settings: Settings) -> list[dict]:
-    """Migrate the schema and load the reference data; returns the service directory."""
+    """Migrate the schema and load the reference data; returns the service directory.
+
+    A partners bundle that cannot be used raises PartnerBundleError (a SettingsError).
+    """
     store.migrate()
     directory = load_service_directory(store, settings)
+    load_partners(store, settings)  # after the directory: partners may name its trusts
     load_conformance_package(store)
     return directory

@@ -160,6 +160,8 @@ def test_capability_statement_lists_what_works(client: FlaskClient) -> None:
         "MessageDefinition",
         "Questionnaire",
         "AuditEvent",
+        "Endpoint",
+        "Task",
     }
     assert (
         "https://ld-adapter.github.io/fhir/StructureDefinition/ld-referral"

@@ -31,6 +31,7 @@ from adapter.mapping import (
     referral_to_fhir,
 )
 from adapter.native.referral_schema import load_referral
+from tests.support.golden import strip_volatile
 
 ROOT = Path(__file__).resolve().parents[2]
 NATIVE = sorted((ROOT / "fixtures" / "native" / "referrals").glob("*.json"))
@@ -60,13 +61,6 @@ def _resources(path: Path) -> ReferralResources:
         performer=service.performer,
         provider=service.provider,
     )
-
-
-def strip_volatile(bundle: dict) -> dict:
-    """The one place volatile fields would be removed; the mapping makes none today."""
-    for entry in bundle.get("entry", ()):
-        entry["resource"].get("meta", {}).pop("lastUpdated", None)
-    return bundle
 
 
 def shape_problems(value: object, path: str = "") -> list[str]:

@@ -75,7 +75,12 @@ def consent_lists(draw: st.DrawFn) -> tuple[ConsentDecision, ...]:
     scopes = draw(st.lists(code("ld-consent-scope"), unique=True, max_size=4))
     decisions = []
     for scope in scopes:
-        choices = codes.codes("ld-consent-decision")
+        # A decision only the adapter records (on a lawful basis) is never native input.
+        choices = tuple(
+            c
+            for c in codes.codes("ld-consent-decision")
+            if not codes.prop("ld-consent-decision", c, "recorded-by-adapter")
+        )
         if scope != "share-criminal-justice":
             choices = tuple(c for c in choices if c != "limited")
         decisions.append(

@@ -87,6 +87,15 @@ def test_youth_block_allowed_until_the_eighteenth_birthday() -> None:
     assert [i.expression for i in _issues(payload)] == [("youth",)]
 
 
+def test_a_decision_only_the_adapter_records_is_refused_as_input() -> None:
+    payload = _payload(FIXTURES / "referrals" / "court-cannock-magistrates.json")
+    assert isinstance(payload, dict)
+    payload["consents"][0]["decision"] = "lawful-basis"
+    (issue,) = _issues(payload)
+    assert issue.expression == ("consents[0].decision",)
+    assert "lawful-basis" not in issue.diagnostics  # not offered as a choice either
+
+
 def test_defaults_for_urgency_and_status() -> None:
     payload = _payload(FIXTURES / "referrals" / "court-cannock-magistrates.json")
     referral = load_referral(payload)

@@ -46,11 +46,40 @@ def test_base_url_loses_trailing_slash():
         ("LD_ADAPTER_THREADS", "0", "positive"),
         ("LD_ADAPTER_REQUEST_TIMEOUT", "soon", "LD_ADAPTER_REQUEST_TIMEOUT"),
         ("LD_ADAPTER_MAX_BUNDLE_ENTRIES", "-5", "positive"),
+        ("LD_ADAPTER_DELIVERY_TIMEOUT", "0", "positive"),
+        ("LD_ADAPTER_DELIVERY_TIMEOUT", "nan", "positive"),
+        ("LD_ADAPTER_SOURCE_ENDPOINT", "mesh:X26ABC1", "http"),
+        ("LD_ADAPTER_ODS_CODE", "R R E", "ODS code"),
     ],
 )
 def test_bad_values_fail_fast(name, value, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({name: value})
+
+
+def test_partner_settings_default_to_this_trust_and_its_fhir_base():
+    settings = Settings.from_env({"LD_ADAPTER_BASE_URL": "https://ld.example.nhs.uk"})
+    assert settings.partners_path is None
+    assert settings.ods_code == "RRE"
+    assert settings.source_endpoint == "https://ld.example.nhs.uk/fhir"
+    assert settings.delivery_timeout == 10
+
+
+def test_partner_settings_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {
+            "LD_ADAPTER_PARTNERS": "/etc/ld/partners.json",
+            "LD_ADAPTER_ODS_CODE": "RXT",
+            "LD_ADAPTER_SOURCE_ENDPOINT": "https://ld.example.nhs.uk/bars",
+            "LD_ADAPTER_DELIVERY_TIMEOUT": "2.5",
+        }
+    )
+    assert settings.partners_path == Path("/etc/ld/partners.json")
+    assert (settings.ods_code, settings.source_endpoint) == (
+        "RXT",
+        "https://ld.example.nhs.uk/bars",
+    )
+    assert settings.delivery_timeout == 2.5
 
 
 def test_delivery_lease_defaults_well_past_the_http_timeout():
