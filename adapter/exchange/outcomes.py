@@ -20,6 +20,7 @@ from adapter.exchange.model import (
     Rejected,
     TryAgain,
 )
+from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services import audit
 from adapter.settings import Settings
 from adapter.store import UnitOfWork
@@ -85,14 +86,6 @@ def follow_task(
     changed = (update or task_with_delivery_status)(task, message.status, at)
     if _content(changed) != _content(task):
         uow.resources.update(changed, expected_version=task["meta"]["versionId"])
-
-
-def task_with_delivery_status(task: dict, delivery_status: str, at: datetime) -> dict:
-    """The Task with the businessStatus of this delivery status (adapter.mapping's rule)."""
-    from adapter.mapping.onward_referral import task_with_delivery_status as mapped
-
-    result: dict = mapped(task, delivery_status, at)
-    return result
 
 
 def _content(resource: dict) -> dict:

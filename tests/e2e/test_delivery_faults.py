@@ -31,8 +31,6 @@ from tests.support.outbox import endpoint, seed
 from tests.support.partner_server import PartnerServer
 from tests.support.served import free_port
 
-pytest.importorskip("adapter.exchange.http_transport")
-
 
 def sqlite_store(home: Path) -> tuple[str, Store]:
     url = f"sqlite:///{home / 'ld-adapter.db'}"
