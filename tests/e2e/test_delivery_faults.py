@@ -22,6 +22,7 @@ from adapter.store.testing import postgres_schema
 from tests.integration.store_fixtures import POSTGRES_ENV
 from tests.support.delivery_processes import (
     start_worker,
+    stop_workers,
     wait_until_drained,
     worker_env,
     workers,
@@ -29,8 +30,6 @@ from tests.support.delivery_processes import (
 from tests.support.outbox import endpoint, seed
 from tests.support.partner_server import PartnerServer
 from tests.support.served import free_port
-
-pytest.importorskip("adapter.exchange.http_transport")
 
 
 def sqlite_store(home: Path) -> tuple[str, Store]:
@@ -61,11 +60,12 @@ def test_a_partner_down_then_failing_then_up_gets_every_message_once(
     with store.unit_of_work() as uow:
         uow.resources.create(endpoint(partner.base))
     ids = seed(store, 30, keys=10)
-    with workers(worker_env(tmp_path, url), 1, tmp_path):
-        time.sleep(1.5)  # connection refused, retried with backoff
-        partner.fail_for(1.5, 503, retry_after=1)
-        partner.start()
-        wait_until_drained(store, timeout=30)
+    worker = start_worker(worker_env(tmp_path, url), tmp_path / "worker.log")
+    time.sleep(1.5)  # connection refused, retried with backoff
+    partner.fail_for(1.5, 503, retry_after=1)
+    partner.start()
+    wait_until_drained(store, timeout=30)
+    assert stop_workers([worker]) == [0]  # SIGTERM: a graceful exit
     answers = partner.answers()
     assert answers[503] >= 1 and answers[200] == 30
     assert set(partner.accepted_request_ids().values()) == {1}

@@ -67,7 +67,6 @@ def test_show_of_an_unknown_message_fails_plainly(runner: CliRunner, store: Stor
 def test_worker_once_delivers_what_is_due_to_a_real_partner(
     runner: CliRunner, store: Store
 ) -> None:
-    pytest.importorskip("adapter.exchange.http_transport")
     with PartnerServer() as partner:
         with store.unit_of_work() as uow:
             uow.resources.create(endpoint(partner.base))

@@ -10,6 +10,7 @@ import pytest
 from adapter.exchange import outcomes
 from adapter.exchange.model import Delivered, TryAgain
 from adapter.exchange.worker import DeliveryWorker
+from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.settings import Settings
 from adapter.store import Store
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
@@ -82,7 +83,6 @@ def test_a_cancellation_message_leaves_the_task_to_the_cancel_itself(
 
 
 def test_the_task_gets_the_mapping_s_business_status(referred: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    mapping = pytest.importorskip("adapter.mapping.onward_referral")
     with referred.unit_of_work() as uow:
         queued = uow.outbox.add(message(onward_referral_id="o1"))
     deliver(referred, tmp_path, Delivered(200))
@@ -90,5 +90,5 @@ def test_the_task_gets_the_mapping_s_business_status(referred: Store, tmp_path) 
         task = uow.resources.read("Task", "t1")
         sent = uow.outbox.get(queued.id)
     assert task is not None and sent is not None and sent.delivered_at is not None
-    expected = mapping.task_with_delivery_status(TASK, "delivered", sent.delivered_at)
+    expected = task_with_delivery_status(TASK, "delivered", sent.delivered_at)
     assert {k: v for k, v in task.items() if k != "meta"} == expected
