@@ -45,7 +45,7 @@ def _store(settings: Settings) -> Iterator[Store]:
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def worker(once: bool) -> None:
     """Deliver queued messages to partners until SIGTERM or SIGINT (finishing the one in hand)."""
-    from adapter.exchange.worker import DeliveryWorker
+    from adapter.exchange.worker import DeliveryWorker, wake
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings()
@@ -59,6 +59,7 @@ def worker(once: bool) -> None:
 
         def _stop(_signal: int, _frame: FrameType | None) -> None:
             stop.set()
+            wake()
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)

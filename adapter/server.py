@@ -78,11 +78,14 @@ def _start_delivery(worker: Any) -> None:
 
 def _stop_delivery(_server: Any, worker: Any) -> None:
     """gunicorn worker_exit: let the delivery loop finish the message in hand, then stop."""
+    from adapter.exchange.worker import wake
+
     running: tuple[threading.Event, threading.Thread] | None = getattr(worker, "ld_delivery", None)
     if running is None:
         return
     stop, thread = running
     stop.set()
+    wake()  # an idle loop is waiting for its next poll
     # A lease covers a message not finished in time: another worker takes it when it ends.
     thread.join(timeout=worker.cfg.graceful_timeout)
 

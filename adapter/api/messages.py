@@ -18,6 +18,7 @@ from adapter.auth import require_scopes
 from adapter.errors import InvalidInput, Issue
 from adapter.exchange.model import FINAL_STATES, PENDING_STATES
 from adapter.exchange.outcomes import patient_of_message
+from adapter.exchange.worker import wake
 from adapter.services import messages
 
 messages_blueprint = Blueprint("messages", __name__)
@@ -70,6 +71,7 @@ def replay_message(message_id: str) -> Response:
     require_native("replay_message")
     context = app_services()
     message = messages.replay_message(context.store, context.settings, message_id)
+    wake()
     return json_response(messages.message_record(message))
 
 

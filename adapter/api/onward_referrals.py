@@ -9,6 +9,7 @@ from adapter.api.audit import note_purpose, note_records
 from adapter.api.context import app_services
 from adapter.api.http import json_response, read_json_body, version_etag
 from adapter.api.native_scopes import require_native
+from adapter.exchange.worker import wake
 from adapter.mapping import codes
 from adapter.native.onward_referral_schema import load_onward_referral
 from adapter.services.onward_referrals import OnwardReferralView
@@ -27,6 +28,7 @@ def create_onward_referral(referral_id: str) -> Response:
     view = services.refer_onward(
         context.store, context.settings, referral_id, request_body, context.directory
     )
+    wake()  # committed: this process's delivery loop (if `serve` runs one) sends it now
     location = url_for("onward.read_onward_referral", onward_id=view.record.id)
     headers = {"Location": location, "ETag": version_etag(view.record.version)}
     return json_response(view.to_json(), 201, headers)
@@ -58,4 +60,5 @@ def cancel_onward_referral(onward_id: str) -> Response:
     view: OnwardReferralView = services.cancel_onward_referral(
         context.store, context.settings, onward_id, context.directory
     )
+    wake()
     return json_response(view.to_json(), headers={"ETag": version_etag(view.record.version)})

@@ -34,6 +34,14 @@ Clock = Callable[[], datetime]
 _MAX_DOUBLINGS = 60  # 2**60 × base is past any cap; more would overflow a float
 # A lease is renewed when less than this many attempts' time is left of it.
 _RENEW_WITHIN_ATTEMPTS = 2
+# Set when this process queues a message or is told to stop, so an idle in-process loop acts at
+# once instead of at its next poll (workers elsewhere find the message when they next poll).
+_NUDGED = threading.Event()
+
+
+def wake() -> None:
+    """Tell this process's delivery loop, if it runs one, that there is something to do."""
+    _NUDGED.set()
 
 
 def default_transports(settings: Settings) -> dict[str, Transport]:
@@ -80,8 +88,9 @@ class DeliveryWorker:
             except Exception as error:  # e.g. the database is down: wait, then try again
                 logger.warning("delivery worker %s: %s", self.worker_id, type(error).__name__)
                 handled = 0
-            if not handled:
-                stop.wait(self.settings.delivery_poll_interval)
+            if not handled and not stop.is_set():
+                _NUDGED.wait(self.settings.delivery_poll_interval)
+                _NUDGED.clear()
         logger.info("delivery worker %s stopped", self.worker_id)
 
     def run_once(self) -> int:

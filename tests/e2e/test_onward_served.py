@@ -82,3 +82,34 @@ def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-
             return
         time.sleep(0.1)
     raise AssertionError("condition not met in time")
+
+
+def test_serve_sends_a_new_onward_referral_at_once_not_at_its_next_poll(tmp_path: Path) -> None:
+    with PartnerServer() as partner:
+        partners = tmp_path / "partners.json"
+        partners.write_text(
+            LOCAL_PARTNERS.read_text().replace("http://127.0.0.1:8091/fhir", partner.base)
+        )
+        settings = {
+            "LD_ADAPTER_PARTNERS": str(partners),
+            "LD_ADAPTER_WORKERS": "1",
+            "LD_ADAPTER_DELIVERY_POLL_INTERVAL": "600",  # only the nudge can make it go in time
+        }
+        with served_adapter(tmp_path, settings) as served:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {served.token()}"
+            referral = session.post(
+                f"{served.base}/api/referrals", json=json.loads(REFERRAL.read_text()), timeout=10
+            ).json()
+            time.sleep(1.0)  # the loop has polled once, found nothing, and sleeps for 600 s
+            posted = session.post(
+                f"{served.base}/api/referrals/{referral['id']}/onward-referrals",
+                json={
+                    "pathway": "home-area-ld",
+                    "to": "bsmhft-ld-home-area",
+                    "referred_by": {"name": "Alex Morgan"},
+                },
+                timeout=10,
+            )
+            assert posted.status_code == 201, posted.text
+            partner.wait_for(1, timeout=5)
