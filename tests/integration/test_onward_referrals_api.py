@@ -15,6 +15,7 @@ from adapter.conformance import has_errors, validate
 from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
 from tests.conftest import RecordingClient
+from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.partner_server import PartnerServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,8 @@ def partner() -> Iterator[PartnerServer]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, partner: PartnerServer) -> Settings:
-    """An app whose partners all live at the test partner's address."""
+def settings(tmp_path: Path, partner: PartnerServer, database_url: str) -> Settings:  # noqa: F811
+    """An app on SQLite and PostgreSQL whose partners all live at the test partner's address."""
     bundle = LOCAL_PARTNERS.read_text(encoding="utf-8").replace(
         "http://127.0.0.1:8091/fhir", partner.base
     )
@@ -43,6 +44,7 @@ def settings(tmp_path: Path, partner: PartnerServer) -> Settings:
     return Settings(
         home=tmp_path,
         base_url="http://testserver",
+        database_url=database_url,
         partners_path=partners,
         delivery_in_process=False,
         delivery_backoff_base=0.01,
