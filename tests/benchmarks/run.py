@@ -22,6 +22,7 @@ from tests.benchmarks import (
     intake_parallel,
     invariants,
     json_input,
+    onward,
     screening,
     store,
     validation,
@@ -60,6 +61,7 @@ def main() -> None:
     every += invariants.SECTIONS
     every += store.SECTIONS
     every += intake_parallel.SECTIONS
+    every += onward.SECTIONS
     every += delivery.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [

@@ -171,7 +171,7 @@ class PartnerServer:
             received = self.received
             if len(received) >= count:
                 return received
-            time.sleep(0.02)
+            time.sleep(0.005)
         raise AssertionError(f"partner accepted {len(self.received)} of {count} messages")
 
 
