@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapter.errors import NotFound
+from adapter.errors import Conflict, Issue, NotFound
 from adapter.exchange.model import OutboundMessage
 from adapter.exchange.outcomes import follow_task
 from adapter.settings import Settings
-from adapter.store import Store
+from adapter.store import Store, UnitOfWork
 
 
 def list_messages(
@@ -32,9 +32,25 @@ def replay_message(store: Store, settings: Settings, message_id: str) -> Outboun
     """Queue a dead letter again, with a new time to live; Conflict unless it is dead-lettered."""
     now = datetime.now(UTC)
     with store.unit_of_work() as uow:
+        _refuse_if_withdrawn(uow, uow.outbox.get(message_id))
         message = uow.outbox.replay(message_id, now + timedelta(seconds=settings.delivery_ttl), now)
         follow_task(uow, message, now)
     return message
+
+
+def _refuse_if_withdrawn(uow: UnitOfWork, message: OutboundMessage | None) -> None:
+    """A referral message of an onward referral cancelled since is never sent again."""
+    if message is None or message.kind != "onward-referral" or not message.onward_referral_id:
+        return
+    record = uow.onward_referrals.get(message.onward_referral_id)
+    if record is not None and record.status != "active":
+        raise Conflict(
+            Issue(
+                f"The onward referral this message asks for is {record.status}: "
+                "it is not sent again.",
+                code="business-rule",
+            )
+        )
 
 
 def message_record(message: OutboundMessage) -> dict:

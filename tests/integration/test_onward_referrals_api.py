@@ -258,3 +258,47 @@ def test_scopes_are_checked(client: FlaskClient, auth: dict, token) -> None:  # 
     referral = _referral(client, auth)
     reader = {"Authorization": f"Bearer {token('system/*.rs')}"}
     assert _onward(client, reader, referral["id"]).status_code == 403
+
+
+def test_a_refused_message_is_dead_lettered_with_the_partners_outcome_and_replayable(
+    app: Flask, client: FlaskClient, auth: dict, partner: PartnerServer
+) -> None:
+    referral = _referral(client, auth)
+    record = _onward(client, auth, referral["id"]).get_json()
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid", "diagnostics": "unknown service"}],
+    }
+    partner.fail(400, outcome=outcome)
+    _deliver(app)
+    failed = client.get(f"/api/onward-referrals/{record['id']}", headers=auth).get_json()
+    assert failed["delivery"]["status"] == "dead-letter"
+    assert failed["delivery"]["partner_outcome"] == outcome
+    message_id = failed["delivery"]["message_id"]
+    replayed = client.post(f"/api/messages/{message_id}/replay", headers=auth)
+    assert replayed.status_code == 200
+    _deliver(app)
+    assert len(partner.wait_for(1)) == 1
+    assert (
+        client.get(f"/api/onward-referrals/{record['id']}", headers=auth).get_json()["delivery"][
+            "status"
+        ]
+        == "delivered"
+    )
+
+
+def test_a_cancelled_onward_referrals_dead_letter_is_never_sent_again(
+    app: Flask, client: FlaskClient, auth: dict, partner: PartnerServer
+) -> None:
+    referral = _referral(client, auth)
+    record = _onward(client, auth, referral["id"]).get_json()
+    partner.fail(400)
+    _deliver(app)
+    cancelled = client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
+    assert [m["kind"] for m in cancelled.get_json()["messages"]] == ["onward-referral"]
+    message_id = cancelled.get_json()["delivery"]["message_id"]
+    refused = client.post(f"/api/messages/{message_id}/replay", headers=auth)
+    assert refused.status_code == 409
+    assert "cancelled" in refused.get_json()["issue"][0]["diagnostics"]
+    _deliver(app)
+    assert partner.received == []
