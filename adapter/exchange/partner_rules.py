@@ -4,13 +4,15 @@
 
 Every resource passes our validator (an Endpoint also against ld-partner-endpoint, so its
 ld-endpoint-auth extension is checked); then the partner rules: a HealthcareService names the
-Organization providing it (with an ODS code), the pathways it accepts, its recipient type and an
-active FHIR messaging Endpoint; files an Endpoint's authentication names exist.
+Organization providing it (with an ODS code), the pathways it accepts, exactly one recipient type
+that may take every one of those pathways, and an active FHIR messaging Endpoint; files an
+Endpoint's authentication names exist.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator
 
 from adapter.conformance import has_errors, validate
@@ -123,7 +125,7 @@ def _service_problems(service: dict, index: dict[str, dict], resolve: Resolve) -
     elif not ods_code(organization):
         yield f"providedBy: {reference} has no ODS code"
     yield from _coded(service, "type", "partner.pathway-system", "the onward pathways it accepts")
-    yield from _coded(service, "category", "partner.recipient-type-system", "its recipient type")
+    yield from _recipient_type(service)
     yield from _endpoint_choice(service, index, resolve)
 
 
@@ -136,6 +138,53 @@ def _coded(service: dict, element: str, system_key: str, meaning: str) -> Iterat
     for code in found:
         if known is not None and code not in known:
             yield f"{element}: {code!r} is not a code of {system}"
+
+
+def _recipient_type(service: dict) -> Iterator[str]:
+    """Exactly one ld-recipient-type code, and one that may take every pathway of `type`.
+
+    The recipient type decides what the partner may see, so a second code or a pathway of another
+    kind of recipient (a GP service tagged criminal-justice) would disclose too much.
+    """
+    system = codes.url("partner.recipient-type-system")
+    tagged = [
+        coding
+        for concept in _list(service.get("category"))
+        for coding in _list(concept.get("coding") if isinstance(concept, dict) else None)
+        if isinstance(coding, dict) and coding.get("system") == system
+    ]
+    if len(tagged) != 1:
+        has = f", not {len(tagged)}" if tagged else ""
+        yield f"category: needs exactly one code from {system} (its recipient type){has}"
+        return
+    recipient_type = tagged[0].get("code")
+    known = concepts(system)
+    if known is not None and recipient_type not in known:
+        yield f"category: {recipient_type!r} is not a code of {system}"
+        return
+    pathway_system = codes.url("partner.pathway-system")
+    known_pathways = concepts(pathway_system)
+    for pathway in codes_of(service.get("type"), pathway_system):
+        if known_pathways is not None and pathway not in known_pathways:
+            continue  # _coded names it
+        takes = pathway_recipient_types().get(pathway, frozenset())
+        if recipient_type not in takes:
+            yield (
+                f"type: pathway {pathway!r} is not one a {recipient_type!r} recipient may take "
+                f"(only {', '.join(sorted(takes)) or 'none'}: mappings/onward-referral-rules.json)"
+            )
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+@functools.cache
+def pathway_recipient_types() -> dict[str, frozenset[str]]:
+    """Per onward pathway, the recipient types a partner taking it may be (as mappings/ say)."""
+    path = codes.mappings_dir() / "onward-referral-rules.json"
+    rules = json.loads(path.read_text(encoding="utf-8"))["recipient_types"]
+    return {pathway: frozenset(types) for pathway, types in rules.items()}
 
 
 def _endpoint_choice(service: dict, index: dict[str, dict], resolve: Resolve) -> Iterator[str]:

@@ -60,9 +60,9 @@ class Partner:
 
     @property
     def recipient_type(self) -> str | None:
-        """The ld-recipient-type code: which disclosure rule applies."""
+        """The ld-recipient-type code: which disclosure rule applies; None unless exactly one."""
         found = codes_of(self.service.get("category"), codes.url("partner.recipient-type-system"))
-        return found[0] if found else None
+        return found[0] if len(found) == 1 else None
 
     @property
     def ods_code(self) -> str | None:

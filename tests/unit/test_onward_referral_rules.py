@@ -9,6 +9,7 @@ import pytest
 from adapter.conformance.package import package
 from adapter.conformance.profiles import profiles
 from adapter.exchange.disclosure import disclosure_rules
+from adapter.exchange.partner_rules import pathway_recipient_types
 from adapter.mapping import codes
 from adapter.mapping.onward_referral import referral_code
 
@@ -48,6 +49,17 @@ def test_domain_snomed_codes_are_used_where_listed() -> None:
         "child-safeguarding": "309630000",
     }
     assert {p: referral_code(p)["code"] for p in expected} == expected
+
+
+def test_every_pathway_names_the_recipient_types_that_may_take_it() -> None:
+    allowed = pathway_recipient_types()
+    assert set(allowed) == set(codes.codes("ld-onward-referral"))
+    assert all(types and all(codes.has("ld-recipient-type", t) for t in types)
+               for types in allowed.values())  # fmt: skip
+    assert set().union(*allowed.values()) == set(codes.codes("ld-recipient-type"))
+    assert allowed["gp"] == {"health"}
+    assert allowed["criminal-justice"] == {"criminal-justice"}
+    assert allowed["adult-safeguarding"] == {"safeguarding"}
 
 
 def test_every_recipient_type_has_exactly_one_rule() -> None:

@@ -20,6 +20,7 @@ from adapter.exchange.partners import (
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "mappings" / "partners" / "example-partners.json"
 LOCAL = ROOT / "fixtures" / "partners" / "local-partners.json"
+PATHWAYS = "https://ld-adapter.github.io/fhir/CodeSystem/ld-onward-referral"
 RECIPIENT_TYPES = "https://ld-adapter.github.io/fhir/CodeSystem/ld-recipient-type"
 DIRECTORY = {f"{r['resourceType']}/{r['id']}": r for r in directory_resources()}
 
@@ -199,7 +200,46 @@ def test_a_service_needs_its_recipient_type(tmp_path: Path) -> None:
     bundle = json.loads(LOCAL.read_text())
     problems = refusal(tmp_path, lambda _, r: r[GP].pop("category"))
     assert problems == [
-        f"{entry(bundle, GP)}: category: needs codes from {RECIPIENT_TYPES} (its recipient type)"
+        f"{entry(bundle, GP)}: category: needs exactly one code from {RECIPIENT_TYPES} "
+        "(its recipient type)"
+    ]
+
+
+def test_a_service_may_not_carry_two_recipient_types(tmp_path: Path) -> None:
+    bundle = json.loads(LOCAL.read_text())
+
+    def also_justice(_: dict, r: dict) -> None:
+        justice = {"system": RECIPIENT_TYPES, "code": "criminal-justice"}
+        r[GP]["category"].append({"coding": [justice]})
+
+    assert refusal(tmp_path, also_justice) == [
+        f"{entry(bundle, GP)}: category: needs exactly one code from {RECIPIENT_TYPES} "
+        "(its recipient type), not 2"
+    ]
+    by_id = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
+             for e in bundle["entry"]}  # fmt: skip
+    also_justice(bundle, by_id)
+    assert Partner(by_id[GP], {}, {}).recipient_type is None  # so partner_for_service refuses it
+
+
+def test_a_service_takes_only_pathways_its_recipient_type_may(tmp_path: Path) -> None:
+    bundle = json.loads(LOCAL.read_text())
+
+    def gp_as_justice(_: dict, r: dict) -> None:
+        r[GP]["category"][0]["coding"][0]["code"] = "criminal-justice"
+
+    assert refusal(tmp_path, gp_as_justice) == [
+        f"{entry(bundle, GP)}: type: pathway 'gp' is not one a 'criminal-justice' recipient may "
+        "take (only health: mappings/onward-referral-rules.json)"
+    ]
+
+    def gp_also_home_area(_: dict, r: dict) -> None:
+        r[GP]["type"][0]["coding"].append({"system": PATHWAYS, "code": "home-area-ld"})
+
+    problems = refusal(tmp_path, gp_also_home_area)
+    assert problems == [
+        f"{entry(bundle, GP)}: type: pathway 'home-area-ld' is not one a 'health' recipient may "
+        "take (only home-area-ld: mappings/onward-referral-rules.json)"
     ]
 
 
