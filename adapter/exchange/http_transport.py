@@ -14,6 +14,7 @@ a URL's query, which could hold patient data, and never a credential.
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import UTC, datetime
 
 import orjson
@@ -43,6 +44,8 @@ PROCESS_MESSAGE = "$process-message"
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 CONNECT_TIMEOUT = 3.05  # seconds; a partner that cannot accept a connection in 3 s is down
 MAX_RETRY_AFTER = 3600.0  # seconds; a longer wait is left to the worker's backoff and time to live
+# RFC 9110 delta-seconds are whole, but partners send "1.5" too; ASCII only ("²".isdigit() is True)
+DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 POOL_SIZE = 16  # keep-alive connections per partner host, shared by the worker's threads
 
 
@@ -199,11 +202,11 @@ def _is_code(text: str) -> bool:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped; else None."""
+    """Seconds to wait from a Retry-After header (decimal delta-seconds or HTTP-date), capped."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if DELTA_SECONDS.fullmatch(value):
         return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -126,6 +126,12 @@ def test_retry_after_in_seconds_is_kept(transport) -> None:
     assert transport.send(message(), endpoint()) == TryAgain("HTTP 429", 429, 120.0)
 
 
+@responses.activate
+def test_fractional_retry_after_is_kept(transport) -> None:
+    responses.post(URL, status=503, headers={"Retry-After": "1.5"})
+    assert transport.send(message(), endpoint()) == TryAgain("HTTP 503", 503, 1.5)
+
+
 def test_retry_after_as_an_http_date_is_seconds_from_now() -> None:
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     when = format_datetime(now + timedelta(seconds=90), usegmt=True)
@@ -135,7 +141,23 @@ def test_retry_after_as_an_http_date_is_seconds_from_now() -> None:
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("86400", MAX_RETRY_AFTER), ("0", 0.0), ("soon", None), ("-5", None), (None, None)],
+    [
+        ("86400", MAX_RETRY_AFTER),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        (" 0.25 ", 0.25),
+        ("3.", 3.0),
+        ("86400.5", MAX_RETRY_AFTER),
+        ("soon", None),
+        ("-5", None),
+        ("-0.5", None),
+        ("1e3", None),
+        ("nan", None),
+        ("inf", None),
+        ("1.2.3", None),
+        ("\u00b2", None),
+        (None, None),
+    ],
 )
 def test_retry_after_is_capped_and_nonsense_ignored(header: str | None, seconds) -> None:
     assert parse_retry_after(header) == seconds
