@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from adapter.directory import directory_resources
-from adapter.exchange.partners import load_partners
-from adapter.settings import Settings
+from adapter.errors import Unprocessable
+from adapter.exchange.partners import load_partners, ods_code
+from adapter.services.onward_messages import sender
+from adapter.settings import PREFIX, Settings, SettingsError
 from adapter.store import Store
 
 
@@ -43,13 +45,41 @@ def load_conformance_package(store: Store) -> int:
     return count
 
 
+def check_sender(settings: Settings, directory: list[dict]) -> None:
+    """With partners, LD_ADAPTER_ODS_CODE must name a directory Organization; else SettingsError.
+
+    Every onward referral names us as its sender (onward_messages.sender): found wrong here, it
+    stops the start instead of refusing each referral later.
+    """
+    if settings.partners_path is None:
+        return
+    try:
+        sender(settings, directory)
+    except Unprocessable:
+        known = sorted(
+            filter(None, (ods_code(r) for r in directory if r["resourceType"] == "Organization"))
+        )
+        where = (
+            f"the service directory's trusts are {', '.join(known)}"
+            if known
+            else f"no service directory is loaded ({PREFIX}LOAD_DIRECTORY)"
+        )
+        raise SettingsError(
+            f"{PREFIX}ODS_CODE {settings.ods_code} names no Organization in the service "
+            f"directory, so onward referrals to partners ({PREFIX}PARTNERS) could not say who "
+            f"sends them; {where}"
+        ) from None
+
+
 def prepare_store(store: Store, settings: Settings) -> list[dict]:
     """Migrate the schema and load the reference data; returns the service directory.
 
-    A partners bundle that cannot be used raises PartnerBundleError (a SettingsError).
+    A partners bundle that cannot be used raises PartnerBundleError (a SettingsError), and so
+    does an LD_ADAPTER_ODS_CODE no partner could be told is the sender.
     """
     store.migrate()
     directory = load_service_directory(store, settings)
+    check_sender(settings, directory)
     load_partners(store, settings)  # after the directory: partners may name its trusts
     load_conformance_package(store)
     return directory

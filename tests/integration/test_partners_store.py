@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from adapter import create_app
 from adapter.cli import main
 from adapter.exchange.partners import PartnerBundleError, partner_for_service
-from adapter.settings import Settings
+from adapter.settings import Settings, SettingsError
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +146,34 @@ def test_migrate_reports_a_bad_bundle_without_a_traceback(tmp_path: Path, monkey
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 1
     assert "Bundle.entry[0] (Endpoint/mpft-fhir-msg)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_ods_code_outside_the_directory_stops_the_app_when_there_are_partners(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path, partners_path=LOCAL, ods_code="RXT")
+    create_app(settings).extensions["ld_adapter"].store.dispose()  # BSMHFT is in the directory
+    with pytest.raises(SettingsError) as refused:
+        create_app(replace(settings, ods_code="X99"))
+    assert str(refused.value) == (
+        "LD_ADAPTER_ODS_CODE X99 names no Organization in the service directory, so onward "
+        "referrals to partners (LD_ADAPTER_PARTNERS) could not say who sends them; the service "
+        "directory's trusts are RRE, RXT"
+    )
+    with pytest.raises(SettingsError, match=r"no service directory is loaded"):
+        create_app(replace(settings, load_directory=False))
+    without_partners = replace(settings, ods_code="X99", partners_path=None)
+    create_app(without_partners).extensions["ld_adapter"].store.dispose()
+
+
+def test_migrate_reports_a_wrong_ods_code_without_a_traceback(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LD_ADAPTER_HOME", str(tmp_path))
+    monkeypatch.setenv("LD_ADAPTER_PARTNERS", str(LOCAL))
+    monkeypatch.setenv("LD_ADAPTER_ODS_CODE", "X99")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 1
+    assert "Error: LD_ADAPTER_ODS_CODE X99 names no Organization" in result.output
     assert "Traceback" not in result.output
 
 
