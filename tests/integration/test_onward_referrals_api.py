@@ -24,6 +24,7 @@ LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
 GP = "example-medical-practice-gp"
 SAFEGUARDING = "example-council-adult-safeguarding"
 HOME_AREA_LD = "bsmhft-ld-home-area"
+PROBATION = "example-probation-court-team"
 PRACTITIONER = {"name": "Alex Morgan", "role": "L&D practitioner (RMN)"}
 
 
@@ -129,6 +130,24 @@ def test_a_gp_never_receives_custody_identifiers(
     for identifier in native["person"].get("local_identifiers", []):
         assert identifier["value"] not in text
     assert "QuestionnaireResponse" not in text
+
+
+def test_the_shipped_probation_partner_is_told_only_with_criminal_justice_consent(
+    app: Flask, client: FlaskClient, auth: dict, partner: PartnerServer
+) -> None:
+    declined = _referral(client, auth, "declines-criminal-justice-sharing-worcester")
+    refused = _onward(client, auth, declined["id"], pathway="criminal-justice", to=PROBATION)
+    assert refused.status_code == 422
+    assert "share-criminal-justice" in refused.get_json()["issue"][0]["diagnostics"]
+
+    limited = _referral(client, auth, "court-cannock-magistrates")
+    created = _onward(client, auth, limited["id"], pathway="criminal-justice", to=PROBATION)
+    assert created.status_code == 201, created.get_json()
+    assert _deliver(app) == 1
+    message = partner.wait_for(1)[0].bundle
+    assert not has_errors(validate(message))
+    destination = message["entry"][0]["resource"]["destination"][0]
+    assert destination["receiver"]["reference"] == "Organization/example-probation"
 
 
 def test_missing_consent_is_422_naming_it_and_nothing_is_stored(

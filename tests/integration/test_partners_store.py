@@ -45,7 +45,7 @@ def test_partner_endpoints_are_searchable(client: FlaskClient, auth: dict) -> No
         "mpft-fhir-msg",
         "mpft-ld-fhir-msg",
     ]
-    assert len(found(client, auth, f"/fhir/Endpoint?connection-type={FHIR_MSG}&status=active")) == 8
+    assert len(found(client, auth, f"/fhir/Endpoint?connection-type={FHIR_MSG}&status=active")) == 9
     assert found(client, auth, "/fhir/Endpoint?name=example%20council") == [
         "example-council-fhir-msg"
     ]

@@ -67,14 +67,11 @@ def test_the_example_partners_cover_the_seed_services_usual_pathways() -> None:
         "adult-safeguarding",
         "child-safeguarding",
         "home-area-ld",
+        "criminal-justice",
     }
     assert usual <= pathways
-    assert {p.recipient_type for p in found.values()} >= {
-        "health",
-        "home-area-ld",
-        "safeguarding",
-        "community-support",
-    }
+    assert {p.recipient_type for p in found.values()} == set(concepts(RECIPIENT_TYPES) or ())
+    assert found["example-probation-court-team"].recipient_type == "criminal-justice"
 
 
 def test_the_example_endpoints_vary_their_authentication() -> None:
