@@ -58,6 +58,31 @@ def test_partner_services_are_served_like_the_directory(client: FlaskClient, aut
     assert client.get("/fhir/HealthcareService/bsmhft-cjld", headers=auth).status_code == 200
 
 
+def test_partners_alone_are_listed_by_pathway_and_recipient_type(
+    client: FlaskClient, auth: dict
+) -> None:
+    pathways = "https://ld-adapter.github.io/fhir/CodeSystem/ld-onward-referral"
+    recipients = "https://ld-adapter.github.io/fhir/CodeSystem/ld-recipient-type"
+    everything = found(client, auth, "/fhir/HealthcareService?_count=100")
+    assert "bsmhft-cjld" in everything  # the directory's own services are HealthcareServices too
+    assert found(client, auth, f"/fhir/HealthcareService?service-type={pathways}|crisis-team") == [
+        "bsmhft-home-treatment",
+        "mpft-crisis-resolution-home-treatment",
+    ]
+    partners = found(client, auth, f"/fhir/HealthcareService?service-type={pathways}|")
+    bundle = json.loads(LOCAL.read_text())["entry"]
+    assert partners == sorted(
+        e["resource"]["id"] for e in bundle if e["resource"]["resourceType"] == "HealthcareService"
+    )
+    justice = f"/fhir/HealthcareService?service-category={recipients}|criminal-justice"
+    assert found(client, auth, justice) == ["example-probation-court-team"]
+    by_ods = f"/fhir/HealthcareService?organization:identifier={ODS}|YEX03&active=true"
+    assert found(client, auth, by_ods) == [
+        "example-council-adult-safeguarding",
+        "example-council-childrens-social-care",
+    ]
+
+
 def test_the_metadata_lists_endpoint_and_task(client: FlaskClient) -> None:
     statement = client.get("/fhir/metadata").get_json()
     types = {r["type"]: r for r in statement["rest"][0]["resource"]}
@@ -67,6 +92,12 @@ def test_the_metadata_lists_endpoint_and_task(client: FlaskClient) -> None:
         "connection-type",
         "organization",
         "name",
+    }
+    assert {p["name"] for p in types["HealthcareService"]["searchParam"]} >= {
+        "service-type",
+        "service-category",
+        "organization",
+        "active",
     }
     assert {p["name"] for p in types["Task"]["searchParam"]} >= {
         "business-status",
