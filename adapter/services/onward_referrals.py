@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
-from adapter.exchange.model import CANCELLED, DELIVERED, PENDING_STATES, OutboundMessage
+from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import Partner, partner_for_service
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
@@ -279,7 +279,9 @@ def _delivery_json(message: OutboundMessage | None) -> dict | None:
         "last_error": message.last_error,
         "last_status_code": message.last_status_code,
         "partner_outcome": message.partner_outcome,
-        "next_attempt_at": _iso(message.next_attempt_at) if message.status != CANCELLED else None,
+        "next_attempt_at": (
+            _iso(message.next_attempt_at) if message.status in PENDING_STATES else None
+        ),
         "delivered_at": _iso(message.delivered_at),
         "message_id": message.id,
     }
