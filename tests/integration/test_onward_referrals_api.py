@@ -15,13 +15,12 @@ from adapter import create_app
 from adapter.conformance import has_errors, validate
 from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
-from tests.conftest import RecordingClient
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.partner_server import PartnerServer
+from tests.support.partners import partners_at
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRALS = ROOT / "fixtures" / "native" / "referrals"
-LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
 GP = "example-medical-practice-gp"
 SAFEGUARDING = "example-council-adult-safeguarding"
 HOME_AREA_LD = "bsmhft-ld-home-area"
@@ -37,28 +36,15 @@ def partner() -> Iterator[PartnerServer]:
 @pytest.fixture
 def settings(tmp_path: Path, partner: PartnerServer, database_url: str) -> Settings:  # noqa: F811
     """An app on SQLite and PostgreSQL whose partners all live at the test partner's address."""
-    bundle = LOCAL_PARTNERS.read_text(encoding="utf-8").replace(
-        "http://127.0.0.1:8091/fhir", partner.base
-    )
-    partners = tmp_path / "partners.json"
-    partners.write_text(bundle, encoding="utf-8")
     return Settings(
         home=tmp_path,
         base_url="http://testserver",
         database_url=database_url,
-        partners_path=partners,
+        partners_path=partners_at(partner.base, tmp_path),
         delivery_in_process=False,
         delivery_backoff_base=0.01,
         delivery_backoff_max=0.01,
     )
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    application = create_app(settings)
-    application.test_client_class = RecordingClient
-    yield application
-    application.extensions["ld_adapter"].store.dispose()
 
 
 def _deliver(app: Flask) -> int:
