@@ -18,6 +18,7 @@ from adapter.mapping.consent import decision_from_consent
 from adapter.mapping.onward_referral import LAWFUL_BASIS_DECISION
 
 NOT_ASSESSED = "not-assessed"
+LACKS_CAPACITY = "lacks-capacity"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ def check_consent(
     if current is None:
         _refuse(f"{scope} consent is missing", rule)
     consent_id, decision = current
+    if decision.capacity == LACKS_CAPACITY:
+        # Agreement given without capacity is not consent (Mental Capacity Act 2005).
+        _refuse(f"{scope} consent was recorded when the person lacked capacity to decide", rule)
     disclosure = rule.for_decision(decision.decision)
     if disclosure is None:
         _refuse(f"{scope} consent is {decision.decision}", rule)

@@ -8,7 +8,7 @@ from typing import Any, cast
 from marshmallow import ValidationError, fields, post_load
 
 from adapter.errors import InvalidInput, Issue
-from adapter.native.fields import FHIR_ID, Code, NativeSchema, Text, doc
+from adapter.native.fields import FHIR_ID, Code, NativeSchema, StrictBoolean, Text, doc
 from adapter.native.issues import issues_from_messages
 
 _OBJECT: dict[str, Any] = {
@@ -37,6 +37,7 @@ class OnwardReferralRequest:
     reason: str | None = None
     note: str | None = None
     lawful_basis: str | None = None  # ld-lawful-basis: sharing without consent, said explicitly
+    identity_confirmed: bool = False  # the practitioner checked who this is despite warnings
 
 
 class ReferredBySchema(NativeSchema):
@@ -68,6 +69,13 @@ class OnwardReferralSchema(NativeSchema):
         "ld-lawful-basis",
         allow_none=True,
         metadata=doc("Only to share without consent (safeguarding): the lawful basis relied on"),
+    )
+    identity_confirmed = StrictBoolean(
+        load_default=False,
+        metadata=doc(
+            "true: the practitioner has checked who the person is; needed when the referral has "
+            "identity warnings (a stored person matched by NHS number with different details)"
+        ),
     )
     referred_by = fields.Nested(
         ReferredBySchema,

@@ -138,9 +138,10 @@ def build_cancellation(
 ) -> Built:
     """The revoked ServiceRequest, the cancelled Task and (if the partner had it) the message."""
     request = revoked(_read(uow, "ServiceRequest", bare_id(record.resource_ids["service_request"])))
-    task = _read(uow, "Task", bare_id(record.resource_ids["task"]))
-    if not partner_had_it:
-        task = task_with_delivery_status(task, "cancelled", at)
+    # The Task is done with, whatever delivery does now (the worker leaves a cancelled one alone).
+    task = task_with_delivery_status(
+        _read(uow, "Task", bare_id(record.resource_ids["task"])), "cancelled", at
+    )
     message: dict = {}
     headers: dict[str, str] = {}
     # A partner taken out of the partners bundle since gets nothing more from us.

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
-from adapter.exchange.model import CANCELLED, DELIVERED, PENDING_STATES, OutboundMessage
+from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import Partner, partner_for_service
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
@@ -70,6 +70,7 @@ def refer_onward(
     ours = sender(settings, directory)
     with store.unit_of_work() as uow:
         referral = existing_referral(uow, referral_id)
+        _identity_checked(referral, request)
         partner = _partner(uow, request)
         now = datetime.now(UTC)
         onward = onward_from_request(request, now)
@@ -104,12 +105,14 @@ def cancel_onward_referral(
 ) -> OnwardReferralView:
     """Cancel an active onward referral, BaRS style.
 
-    A message still waiting in the outbox is withdrawn and nothing is sent. One the partner has
-    (or may have: a worker holds it right now) is followed by a cancellation message, which the
-    per-partner, per-person ordering keeps behind it.
+    A message still waiting in the outbox is withdrawn and nothing is sent. If the partner has it,
+    or may have it (a worker holds it right now, or an attempt got no clear answer), a
+    cancellation message follows, kept behind it by the per-partner, per-person ordering.
     """
     ours = sender(settings, directory)
     with store.unit_of_work() as uow:
+        # The delivery worker takes the same lock before it moves the Task on.
+        uow.lock_keys([f"onward-referral:{onward_id}"])
         record = _existing(uow, onward_id)
         if record.status != "active":
             raise Conflict(
@@ -119,30 +122,47 @@ def cancel_onward_referral(
                     code="business-rule",
                 )
             )
-        pending = [
-            m.id for m in uow.outbox.for_onward_referral(record.id) if m.status in PENDING_STATES
-        ]
-        if pending:
-            uow.outbox.cancel_pending(pending)  # a message a worker holds now stays pending
-        sent = next(
-            (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == "onward-referral"),
-            None,
-        )
+        sent = _withdraw_waiting(uow, record)
         partner = partner_for_service(uow, record.partner_service)
-        had_it = sent is not None and (sent.status == DELIVERED or sent.status in PENDING_STATES)
         now = datetime.now(UTC)
+        had_it = sent is not None and _partner_may_have_it(sent)
         built = build_cancellation(
             uow, record, partner, sent.body if sent else None, ours, new_id(), now, had_it
         )
         ensure_conformant([*built.resources, *([built.message] if built.message else [])])
         for resource in built.resources:
-            uow.resources.update(resource)
+            uow.resources.update(resource, expected_version=resource["meta"]["versionId"])
         record = uow.onward_referrals.update(
             replace(record, status="cancelled", updated_at=now), record.version
         )
         if built.message and partner is not None:
             uow.outbox.add(_outbound(settings, record, partner, built, "cancellation", now))
         return OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
+
+
+def _withdraw_waiting(uow: UnitOfWork, record: OnwardReferralRecord) -> OutboundMessage | None:
+    """Cancel the messages no worker holds; the referral message as it now stands, if any."""
+    messages = uow.outbox.for_onward_referral(record.id)
+    pending = [m.id for m in messages if m.status in PENDING_STATES]
+    if pending:
+        uow.outbox.cancel_pending(pending)  # a message a worker holds now stays pending
+    return next(
+        (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == "onward-referral"),
+        None,
+    )
+
+
+def _partner_may_have_it(message: OutboundMessage) -> bool:
+    """True unless the referral message certainly never reached the partner.
+
+    Delivered, or still pending after the others were cancelled (a worker is sending it now), or
+    an attempt that ended without a clear refusal: a timeout or a 5xx may come after the partner
+    stored it. A 4xx refusal, or no attempt at all, means the partner does not have it.
+    """
+    if message.status == DELIVERED or message.status in PENDING_STATES:
+        return True
+    code = message.last_status_code
+    return message.attempts > 0 and (code is None or code >= 500)
 
 
 def get_onward_referral(store: Store, onward_id: str) -> OnwardReferralView:
@@ -160,6 +180,26 @@ def onward_referrals_of(store: Store, referral_id: str) -> list[OnwardReferralVi
             OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
             for record in uow.onward_referrals.for_referral(referral_id)
         ]
+
+
+def _identity_checked(referral: ReferralRecord, request: OnwardReferralRequest) -> None:
+    """Refuse to pass on a person whose stored identity disagreed with the referral, unchecked.
+
+    The partner would get the stored Patient: if the match by NHS number was wrong, that is
+    someone else's identity. The practitioner says they have checked with identity_confirmed.
+    """
+    if not referral.warnings or request.identity_confirmed:
+        return
+    fields = sorted({e for w in referral.warnings for e in w.get("expression", [])})
+    raise Unprocessable(
+        Issue(
+            "The referral was linked to a stored person whose details differ "
+            f"({', '.join(fields) or 'see the referral warnings'}): check who this is, then "
+            "send identity_confirmed: true.",
+            code="business-rule",
+            expression=("identity_confirmed",),
+        )
+    )
 
 
 def _partner(uow: UnitOfWork, request: OnwardReferralRequest) -> Partner:
@@ -239,7 +279,9 @@ def _delivery_json(message: OutboundMessage | None) -> dict | None:
         "last_error": message.last_error,
         "last_status_code": message.last_status_code,
         "partner_outcome": message.partner_outcome,
-        "next_attempt_at": _iso(message.next_attempt_at) if message.status != CANCELLED else None,
+        "next_attempt_at": (
+            _iso(message.next_attempt_at) if message.status in PENDING_STATES else None
+        ),
         "delivered_at": _iso(message.delivered_at),
         "message_id": message.id,
     }

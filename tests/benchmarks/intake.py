@@ -71,7 +71,8 @@ def mapping_section(median: Median) -> list[str]:
     ]
 
 
-def _other_core() -> None:
+def other_core() -> None:
+    """Move this process (a served adapter's, via preexec_fn) to the last core."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {max(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))})
 
@@ -81,7 +82,7 @@ def post_section(median: Median) -> list[str]:
     payload = orjson.loads(REFERRAL_FILE.read_bytes())
     with (
         tempfile.TemporaryDirectory() as home,
-        served_adapter(Path(home), {"LD_ADAPTER_WORKERS": "1"}, preexec_fn=_other_core) as server,
+        served_adapter(Path(home), {"LD_ADAPTER_WORKERS": "1"}, preexec_fn=other_core) as server,
     ):
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {server.token()}"

@@ -8,7 +8,6 @@ the outbox row in one transaction; the in-process loop then sends the message.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,12 +16,13 @@ from pathlib import Path
 import orjson
 import requests
 
+from tests.benchmarks.intake import other_core
 from tests.support.partner_server import PartnerServer
+from tests.support.partners import partners_at
 from tests.support.served import served_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRAL_FILE = ROOT / "fixtures" / "native" / "referrals" / "adult-custody-telford.json"
-LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
 ONWARD = {
     "pathway": "crisis-team",
     "to": "mpft-crisis-resolution-home-treatment",
@@ -33,21 +33,13 @@ ONWARD = {
 Median = Callable[[Callable[[], object], int], float]
 
 
-def _other_core() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {max(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))})
-
-
 def onward_section(median: Median) -> list[str]:
     """POST an onward referral: latency, throughput, and time until the partner has it."""
     payload = orjson.loads(REFERRAL_FILE.read_bytes())
     with PartnerServer() as partner, tempfile.TemporaryDirectory() as home:
-        partners = Path(home) / "partners.json"
-        partners.write_text(
-            LOCAL_PARTNERS.read_text().replace("http://127.0.0.1:8091/fhir", partner.base)
-        )
+        partners = partners_at(partner.base, Path(home))
         settings = {"LD_ADAPTER_WORKERS": "1", "LD_ADAPTER_PARTNERS": str(partners)}
-        with served_adapter(Path(home), settings, preexec_fn=_other_core) as server:
+        with served_adapter(Path(home), settings, preexec_fn=other_core) as server:
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {server.token()}"
             referral = session.post(f"{server.base}/api/referrals", json=payload, timeout=10)

@@ -14,23 +14,20 @@ import requests
 
 from adapter.conformance import has_errors, validate
 from tests.support.partner_server import PartnerServer
+from tests.support.partners import partners_at
 from tests.support.served import free_port, served_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRAL = (
     ROOT / "fixtures" / "native" / "referrals" / "voluntary-attendance-hereford-out-of-area.json"
 )
-LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
 
 
 def test_an_onward_referral_made_while_the_partner_is_down_arrives_once_it_is_up(
     tmp_path: Path, fhirjs
 ) -> None:  # type: ignore[no-untyped-def]
     partner = PartnerServer(port=free_port())  # not started: connections are refused
-    partners = tmp_path / "partners.json"
-    partners.write_text(
-        LOCAL_PARTNERS.read_text().replace("http://127.0.0.1:8091/fhir", partner.base)
-    )
+    partners = partners_at(partner.base, tmp_path)
     settings = {
         "LD_ADAPTER_PARTNERS": str(partners),
         "LD_ADAPTER_WORKERS": "1",
@@ -86,10 +83,7 @@ def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-
 
 def test_serve_sends_a_new_onward_referral_at_once_not_at_its_next_poll(tmp_path: Path) -> None:
     with PartnerServer() as partner:
-        partners = tmp_path / "partners.json"
-        partners.write_text(
-            LOCAL_PARTNERS.read_text().replace("http://127.0.0.1:8091/fhir", partner.base)
-        )
+        partners = partners_at(partner.base, tmp_path)
         settings = {
             "LD_ADAPTER_PARTNERS": str(partners),
             "LD_ADAPTER_WORKERS": "1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,12 @@ from adapter import create_app
 from adapter.conformance import has_errors, validate
 from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
-from tests.conftest import RecordingClient
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.partner_server import PartnerServer
+from tests.support.partners import partners_at
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRALS = ROOT / "fixtures" / "native" / "referrals"
-LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
 GP = "example-medical-practice-gp"
 SAFEGUARDING = "example-council-adult-safeguarding"
 HOME_AREA_LD = "bsmhft-ld-home-area"
@@ -37,28 +37,15 @@ def partner() -> Iterator[PartnerServer]:
 @pytest.fixture
 def settings(tmp_path: Path, partner: PartnerServer, database_url: str) -> Settings:  # noqa: F811
     """An app on SQLite and PostgreSQL whose partners all live at the test partner's address."""
-    bundle = LOCAL_PARTNERS.read_text(encoding="utf-8").replace(
-        "http://127.0.0.1:8091/fhir", partner.base
-    )
-    partners = tmp_path / "partners.json"
-    partners.write_text(bundle, encoding="utf-8")
     return Settings(
         home=tmp_path,
         base_url="http://testserver",
         database_url=database_url,
-        partners_path=partners,
+        partners_path=partners_at(partner.base, tmp_path),
         delivery_in_process=False,
         delivery_backoff_base=0.01,
         delivery_backoff_max=0.01,
     )
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    application = create_app(settings)
-    application.test_client_class = RecordingClient
-    yield application
-    application.extensions["ld_adapter"].store.dispose()
 
 
 def _deliver(app: Flask) -> int:
@@ -321,3 +308,71 @@ def test_a_cancelled_onward_referrals_dead_letter_is_never_sent_again(
     assert "cancelled" in refused.get_json()["issue"][0]["diagnostics"]
     _deliver(app)
     assert partner.received == []
+
+
+def test_cancel_after_an_attempt_without_an_answer_still_tells_the_partner(
+    settings: Settings, auth: dict, partner: PartnerServer
+) -> None:
+    impatient = create_app(replace(settings, delivery_timeout=0.3))
+    client = impatient.test_client()
+    referral = _referral(client, auth)
+    record = _onward(client, auth, referral["id"]).get_json()
+    partner.stall(1.0)  # the partner stores it, but answers after we stopped waiting
+    _deliver(impatient)
+    waiting = client.get(f"/api/onward-referrals/{record['id']}", headers=auth).get_json()
+    assert (waiting["delivery"]["status"], waiting["delivery"]["attempts"]) == ("retrying", 1)
+    cancelled = client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
+    kinds = {m["kind"]: m["status"] for m in cancelled.get_json()["messages"]}
+    assert kinds == {"onward-referral": "cancelled", "cancellation": "queued"}
+    partner.wait_for(1)
+    _deliver(impatient)
+    arrived = partner.wait_for(2)
+    assert arrived[1].bundle["entry"][0]["resource"]["reason"]["coding"][0]["code"] == "delete"
+    task = client.get(f"/fhir/{record['fhir']['task']}", headers=auth).get_json()
+    assert task["status"] == "cancelled"
+    impatient.extensions["ld_adapter"].store.dispose()
+
+
+def test_the_task_of_a_delivered_then_cancelled_referral_says_cancelled(
+    app: Flask, client: FlaskClient, auth: dict, partner: PartnerServer
+) -> None:
+    referral = _referral(client, auth)
+    record = _onward(client, auth, referral["id"]).get_json()
+    _deliver(app)
+    client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
+    _deliver(app)
+    partner.wait_for(2)
+    task = client.get(f"/fhir/{record['fhir']['task']}", headers=auth).get_json()
+    assert (task["status"], task["businessStatus"]["coding"][0]["code"]) == (
+        "cancelled",
+        "cancelled",
+    )
+
+
+def test_consent_given_without_capacity_does_not_permit_sharing(
+    client: FlaskClient, auth: dict
+) -> None:
+    payload = json.loads((REFERRALS / "adult-custody-telford.json").read_text(encoding="utf-8"))
+    for consent in payload["consents"]:
+        consent["capacity"] = "lacks-capacity"
+    referral = client.post("/api/referrals", json=payload, headers=auth).get_json()
+    refused = _onward(client, auth, referral["id"])
+    assert refused.status_code == 422
+    assert "lacked capacity" in refused.get_json()["issue"][0]["diagnostics"]
+
+
+def test_a_person_linked_with_differing_details_is_passed_on_only_once_checked(
+    client: FlaskClient, auth: dict
+) -> None:
+    _referral(client, auth)  # stores the person with this NHS number
+    payload = json.loads((REFERRALS / "adult-custody-telford.json").read_text(encoding="utf-8"))
+    payload["local_id"] = "WMP-TEL-2025-OTHER"
+    payload["person"]["birth_date"] = "1970-01-01"
+    linked = client.post("/api/referrals", json=payload, headers=auth).get_json()
+    assert linked["warnings"]
+    refused = _onward(client, auth, linked["id"])
+    assert refused.status_code == 422
+    issue = refused.get_json()["issue"][0]
+    assert issue["expression"] == ["identity_confirmed"]
+    assert "person.birth_date" in issue["diagnostics"]
+    assert _onward(client, auth, linked["id"], identity_confirmed=True).status_code == 201
