@@ -13,12 +13,13 @@ from alembic import command
 from alembic.config import Config
 
 from adapter.search.definitions import PARAMETERS_FILE, SearchRegistry
-from adapter.search.query import ReferenceCriterion, SearchQuery
+from adapter.search.query import ReferenceCriterion, SearchQuery, Token, TokenCriterion
 from adapter.store import Store
 from adapter.store.store import MIGRATIONS
 from adapter.store.testing import postgres_schema
 from tests.integration.store_fixtures import DATABASES, POSTGRES_ENV
 
+PATHWAYS = "https://ld-adapter.github.io/fhir/CodeSystem/ld-onward-referral"
 ENCOUNTER = {
     "resourceType": "Encounter",
     "id": "e1",
@@ -69,4 +70,34 @@ def test_upgrading_indexes_the_patient_of_encounters_stored_before(
         store.migrate()
         with store.unit_of_work(read_only=True) as uow:
             assert uow.resources.search("Encounter", query).total == 1
+        store.dispose()
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_upgrading_indexes_the_pathways_of_services_stored_before(
+    kind: str, tmp_path: Path
+) -> None:
+    document = orjson.loads(PARAMETERS_FILE.read_bytes())
+    document["resources"]["HealthcareService"] = [  # as release 0005 indexed them: identifier only
+        p for p in document["resources"]["HealthcareService"] if p["name"] == "identifier"
+    ]
+    service = {
+        "resourceType": "HealthcareService",
+        "id": "crisis",
+        "type": [{"coding": [{"system": PATHWAYS, "code": "crisis-team"}]}],
+    }
+    with empty_database(kind, tmp_path) as url:
+        old = Store.from_url(url, SearchRegistry(document))
+        upgrade_to(old, "0005")
+        with old.unit_of_work() as uow:
+            uow.resources.create(service)
+        old.dispose()
+        query = SearchQuery(
+            "HealthcareService",
+            (TokenCriterion("service-type", (Token(PATHWAYS, "crisis-team"),)),),
+        )
+        store = Store.from_url(url)
+        store.migrate()
+        with store.unit_of_work(read_only=True) as uow:
+            assert uow.resources.search("HealthcareService", query).total == 1
         store.dispose()
