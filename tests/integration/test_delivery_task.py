@@ -138,9 +138,7 @@ def test_a_delivery_finishing_after_a_cancel_leaves_the_cancelled_task_alone(
     assert task_history(referred) == ["queued", "cancelled-by-user"]
 
 
-def test_a_message_to_a_partner_out_of_service_is_held_not_sent(
-    referred: Store, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_to_a_partner_out_of_service_is_held_not_sent(referred: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with referred.unit_of_work() as uow:
         queued = uow.outbox.add(message(onward_referral_id="o1"))
         service = uow.resources.read("HealthcareService", "gp-wrekin-practice")
