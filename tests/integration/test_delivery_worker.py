@@ -281,7 +281,12 @@ def test_replayed_message_is_sent_again_with_the_same_request_id(
             uow.outbox.replay(first.id, clock.now + timedelta(hours=1), clock.now).status == QUEUED
         )
     delivery.run_once()
-    assert stored(partner_store, first.id).status == DELIVERED
+    delivered = stored(partner_store, first.id)
+    assert (delivered.status, delivered.last_error, delivered.partner_outcome) == (
+        DELIVERED,
+        None,
+        None,
+    )
     assert [m.request_id for m, _ in transport.sent] == [first.request_id] * 2
 
 
