@@ -130,6 +130,8 @@ class DeliveryWorker:
         remaining: list[OutboundMessage] | None = None,
     ) -> None:
         """Check, send (unless its time to live is over or it may not go) and record one message."""
+        if lease is not None and message.id not in lease.held:
+            return  # its lease ran out: another worker may have it now
         if message.expires_at and self._clock() >= message.expires_at:
             self._record(message, TryAgain("time to live ended before delivery"), attempted=False)
             return
@@ -210,13 +212,15 @@ class DeliveryWorker:
         """Right before a send: renew the leases still held if less than half is left.
 
         One attempt can take longer than `delivery_timeout` (a slow partner answering read by
-        read, or OAuth: token, send, new token, send again); half a lease leaves room for it.
-        Renewing only then keeps the common case to no extra statement.
+        read, or OAuth: token, send, new token, send again); half a lease (and at least two
+        timeouts) leaves room for it. Renewing only then keeps the common case to no extra
+        statement.
         """
         now = self._clock()
-        half = timedelta(seconds=self.settings.delivery_lease_seconds / 2)
-        if now + half >= lease.until:
-            renewed = now + timedelta(seconds=self.settings.delivery_lease_seconds)
+        settings = self.settings
+        margin = max(settings.delivery_lease_seconds / 2, 2 * settings.delivery_timeout)
+        if now + timedelta(seconds=margin) >= lease.until:
+            renewed = now + timedelta(seconds=settings.delivery_lease_seconds)
             ids = [m.id for m in remaining if m.id in lease.held]
             with self.store.unit_of_work() as uow:
                 lease.held = set(uow.outbox.renew(ids, self.worker_id, now, renewed))
