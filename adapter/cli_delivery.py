@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,10 +16,12 @@ import click
 import orjson
 
 from adapter.errors import AdapterError
+from adapter.exchange.model import OutboundMessage
 from adapter.settings import Settings, SettingsError
 from adapter.store import Store
 
 _STATUSES = ("queued", "retrying", "delivered", "dead-letter", "cancelled")
+_LINE = "{:<36}  {:<11} {:>5}  {:<15} {:<32}  {}"  # messages list: a GUID, then the rest
 
 
 def _settings() -> Settings:
@@ -77,32 +82,69 @@ def messages() -> None:
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
 def list_messages(status: str | None, limit: int, offset: int) -> None:
     """One line per message, newest first: id, status, attempts, kind, next attempt, last error."""
+    from adapter.exchange.model import FINAL_STATES
     from adapter.services.messages import list_messages as listed
 
     with _store(_settings()) as store:
         found, total = listed(store, status, limit, offset)
+    click.echo(_LINE.format("ID", "STATUS", "TRIES", "KIND", "NEXT ATTEMPT", "LAST ERROR").rstrip())
     for message in found:
-        next_attempt = message.next_attempt_at.isoformat() if message.next_attempt_at else "-"
-        click.echo(
-            f"{message.id}  {message.status:<11} {message.attempts:>3}  {message.kind:<15} "
-            f"{next_attempt}  {message.last_error or ''}".rstrip()
+        # A final message has no next attempt, whatever its row still says.
+        due = message.next_attempt_at if message.status not in FINAL_STATES else None
+        next_attempt = due.isoformat() if due else "-"
+        line = _LINE.format(
+            message.id,
+            message.status,
+            message.attempts,
+            message.kind,
+            next_attempt,
+            message.last_error or "",
         )
+        click.echo(line.rstrip())
     click.echo(f"{len(found)} of {total} shown", err=True)
 
 
 @messages.command()
 @click.argument("message_id")
-@click.option("--body", is_flag=True, help="Also print the message Bundle (patient data).")
+@click.option(
+    "--body", is_flag=True, help="Also print the message Bundle and the partner's whole outcome."
+)
 def show(message_id: str, body: bool) -> None:
-    """A message's delivery record as JSON."""
+    """A message's delivery record as JSON; showing its body (patient data) is audited."""
     from adapter.services.messages import get_message, message_record
 
-    with _store(_settings()) as store:
-        message = get_message(store, message_id)
-    record = message_record(message)
-    if body:
-        record["body"] = message.body
+    settings = _settings()
+    with _store(settings) as store:
+        if body:
+            message = _read_audited(store, settings, message_id)
+        else:
+            message = get_message(store, message_id)
+    record = message_record(message, include_body=body)
     click.echo(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())
+
+
+def _read_audited(store: Store, settings: Settings, message_id: str) -> OutboundMessage:
+    """Read a message to show its body, audited as the API's ?include=body is: who, what, whom."""
+    from adapter.exchange.outcomes import patient_of_message
+    from adapter.services import audit
+    from adapter.services.messages import get_message
+
+    if not settings.audit:
+        return get_message(store, message_id)
+    target = audit.Entity(identifier=(f"{settings.base_url}/api/messages", message_id))
+    requestor = audit.Requestor(client_id=f"ld-adapter messages show ({_user()})")
+    with audit.audited(store, "read", requestor, settings.fhir_base_url, [target]) as scope:
+        message = get_message(store, message_id)
+        scope.note([patient_of_message(message)])
+    return message
+
+
+def _user() -> str:
+    """Who ran the command, as the operating system knows them."""
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except (KeyError, OSError):  # no name for this uid (e.g. some containers)
+        return f"uid {os.getuid()}@{socket.gethostname()}"
 
 
 @messages.command()

@@ -6,6 +6,7 @@ so clients that send slowly cannot hold the threads that answer everyone else.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -69,11 +70,28 @@ def _start_delivery(worker: Any) -> None:
     from adapter.exchange.worker import DeliveryWorker
 
     services = worker.wsgi.extensions["ld_adapter"]
+    _log_delivery()
     stop = threading.Event()
     delivery = DeliveryWorker(services.store, services.settings)
     thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery", daemon=True)
     worker.ld_delivery = (stop, thread)
     thread.start()
+
+
+def _log_delivery() -> None:
+    """Log delivery (message, Endpoint, status, attempt) at INFO to stderr, as `worker` does.
+
+    gunicorn sets up only its own loggers, so without this the loop would say nothing. A
+    handler someone already gave `adapter.exchange` is left as it is.
+    """
+    exchange = logging.getLogger("adapter.exchange")
+    if exchange.handlers:
+        return
+    handler = logging.StreamHandler()  # stderr
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    exchange.addHandler(handler)
+    exchange.setLevel(logging.INFO)
+    exchange.propagate = False  # once is enough, whatever the root logger gets later
 
 
 def _stop_delivery(_server: Any, worker: Any) -> None:

@@ -1,7 +1,8 @@
 """The operators' view of the outbox under /api/messages: what was sent, what failed, replay.
 
 A message's body is a FHIR message Bundle holding patient data: it is shown only when asked for
-(?include=body) and only to a token that may read every resource type in it.
+(?include=body) and only to a token that may read every resource type in it. So is the partner's
+whole OperationOutcome (its diagnostics may name the person); otherwise only its coded parts.
 """
 
 from __future__ import annotations
@@ -51,18 +52,16 @@ def list_messages() -> Response:
 
 @messages_blueprint.get("/messages/<message_id>")
 def read_message(message_id: str) -> Response:
-    """One message's delivery record; ?include=body adds the message Bundle itself."""
+    """One message's delivery record; ?include=body adds the Bundle and the whole outcome."""
     require_native("read_message")
     include = request.args.get("include")
     if include not in (None, "body"):
         raise InvalidInput(Issue("include may only be body.", expression=("include",)))
     message = messages.get_message(app_services().store, message_id)
-    document = messages.message_record(message)
     if include == "body":
         require_scopes(*((t, "r") for t in _resource_types(message.body)))
         note_records([{"patient": patient_of_message(message)}])
-        document["body"] = message.body
-    return json_response(document)
+    return json_response(messages.message_record(message, include_body=include == "body"))
 
 
 @messages_blueprint.post("/messages/<message_id>/replay")

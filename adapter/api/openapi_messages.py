@@ -22,7 +22,7 @@ MESSAGE_RECORD = {
         "request_id": {"type": "string", "description": "X-Request-Id, the same on every try"},
         "correlation_id": {"type": "string", "description": "X-Correlation-Id"},
         "created_at": _TIME,
-        "next_attempt_at": _TIME,
+        "next_attempt_at": {**_TIME, "description": "null once the message is final"},
         "last_attempt_at": _TIME,
         "delivered_at": _TIME,
         "expires_at": {**_TIME, "description": "After this, no more retries: dead-letter"},
@@ -31,7 +31,9 @@ MESSAGE_RECORD = {
         "partner_outcome": {
             "type": "object",
             "nullable": True,
-            "description": "The partner's OperationOutcome, kept when it refused the message",
+            "description": "The partner's OperationOutcome, kept when it refused the message."
+            " Only each issue's severity, code, details.coding and expression (its free text"
+            " may name the person); all of it with include=body",
         },
         "body": {
             "type": "object",
@@ -77,8 +79,14 @@ def message_paths(spec: APISpec, security: list[dict[str, list[str]]], errors: d
                 "description": _needs("read_message")
                 + " With include=body, also read on every resource type in the Bundle.",
                 "security": security,
-                "parameters": [_query("include", "body: add the message Bundle")],
-                "responses": {"200": {"description": "The record", "content": record}, **errors},
+                "parameters": [
+                    _query("include", "body: add the message Bundle and the whole outcome")
+                ],
+                "responses": {
+                    "200": {"description": "The record", "content": record},
+                    "404": {"description": "No such message"},
+                    **errors,
+                },
             }
         },
     )
@@ -93,7 +101,10 @@ def message_paths(spec: APISpec, security: list[dict[str, list[str]]], errors: d
                 "responses": {
                     "200": {"description": "Queued again", "content": record},
                     "404": {"description": "No such message"},
-                    "409": {"description": "The message is not dead-lettered"},
+                    "409": {
+                        "description": "The message is not dead-lettered, or may no longer be"
+                        " sent (its onward referral cancelled, the consent withdrawn)"
+                    },
                     **errors,
                 },
             }

@@ -72,7 +72,19 @@ class Rejected:
     outcome: dict | None = None  # the partner's OperationOutcome
 
 
-DeliveryResult = Delivered | TryAgain | Rejected
+@dataclass(frozen=True)
+class Withdrawn:
+    """Never to be sent: found just before sending (referral cancelled, consent withdrawn).
+
+    The message is cancelled. The worker decides this, never a transport.
+    """
+
+    reason: str  # no patient data
+    status_code: None = None  # nothing was sent, so no HTTP status
+
+
+DeliveryResult = Delivered | TryAgain | Rejected  # what a transport answers
+AttemptResult = DeliveryResult | Withdrawn  # what the worker records for a claimed message
 
 
 class Transport(Protocol):

@@ -2,6 +2,7 @@
 
 All in the worker's one transaction, and only while the worker still holds the message's lease:
 a worker whose lease ran out (and another took the message) records nothing but its audit event.
+The Task follows only while its onward referral is active: once cancelled, the cancel set it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.exchange.model import (
+    CANCELLED,
     DEAD_LETTER,
     DELIVERED,
     RETRYING,
+    AttemptResult,
     Delivered,
-    DeliveryResult,
     OutboundMessage,
     Rejected,
     TryAgain,
+    Withdrawn,
 )
 from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services import audit
@@ -27,26 +30,31 @@ from adapter.store import UnitOfWork
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
 ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
-_NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400}  # for the audit, when HTTP gave none
+# For the audit, when HTTP gave no status (a withdrawn message is not sent, so not audited as one).
+_NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400, Withdrawn: 409}
 
 
 def record_result(
     uow: UnitOfWork,
     message: OutboundMessage,
-    result: DeliveryResult,
+    result: AttemptResult,
     owner: str,
     now: datetime,
     retry_delay: float,
     attempted: bool = True,
 ) -> OutboundMessage | None:
-    """Store the result of one attempt (retry after `retry_delay` s); None if the lease was lost."""
+    """Store the result of one attempt (retry after `retry_delay` s); None if the lease was lost.
+
+    `attempted` False: nothing was sent (time to live over, held or withdrawn before sending).
+    """
     values = _result_values(message, result, now, retry_delay)
     if attempted:
         values.update(attempts=message.attempts + 1, last_attempt_at=now)
-    elif message.last_error and not isinstance(result, Delivered):
-        # The partner's last answer is what the operator needs; say the time to live ended too.
-        values.pop("last_status_code")
-        values["last_error"] = f"{result.reason}; last attempt: {message.last_error}"
+    else:
+        values.pop("last_status_code")  # the last status the partner gave still stands
+        if message.last_error and values["status"] == DEAD_LETTER:
+            # The partner's last answer is what the operator needs; say why it ends here too.
+            values["last_error"] = f"{values['last_error']}; last attempt: {message.last_error}"
     stored = uow.outbox.finish(message.id, owner, values)
     if stored is not None and stored.status != message.status:
         follow_task(uow, stored, now)
@@ -54,12 +62,16 @@ def record_result(
 
 
 def _result_values(
-    message: OutboundMessage, result: DeliveryResult, now: datetime, retry_delay: float
+    message: OutboundMessage, result: AttemptResult, now: datetime, retry_delay: float
 ) -> dict[str, Any]:
     values: dict[str, Any] = {"last_status_code": result.status_code}
     if isinstance(result, Delivered):
-        return {**values, "status": DELIVERED, "delivered_at": now, "last_error": None}
+        # What went wrong before (and a partner's outcome) no longer matters once it arrived.
+        done = {"status": DELIVERED, "delivered_at": now, "last_error": None}
+        return {**values, **done, "partner_outcome": None}
     values["last_error"] = result.reason
+    if isinstance(result, Withdrawn):
+        return {**values, "status": CANCELLED}
     if isinstance(result, Rejected):
         return {**values, "status": DEAD_LETTER, "partner_outcome": result.outcome}
     assert message.expires_at is not None  # every queued message has a time to live
@@ -73,11 +85,18 @@ def _result_values(
 def follow_task(
     uow: UnitOfWork, message: OutboundMessage, at: datetime, update: TaskUpdate | None = None
 ) -> None:
-    """Move the onward referral's Task businessStatus to the message's delivery status."""
+    """Move the onward referral's Task businessStatus to the message's delivery status.
+
+    Only while the onward referral is active: cancelling it set the Task, which then stays so.
+    """
     if message.kind != ONWARD_REFERRAL or not message.onward_referral_id:
         return
+    # The cancel path takes the same key: the two never interleave reading and updating the Task.
+    uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])
     record = uow.onward_referrals.get(message.onward_referral_id)
-    reference = record.resource_ids.get("task") if record else None
+    if record is None or record.status != "active":
+        return
+    reference = record.resource_ids.get("task")
     if not isinstance(reference, str):
         return
     task = uow.resources.read("Task", reference.split("/")[-1])
@@ -94,7 +113,7 @@ def _content(resource: dict) -> dict:
 
 def attempt_event(
     message: OutboundMessage,
-    result: DeliveryResult,
+    result: AttemptResult,
     settings: Settings,
     owner: str,
     patient: str | None,

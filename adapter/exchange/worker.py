@@ -15,25 +15,27 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from adapter.exchange.model import (
+    AttemptResult,
     DeliveryResult,
     OutboundMessage,
     Rejected,
     Transport,
     TryAgain,
+    Withdrawn,
 )
 from adapter.exchange.outcomes import attempt_event, patient_of_message, record_result
 from adapter.services import audit
+from adapter.services.onward_checks import before_sending
 from adapter.settings import Settings
 from adapter.store import Store
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 _MAX_DOUBLINGS = 60  # 2**60 × base is past any cap; more would overflow a float
-# A lease is renewed when less than this many attempts' time is left of it.
-_RENEW_WITHIN_ATTEMPTS = 2
 # Set when this process queues a message or is told to stop, so an idle in-process loop acts at
 # once instead of at its next poll (workers elsewhere find the message when they next poll).
 _NUDGED = threading.Event()
@@ -49,6 +51,14 @@ def default_transports(settings: Settings) -> dict[str, Transport]:
     from adapter.exchange.http_transport import FhirMessagingTransport
 
     return {"fhir-messaging": FhirMessagingTransport(settings)}
+
+
+@dataclass
+class _Lease:
+    """How long this worker holds its batch, and which of its messages it still holds."""
+
+    until: datetime
+    held: set[str]
 
 
 class DeliveryWorker:
@@ -100,23 +110,53 @@ class DeliveryWorker:
         with self.store.unit_of_work() as uow:
             batch = uow.outbox.claim(self.worker_id, now, lease_until, self.settings.delivery_batch)
         endpoints: dict[str, dict | None] = {}
-        held = {m.id for m in batch}
+        lease = _Lease(lease_until, {m.id for m in batch})
         for index, message in enumerate(batch):
             if self._stop.is_set():
                 self._release(batch[index:])
                 break
-            lease_until, held = self._keep_lease(batch[index:], lease_until, held)
-            if message.id in held:  # else its lease ran out: another worker may have it now
-                self.deliver(message, endpoints)
+            try:
+                self.deliver(message, endpoints, lease, batch[index:])
+            except Exception as error:  # one message's trouble must not hold up the rest
+                # Its lease runs out and it is taken again then. Only the type: no patient data.
+                logger.warning("message %s: %s, left leased", message.id, type(error).__name__)
         return len(batch)
 
-    def deliver(self, message: OutboundMessage, endpoints: dict[str, dict | None]) -> None:
-        """Send one claimed message (unless its time to live is over) and record the result."""
-        attempted = self._clock() < message.expires_at if message.expires_at else True
-        if attempted:
-            result = self._send(message, endpoints)
-        else:
-            result = TryAgain("time to live ended before delivery")
+    def deliver(
+        self,
+        message: OutboundMessage,
+        endpoints: dict[str, dict | None],
+        lease: _Lease | None = None,
+        remaining: list[OutboundMessage] | None = None,
+    ) -> None:
+        """Check, send (unless its time to live is over or it may not go) and record one message."""
+        if lease is not None and message.id not in lease.held:
+            return  # its lease ran out: another worker may have it now
+        if message.expires_at and self._clock() >= message.expires_at:
+            self._record(message, TryAgain("time to live ended before delivery"), attempted=False)
+            return
+        stopped = self._not_to_send(message)
+        if stopped is not None:
+            self._record(message, stopped, attempted=False)
+            return
+        if lease is not None and not self._keep_lease(lease, remaining or [message]):
+            return  # its lease ran out: another worker may have it now
+        self._record(message, self._send(message, endpoints), attempted=True)
+
+    def _not_to_send(self, message: OutboundMessage) -> Withdrawn | TryAgain | None:
+        """Whether the message must not go now: withdrawn for good, or held (tried again later)."""
+        if not message.onward_referral_id:  # nothing to check: no statement (the common case)
+            return None
+        with self.store.unit_of_work(read_only=True) as uow:
+            check = before_sending(uow, message)
+        if check.withdraw:
+            return Withdrawn(check.withdraw)
+        if check.hold:
+            # Held until an operator brings the partner back: look again at the backoff's cap.
+            return TryAgain(check.hold, retry_after=self.settings.delivery_backoff_max)
+        return None
+
+    def _record(self, message: OutboundMessage, result: AttemptResult, attempted: bool) -> None:
         done = self._clock()
         with self.store.unit_of_work() as uow:
             stored = record_result(
@@ -143,7 +183,7 @@ class DeliveryWorker:
             message.attempts + 1,
         )
 
-    def retry_delay(self, message: OutboundMessage, result: DeliveryResult) -> float:
+    def retry_delay(self, message: OutboundMessage, result: AttemptResult) -> float:
         """Seconds until the next attempt: full jitter, at least the partner's Retry-After."""
         if not isinstance(result, TryAgain):
             return 0.0
@@ -168,18 +208,24 @@ class DeliveryWorker:
             logger.warning("transport %s raised %s", message.transport, type(error).__name__)
             return TryAgain(f"the transport failed: {type(error).__name__}")
 
-    def _keep_lease(
-        self, remaining: list[OutboundMessage], lease_until: datetime, held: set[str]
-    ) -> tuple[datetime, set[str]]:
-        """Renew the leases of the messages still to send when too little of them is left."""
-        margin = timedelta(seconds=_RENEW_WITHIN_ATTEMPTS * self.settings.delivery_timeout)
+    def _keep_lease(self, lease: _Lease, remaining: list[OutboundMessage]) -> bool:
+        """Right before a send: renew the leases still held if less than half is left.
+
+        One attempt can take longer than `delivery_timeout` (a slow partner answering read by
+        read, or OAuth: token, send, new token, send again); half a lease (and at least two
+        timeouts) leaves room for it. Renewing only then keeps the common case to no extra
+        statement.
+        """
         now = self._clock()
-        if now + margin < lease_until:
-            return lease_until, held
-        renewed = now + timedelta(seconds=self.settings.delivery_lease_seconds)
-        with self.store.unit_of_work() as uow:
-            kept = uow.outbox.renew([m.id for m in remaining], self.worker_id, now, renewed)
-        return renewed, set(kept)
+        settings = self.settings
+        margin = max(settings.delivery_lease_seconds / 2, 2 * settings.delivery_timeout)
+        if now + timedelta(seconds=margin) >= lease.until:
+            renewed = now + timedelta(seconds=settings.delivery_lease_seconds)
+            ids = [m.id for m in remaining if m.id in lease.held]
+            with self.store.unit_of_work() as uow:
+                lease.held = set(uow.outbox.renew(ids, self.worker_id, now, renewed))
+            lease.until = renewed
+        return remaining[0].id in lease.held
 
     def _release(self, remaining: list[OutboundMessage]) -> None:
         with self.store.unit_of_work() as uow:

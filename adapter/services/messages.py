@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapter.errors import Conflict, Issue, NotFound
-from adapter.exchange.model import OutboundMessage
+from adapter.exchange.model import FINAL_STATES, OutboundMessage
 from adapter.exchange.outcomes import follow_task
+from adapter.services.onward_checks import before_sending
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
+
+_CODING = ("system", "version", "code", "display")  # the elements of a coding kept, all coded
 
 
 def list_messages(
@@ -39,33 +42,31 @@ def replay_message(store: Store, settings: Settings, message_id: str) -> Outboun
 
 
 def _refuse_if_withdrawn(uow: UnitOfWork, message: OutboundMessage | None) -> None:
-    """A referral message of an onward referral cancelled since is never sent again."""
-    if message is None or message.kind != "onward-referral" or not message.onward_referral_id:
+    """A referral message that may no longer go (cancelled, consent withdrawn) is never resent."""
+    if message is None:
         return
-    record = uow.onward_referrals.get(message.onward_referral_id)
-    if record is not None and record.status != "active":
-        raise Conflict(
-            Issue(
-                f"The onward referral this message asks for is {record.status}: "
-                "it is not sent again.",
-                code="business-rule",
-            )
-        )
+    check = before_sending(uow, message)
+    if check.withdraw:
+        raise Conflict(Issue(f"It is not sent again: {check.withdraw}.", code="business-rule"))
 
 
-def message_record(message: OutboundMessage) -> dict:
-    """A message's delivery record, without its body."""
+def message_record(message: OutboundMessage, include_body: bool = False) -> dict:
+    """A message's delivery record; with `include_body`, the Bundle and the partner's whole outcome.
+
+    Without it, only a sanitised outcome: a partner's diagnostics may name the person.
+    """
+    final = message.status in FINAL_STATES  # then there is no next attempt, whatever is stored
     when = {
         name: value.isoformat() if value else None
         for name, value in (
             ("created_at", message.created_at),
-            ("next_attempt_at", message.next_attempt_at),
+            ("next_attempt_at", None if final else message.next_attempt_at),
             ("last_attempt_at", message.last_attempt_at),
             ("delivered_at", message.delivered_at),
             ("expires_at", message.expires_at),
         )
     }
-    return {
+    record = {
         "id": message.id,
         "kind": message.kind,
         "status": message.status,
@@ -78,5 +79,39 @@ def message_record(message: OutboundMessage) -> dict:
         **when,
         "last_status_code": message.last_status_code,
         "last_error": message.last_error,
-        "partner_outcome": message.partner_outcome,
     }
+    if include_body:
+        return {**record, "partner_outcome": message.partner_outcome, "body": message.body}
+    return {**record, "partner_outcome": sanitised_outcome(message.partner_outcome)}
+
+
+def sanitised_outcome(outcome: object) -> dict | None:
+    """A partner's OperationOutcome with only each issue's severity, code, details.coding and
+    expression: coded, so free of the free text (diagnostics, details.text) that may name the
+    person. None if there is none."""
+    if not isinstance(outcome, dict):
+        return None
+    issues = outcome.get("issue")
+    kept = (
+        [_sanitised_issue(i) for i in issues if isinstance(i, dict)]
+        if isinstance(issues, list)
+        else []
+    )
+    return {"resourceType": "OperationOutcome", "issue": kept}
+
+
+def _sanitised_issue(issue: dict) -> dict:
+    kept = {name: issue[name] for name in ("severity", "code") if isinstance(issue.get(name), str)}
+    details = issue.get("details")
+    codings = details.get("coding") if isinstance(details, dict) else None
+    if isinstance(codings, list):
+        coded = [
+            {k: c[k] for k in _CODING if isinstance(c.get(k), str)}
+            for c in codings
+            if isinstance(c, dict)
+        ]
+        kept["details"] = {"coding": coded}
+    expression = issue.get("expression")
+    if isinstance(expression, list):
+        kept["expression"] = [e for e in expression if isinstance(e, str)]
+    return kept

@@ -96,12 +96,17 @@ class OutboxRepository:
     def replay(
         self, message_id: str, expires_at: datetime, now: datetime | None = None
     ) -> OutboundMessage:
-        """Queue a dead letter again: attempts 0, a new time to live, the same request id."""
+        """Queue a dead letter again: attempts 0, a new time to live, the same request id.
+
+        What went wrong before (error, status, the partner's outcome) goes: it starts afresh.
+        """
         now = now or datetime.now(UTC)
+        fresh = {"attempts": 0, "next_attempt_at": now, "expires_at": expires_at}
+        forgotten = {"last_error": None, "last_status_code": None, "partner_outcome": None}
         row = self._db.execute(
             outbox_message.update()
             .where(M.id == message_id, M.status == DEAD_LETTER)
-            .values(status=QUEUED, attempts=0, next_attempt_at=now, expires_at=expires_at)
+            .values(status=QUEUED, **fresh, **forgotten)
             .returning(*outbox_message.c)
         ).first()
         if row is not None:

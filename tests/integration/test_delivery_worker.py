@@ -10,6 +10,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from adapter.errors import Issue, PreconditionFailed
 from adapter.exchange.model import (
     DEAD_LETTER,
     DELIVERED,
@@ -230,6 +231,43 @@ def test_renews_leases_during_a_long_batch(partner_store, settings, clock) -> No
     assert transport.sent_ids == ids and taken == [0] * 10
 
 
+def test_a_lease_running_low_is_renewed_right_before_a_send(partner_store, settings, clock) -> None:  # type: ignore[no-untyped-def]
+    # Each attempt takes 60 % of the lease (a partner answering slowly, read by read).
+    ids = queue(partner_store, *(message(clock.now, f"k{i}") for i in range(3)))
+    rival = worker(partner_store, settings, ScriptedTransport(), clock, worker_id="rival")
+    taken: list[int] = []
+
+    def slow_send() -> None:
+        clock.advance(settings.delivery_lease_seconds * 0.6)
+        taken.append(rival.run_once())
+
+    transport = ScriptedTransport(on_send=slow_send)
+    worker(partner_store, settings, transport, clock, worker_id="w1").run_once()
+    assert transport.sent_ids == ids and taken == [0, 0, 0]
+    assert [stored(partner_store, i).status for i in ids] == [DELIVERED] * 3
+
+
+def test_one_message_failing_to_record_does_not_hold_up_the_rest(
+    partner_store, settings, clock, monkeypatch, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    from adapter.exchange import worker as worker_module
+
+    broken, fine = queue(partner_store, message(clock.now, "a"), message(clock.now, "b"))
+    real = worker_module.record_result
+
+    def record_result(uow, message, *args):  # type: ignore[no-untyped-def]
+        if message.id == broken:
+            raise PreconditionFailed(Issue("The Task changed meanwhile."))
+        return real(uow, message, *args)
+
+    monkeypatch.setattr(worker_module, "record_result", record_result)
+    with caplog.at_level("WARNING", logger="adapter.exchange.worker"):
+        assert worker(partner_store, settings, ScriptedTransport(), clock).run_once() == 2
+    assert stored(partner_store, fine).status == DELIVERED
+    assert stored(partner_store, broken).lease_owner is not None  # taken again when it runs out
+    assert f"message {broken}: PreconditionFailed" in caplog.text
+
+
 def test_replayed_message_is_sent_again_with_the_same_request_id(
     partner_store, settings, clock
 ) -> None:  # type: ignore[no-untyped-def]
@@ -243,7 +281,12 @@ def test_replayed_message_is_sent_again_with_the_same_request_id(
             uow.outbox.replay(first.id, clock.now + timedelta(hours=1), clock.now).status == QUEUED
         )
     delivery.run_once()
-    assert stored(partner_store, first.id).status == DELIVERED
+    delivered = stored(partner_store, first.id)
+    assert (delivered.status, delivered.last_error, delivered.partner_outcome) == (
+        DELIVERED,
+        None,
+        None,
+    )
     assert [m.request_id for m, _ in transport.sent] == [first.request_id] * 2
 
 

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from adapter.exchange.model import DEAD_LETTER, DELIVERED
 from adapter.store import Store
-from tests.support.outbox import message
+from tests.support.outbox import message, store_onward_referral, withdraw_consent
 
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}
 
@@ -117,3 +117,70 @@ def test_reading_a_body_is_audited_as_a_read_of_the_person(client: FlaskClient, 
     assert "Patient/p1" in references(with_body) and "Patient/p1" not in references(without)
     what = [e["what"].get("identifier", {}).get("value") for e in with_body["entity"]]
     assert sent in what
+
+
+# A partner's diagnostics (and details.text) can name the person.
+NAMING = {
+    "resourceType": "OperationOutcome",
+    "issue": [
+        {
+            "severity": "error",
+            "code": "invalid",
+            "details": {"coding": [{"system": "urn:x", "code": "no-match"}], "text": "Jo Bloggs"},
+            "diagnostics": "No patient Jo Bloggs born 1990-01-01",
+            "expression": ["Patient.name"],
+        }
+    ],
+}
+
+
+def test_the_partner_s_free_text_is_shown_only_with_the_body(
+    client: FlaskClient, app, auth
+) -> None:  # type: ignore[no-untyped-def]
+    (dead,) = queue(app, 1)
+    settle(app, dead, DEAD_LETTER, last_status_code=422, partner_outcome=NAMING)
+    listed = client.get("/api/messages?status=dead-letter", headers=auth).get_json()["items"][0]
+    record = client.get(f"/api/messages/{dead}", headers=auth).get_json()
+    for shown in (listed, record):
+        assert "Bloggs" not in str(shown) and shown["next_attempt_at"] is None
+        assert shown["partner_outcome"]["issue"] == [
+            {
+                "severity": "error",
+                "code": "invalid",
+                "details": {"coding": [{"system": "urn:x", "code": "no-match"}]},
+                "expression": ["Patient.name"],
+            }
+        ]
+    full = client.get(f"/api/messages/{dead}?include=body", headers=auth).get_json()
+    assert full["partner_outcome"] == NAMING
+
+
+def test_a_replayed_message_starts_afresh(client: FlaskClient, app, auth) -> None:  # type: ignore[no-untyped-def]
+    (dead,) = queue(app, 1)
+    settle(
+        app, dead, DEAD_LETTER, last_status_code=422, last_error="HTTP 422", partner_outcome=NAMING
+    )
+    replayed = client.post(f"/api/messages/{dead}/replay", headers=auth).get_json()
+    assert (replayed["status"], replayed["next_attempt_at"] is not None) == ("queued", True)
+    assert (replayed["last_error"], replayed["partner_outcome"]) == (None, None)
+
+
+def test_replay_refuses_a_referral_message_whose_consent_was_withdrawn(
+    client: FlaskClient, app, auth
+) -> None:  # type: ignore[no-untyped-def]
+    store = store_of(app)
+    store_onward_referral(store, "http://127.0.0.1:9/fhir")
+    with store.unit_of_work() as uow:
+        dead = uow.outbox.add(message(onward_referral_id="o1")).id
+    settle(app, dead, DEAD_LETTER, last_status_code=503)
+    withdraw_consent(store)
+    refused = client.post(f"/api/messages/{dead}/replay", headers=auth)
+    assert refused.status_code == 409
+    assert "consent no longer permits sending" in refused.get_json()["issue"][0]["diagnostics"]
+    assert client.get(f"/api/messages/{dead}", headers=auth).get_json()["status"] == DEAD_LETTER
+
+
+def test_reading_or_replaying_an_unknown_message_is_a_documented_404(client: FlaskClient) -> None:
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert "404" in paths["/api/messages/{message_id}"]["get"]["responses"]
+    assert "404" in paths["/api/messages/{message_id}/replay"]["post"]["responses"]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import orjson
+
+from adapter.domain import ConsentDecision
 from adapter.exchange.model import OutboundMessage
-from adapter.store import Store
+from adapter.mapping.consent import consent_from_decision
+from adapter.store import OnwardReferralRecord, ReferralRecord, Store
 
 ENDPOINT_ID = "partner-endpoint"
 EVENT = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
@@ -89,3 +94,68 @@ def seed(store: Store, count: int, keys: int | None = None, **changes: object) -
             key = f"partner|person-{index % keys if keys else index}"
             ids.append(uow.outbox.add(message(ordering_key=key, **changes)).id)  # type: ignore[arg-type]
     return ids
+
+
+PARTNERS = Path(__file__).resolve().parents[2] / "fixtures" / "messages" / "partners.json"
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TASK = {
+    "resourceType": "Task",
+    "id": "t1",
+    "status": "requested",
+    "intent": "order",
+    "businessStatus": {"text": "queued"},
+}
+
+
+def store_onward_referral(store: Store, address: str, onward_id: str = "o1") -> None:
+    """A referral with the person's share-health consent, its onward referral `onward_id` (Task
+    t1) to the test GP partner, whose Endpoint (ENDPOINT_ID) is at `address`; all stored."""
+    row = next(
+        r
+        for r in orjson.loads(PARTNERS.read_bytes())["partners"]
+        if r["recipient_type"] == "health"
+    )
+    service = {**row["service"], "endpoint": [{"reference": f"Endpoint/{ENDPOINT_ID}"}]}
+    partner_endpoint = {**row["endpoint"], "id": ENDPOINT_ID, "address": address}
+    agreed = ConsentDecision("share-health", "agreed", "has-capacity", "Alex Morgan", T0)
+    referral = ReferralRecord(
+        id="r-1",
+        version=1,
+        created_at=T0,
+        updated_at=T0,
+        local_id="L-1",
+        status="received",
+        received_at=T0,
+        source="E1",
+        setting="custody-suite",
+        site="custody-telford",
+        urgency="routine",
+        resource_ids={"patient": "p1", "consents": ["Consent/c-health"]},
+    )
+    onward = OnwardReferralRecord(
+        id=onward_id,
+        version=1,
+        referral_id="r-1",
+        created_at=T0,
+        updated_at=T0,
+        pathway="gp",
+        partner_service=service["id"],
+        status="active",
+        correlation_id=str(uuid.uuid4()),
+        native={"pathway": "gp", "to": service["id"]},
+        resource_ids={"task": "Task/t1", "consents": ["Consent/c-health"]},
+    )
+    with store.unit_of_work() as uow:
+        for resource in (row["organization"], service, partner_endpoint, TASK):
+            uow.resources.create(resource)
+        uow.resources.create(consent_from_decision(agreed, "c-health", "p1"))
+        uow.referrals.add(referral)
+        uow.onward_referrals.add(onward)
+
+
+def withdraw_consent(store: Store) -> None:
+    """The person withdraws the consent store_onward_referral relied on."""
+    with store.unit_of_work() as uow:
+        consent = uow.resources.read("Consent", "c-health")
+        assert consent is not None
+        uow.resources.update({**consent, "status": "inactive"})

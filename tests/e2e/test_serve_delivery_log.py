@@ -1,0 +1,36 @@
+"""`ld-adapter serve` logs what its in-process delivery loop does, as `ld-adapter worker` does."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from adapter.settings import Settings
+from adapter.store import Store
+from tests.support.outbox import ENDPOINT_ID, endpoint, message
+from tests.support.partner_server import PartnerServer
+from tests.support.served import served_adapter
+
+
+def test_serve_logs_each_delivery_naming_message_endpoint_status_and_attempt(
+    tmp_path: Path,
+) -> None:
+    with PartnerServer() as partner:
+        store = Store.from_url(Settings(home=tmp_path).database_url)
+        store.migrate()
+        queued = message()
+        with store.unit_of_work() as uow:
+            uow.resources.create(endpoint(partner.base))
+            uow.outbox.add(queued)
+        store.dispose()
+        settings = {"LD_ADAPTER_WORKERS": "1", "LD_ADAPTER_DELIVERY_POLL_INTERVAL": "0.2"}
+        with served_adapter(tmp_path, settings) as served:
+            partner.wait_for(1)
+            line = f"message {queued.id} to endpoint {ENDPOINT_ID}: delivered 200 (attempt 1)"
+            deadline = time.monotonic() + 10
+            while line not in served.log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            log = served.log.read_text()
+    assert line in log, log
+    logged = next(entry for entry in log.splitlines() if line in entry)
+    assert " INFO adapter.exchange.worker " in logged  # time, level and logger too
