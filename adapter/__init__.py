@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import TYPE_CHECKING
 
 from adapter.settings import Settings
+
+if TYPE_CHECKING:  # Flask only where an app is built: the delivery worker never imports it
+    from flask import Flask
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app: store (migrated), service directory, auth, blueprints."""
+    from flask import Flask, request
+
     from adapter import services
     from adapter.api import audit, errors, health
     from adapter.api.assessments import assessments_blueprint

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 from adapter.errors import Conflict, Issue, NotFound
 from adapter.exchange.model import FINAL_STATES, OutboundMessage
 from adapter.exchange.outcomes import follow_task
+from adapter.exchange.redact import sanitised_outcome
 from adapter.services.onward_checks import before_sending
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
-
-_CODING = ("system", "version", "code", "display")  # the elements of a coding kept, all coded
 
 
 def list_messages(
@@ -83,35 +82,3 @@ def message_record(message: OutboundMessage, include_body: bool = False) -> dict
     if include_body:
         return {**record, "partner_outcome": message.partner_outcome, "body": message.body}
     return {**record, "partner_outcome": sanitised_outcome(message.partner_outcome)}
-
-
-def sanitised_outcome(outcome: object) -> dict | None:
-    """A partner's OperationOutcome with only each issue's severity, code, details.coding and
-    expression: coded, so free of the free text (diagnostics, details.text) that may name the
-    person. None if there is none."""
-    if not isinstance(outcome, dict):
-        return None
-    issues = outcome.get("issue")
-    kept = (
-        [_sanitised_issue(i) for i in issues if isinstance(i, dict)]
-        if isinstance(issues, list)
-        else []
-    )
-    return {"resourceType": "OperationOutcome", "issue": kept}
-
-
-def _sanitised_issue(issue: dict) -> dict:
-    kept = {name: issue[name] for name in ("severity", "code") if isinstance(issue.get(name), str)}
-    details = issue.get("details")
-    codings = details.get("coding") if isinstance(details, dict) else None
-    if isinstance(codings, list):
-        coded = [
-            {k: c[k] for k in _CODING if isinstance(c.get(k), str)}
-            for c in codings
-            if isinstance(c, dict)
-        ]
-        kept["details"] = {"coding": coded}
-    expression = issue.get("expression")
-    if isinstance(expression, list):
-        kept["expression"] = [e for e in expression if isinstance(e, str)]
-    return kept

@@ -14,6 +14,7 @@ from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import Partner, partner_for_service
+from adapter.exchange.redact import sanitised_outcome
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
@@ -278,7 +279,8 @@ def _delivery_json(message: OutboundMessage | None) -> dict | None:
         "attempts": message.attempts,
         "last_error": message.last_error,
         "last_status_code": message.last_status_code,
-        "partner_outcome": message.partner_outcome,
+        # Codes only: a partner's diagnostics may name the person (full: ?include=body)
+        "partner_outcome": sanitised_outcome(message.partner_outcome),
         "next_attempt_at": (
             _iso(message.next_attempt_at) if message.status in PENDING_STATES else None
         ),
