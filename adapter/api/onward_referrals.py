@@ -12,7 +12,7 @@ from adapter.api.native_scopes import require_native
 from adapter.exchange.worker import wake
 from adapter.mapping import codes
 from adapter.native.onward_referral_schema import load_onward_referral
-from adapter.services.onward_referrals import OnwardReferralView
+from adapter.services.onward_view import OnwardReferralView
 
 onward_blueprint = Blueprint("onward", __name__)
 

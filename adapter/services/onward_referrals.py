@@ -7,14 +7,13 @@ written in one transaction (the outbox) and a delivery worker sends the message.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import Partner, partner_for_service
-from adapter.exchange.redact import sanitised_outcome
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
@@ -25,6 +24,7 @@ from adapter.services.onward_messages import (
     onward_from_request,
     sender,
 )
+from adapter.services.onward_view import OnwardReferralView
 from adapter.services.referrals import existing_referral, replace_referral_content
 from adapter.settings import Settings
 from adapter.store import ReferralRecord, Store, UnitOfWork
@@ -32,32 +32,6 @@ from adapter.store.onward_referrals import OnwardReferralRecord
 
 REFERRED_ON = "referred-on"
 FHIR_MESSAGING = "fhir-messaging"
-
-
-@dataclass(frozen=True)
-class OnwardReferralView:
-    """An onward referral record with the messages sent for it, as the native API shows it."""
-
-    record: OnwardReferralRecord
-    messages: list[OutboundMessage]
-
-    def to_json(self) -> dict:
-        """The native JSON: the request, its status, its delivery and the FHIR ids it made."""
-        referral_message = next((m for m in self.messages if m.kind == "onward-referral"), None)
-        return {
-            "id": self.record.id,
-            "version": self.record.version,
-            "referral_id": self.record.referral_id,
-            "created_at": self.record.created_at.isoformat(),
-            "updated_at": self.record.updated_at.isoformat(),
-            "status": self.record.status,
-            "pathway": self.record.pathway,
-            "to": self.record.partner_service,
-            "delivery": _delivery_json(referral_message),
-            "messages": [_message_summary(m) for m in self.messages],
-            "fhir": self.record.resource_ids,
-            "request": self.record.native,
-        }
 
 
 def refer_onward(
@@ -269,29 +243,3 @@ def _existing(uow: UnitOfWork, onward_id: str) -> OnwardReferralRecord:
     if record is None:
         raise NotFound(Issue("No onward referral has this id.", code="not-found"))
     return record
-
-
-def _delivery_json(message: OutboundMessage | None) -> dict | None:
-    if message is None:
-        return None
-    return {
-        "status": message.status,
-        "attempts": message.attempts,
-        "last_error": message.last_error,
-        "last_status_code": message.last_status_code,
-        # Codes only: a partner's diagnostics may name the person (full: ?include=body)
-        "partner_outcome": sanitised_outcome(message.partner_outcome),
-        "next_attempt_at": (
-            _iso(message.next_attempt_at) if message.status in PENDING_STATES else None
-        ),
-        "delivered_at": _iso(message.delivered_at),
-        "message_id": message.id,
-    }
-
-
-def _message_summary(message: OutboundMessage) -> dict:
-    return {"id": message.id, "kind": message.kind, "status": message.status}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
