@@ -3,8 +3,9 @@
 In order, each refusal an OperationOutcome with a REC_ code:
   X-Request-Id / X-Correlation-Id missing or not GUIDs   400 REC_BAD_REQUEST (both echoed always)
   token not bound to a partner, or without Bundle.c      403 REC_FORBIDDEN
-  not a message Bundle our validator accepts             400 REC_BAD_REQUEST, the validator's issues
+  not a message Bundle (MessageHeader first)             400 REC_BAD_REQUEST
   event / reason / category no handler takes             400 REC_BAD_REQUEST `invariant`
+  not valid (our validator; the MessageDefinition)       400 REC_BAD_REQUEST, the validator's issues
   addressed to another service                           422 REC_UNPROCESSABLE_ENTITY
   MessageHeader.sender not the token's partner           403 REC_FORBIDDEN
   X-Request-Id received before                           409 REC_CONFLICT `duplicate`
@@ -74,11 +75,12 @@ def process_message() -> Response:
             "The token's client is not bound to a partner, so it may not send messages."
         )
     require_scope("Bundle", "c")
-    bundle = _valid_message()
+    bundle = _message_bundle()
     header = header_of(bundle)
     found = message_codes(bundle, header)
-    if handler_for(found) is None:
+    if handler_for(found) is None:  # first: "not a workflow we take" says more than its errors
         raise unknown_workflow(found)
+    _check_valid(bundle)
     settings = services.settings
     if not addressed_to(bundle, header, settings.source_endpoint, settings.ods_code):
         raise Unprocessable(
@@ -119,28 +121,35 @@ def _guid(name: str) -> str:
     return str(parsed)
 
 
-def _valid_message() -> dict:
-    """The body: a message Bundle our validator accepts (its MessageDefinition's counts too)."""
+def _message_bundle() -> dict:
+    """The body, if it is a message Bundle whose first entry is a MessageHeader."""
     body = read_json_body(FHIR_JSON_TYPES)
-    settings = app_services().settings
-    check_validation_work(body, settings)
+    check_validation_work(body, app_services().settings)
     if not (
         isinstance(body, dict)
         and body.get("resourceType") == "Bundle"
         and body.get("type") == "message"
+        and header_of(body)
     ):
         raise InvalidInput(
-            Issue("The body must be a Bundle of type message.", expression=("Bundle",))
+            Issue(
+                "The body must be a Bundle of type message whose first entry is a MessageHeader.",
+                expression=("Bundle",),
+            )
         )
+    return body
+
+
+def _check_valid(body: dict) -> None:
+    """Our validator accepts it (profiles, and its MessageDefinition's counts); ids are there."""
     issues = validate(body)
     if has_errors(issues):
         errors = [i for i in issues if i.severity in ("fatal", "error")]
-        raise InvalidInput(most_severe(errors, settings.max_validate_issues))
+        raise InvalidInput(most_severe(errors, app_services().settings.max_validate_issues))
     if not isinstance(body.get("id"), str):
         raise InvalidInput(_required("Bundle.id", "replies name the message by it"))
     if source_endpoint(header_of(body)) is None:
         raise InvalidInput(_required(f"{_HEADER}.source.endpoint", "replies are sent there"))
-    return body
 
 
 def _required(path: str, why: str) -> Issue:
