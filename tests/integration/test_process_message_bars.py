@@ -1,4 +1,4 @@
-"""NHS England's own BaRS examples POSTed to $process-message: a precise answer each, never a 500."""
+"""NHS England's BaRS examples POSTed to $process-message: a precise answer each, never a 500."""
 
 from __future__ import annotations
 
