@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -23,6 +23,8 @@ class AppServices:
     directory: list[dict]  # the service directory as loaded at start
     # OAuth clients bound to a partner (may call $process-message only), as loaded at start.
     partner_clients: frozenset[str] = frozenset()
+    # (client, source endpoint) → the Partner it is bound to: partners change only at start.
+    partners_of_clients: dict = field(default_factory=dict)
 
 
 def app_services() -> AppServices:

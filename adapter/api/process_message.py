@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, g, request
 
-from adapter.api.context import app_services
+from adapter.api.context import AppServices, app_services
 from adapter.api.fhir_format import fhir_response, negotiate
 from adapter.api.http import FHIR_JSON_TYPES, read_json_body
 from adapter.api.limits import check_validation_work, most_severe
@@ -46,6 +46,7 @@ from adapter.exchange.partners import Partner
 from adapter.services.inbound import Inbound, dispatch, unknown_workflow
 from adapter.services.inbound_handlers import handler_for
 from adapter.settings import Settings
+from adapter.store import UnitOfWork
 
 process_blueprint = Blueprint("process_message", __name__)
 process_blueprint.before_request(negotiate)
@@ -53,6 +54,7 @@ process_blueprint.before_request(negotiate)
 REQUEST_ID, CORRELATION_ID = "X-Request-Id", "X-Correlation-Id"
 _ECHOED = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII only: never a header injection
 _HEADER = "Bundle.entry[0].resource"
+_CACHED_PARTNERS = 1000
 
 
 @process_blueprint.after_request
@@ -84,7 +86,7 @@ def process_message() -> Response:
     settings = services.settings
     _check_addressed(bundle, header, settings)
     with services.store.unit_of_work(read_only=True) as uow:
-        partner = partner_for_client(uow, client, source_endpoint(header))
+        partner = _partner(uow, services, client, source_endpoint(header))
         seen = uow.inbound.get_by_request_id(request_id) is not None
     partner = _check_sender(bundle, header, partner)
     if seen:  # the insert in dispatch decides races; this answers a plain replay cheaply
@@ -95,6 +97,20 @@ def process_message() -> Response:
         handled = dispatch(uow, settings, services.directory, inbound)
     accepted = Issue("The message was accepted.", code="informational", severity="information")
     return fhir_response(operation_outcome([accepted]), handled.status)
+
+
+def _partner(
+    uow: UnitOfWork, services: AppServices, client: str, endpoint: str | None
+) -> Partner | None:
+    """The partner a client is bound to, looked up once per process (partners load at start)."""
+    key = (client, endpoint)
+    cache = services.partners_of_clients
+    if key not in cache:
+        if len(cache) >= _CACHED_PARTNERS:  # source.endpoint is the sender's to choose
+            cache.clear()
+        cache[key] = partner_for_client(uow, client, endpoint)
+    found: Partner | None = services.partners_of_clients[key]
+    return found
 
 
 def _guid(name: str) -> str:
