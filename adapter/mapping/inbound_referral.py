@@ -188,13 +188,13 @@ def _adapter_recorded(decision: ConsentDecision) -> bool:
     return codes.prop("ld-consent-decision", decision.decision, "recorded-by-adapter") is True
 
 
-def _unprocessable(diagnostics: str, expression: str) -> Unprocessable:
-    return Unprocessable(Issue(diagnostics, code="required", expression=(expression,)))
-
-
 def _urgency(request: dict) -> str:
     priority = request.get("priority")
-    return priority if codes.has("request-priority", priority) else "routine"
+    return (
+        priority
+        if isinstance(priority, str) and codes.has("request-priority", priority)
+        else "routine"
+    )
 
 
 def _referrer(message: MessageBundle, request: dict, sender: Sender) -> Referrer | None:
