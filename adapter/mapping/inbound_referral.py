@@ -132,8 +132,8 @@ def referral_from_message(
         urgency=_urgency(request),
         referrer=_referrer(message, request, sender),
         concerns=concerns_from(request.get("reasonCode")),
-        consents=consents,
-        notes=_notes(request),
+        consents=tuple(c for c in consents if not _adapter_recorded(c)),
+        notes=_notes(request, [c for c in consents if _adapter_recorded(c)]),
     )
     return Received(checked(referral), tuple(warnings))
 
@@ -163,13 +163,8 @@ def _person(message: MessageBundle, patient: dict, sender: Sender, warnings: lis
 
 def checked(referral: Referral) -> Referral:
     """The referral, after the native API's own checks; Unprocessable lists what fails."""
-    # Decisions only an adapter records (a lawful basis) are carried as the sender recorded them.
-    as_input = replace(
-        referral,
-        consents=tuple(c for c in referral.consents if not _adapter_recorded(c)),
-    )
     try:
-        load_referral(dump_referral(as_input))
+        load_referral(dump_referral(referral))
     except InvalidInput as error:
         raise Unprocessable(
             [
@@ -185,6 +180,8 @@ def checked(referral: Referral) -> Referral:
 
 
 def _adapter_recorded(decision: ConsentDecision) -> bool:
+    # Only an adapter records these (sharing on a lawful basis): the native record cannot hold
+    # them as input, so they are carried as a note.
     return codes.prop("ld-consent-decision", decision.decision, "recorded-by-adapter") is True
 
 
@@ -259,8 +256,9 @@ def _date_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _notes(request: dict) -> tuple[str, ...]:
-    """The sender's notes, and reasons given only as text (coded ones become concerns)."""
+def _notes(request: dict, lawful: list[ConsentDecision]) -> tuple[str, ...]:
+    """The sender's notes, reasons given only as text (coded ones become concerns), and any
+    sharing without consent the sender recorded."""
     notes = [
         note["text"]
         for note in as_list(request.get("note"))
@@ -270,4 +268,12 @@ def _notes(request: dict) -> tuple[str, ...]:
         concept = as_dict(concept)
         if not concerns_from([concept]) and string_or_none(concept.get("text")):
             notes.append(f"Reason given by the referrer: {concept['text']}")
+    for decision in lawful:
+        basis = decision.lawful_basis
+        basis = codes.display("ld-lawful-basis", basis) if basis else "basis not given"
+        notes.insert(
+            0,
+            f"The sender shared this referral without consent on a lawful basis ({basis}), "
+            f"recorded by {decision.recorded_by} at {decision.recorded_at.isoformat()}.",
+        )
     return tuple(note[:MAX_NOTE] for note in notes[:MAX_NOTES])
