@@ -132,11 +132,7 @@ def inbound_site(settings: Settings, directory: list[dict]) -> str:
     the first L&D service our trust (LD_ADAPTER_ODS_CODE) provides in the service directory."""
     if settings.inbound_site:
         return settings.inbound_site
-    ours = {
-        f"Organization/{r['id']}"
-        for r in directory
-        if r.get("resourceType") == "Organization" and ods_code(r) == settings.ods_code
-    }
+    ours = our_organizations(settings, directory)
     for resource in directory:
         if resource.get("resourceType") != "HealthcareService" or resource.get("active") is False:
             continue
@@ -152,6 +148,15 @@ def inbound_site(settings: Settings, directory: list[dict]) -> str:
             code="business-rule",
         )
     )
+
+
+def our_organizations(settings: Settings, directory: list[dict]) -> set[str]:
+    """References to the directory's Organizations with our ODS code (LD_ADAPTER_ODS_CODE)."""
+    return {
+        f"Organization/{r['id']}"
+        for r in directory
+        if r.get("resourceType") == "Organization" and ods_code(r) == settings.ods_code
+    }
 
 
 # (event, reason) → handler; the receiver's table (inbound_handlers.py) takes these in.

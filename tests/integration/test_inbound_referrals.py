@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from adapter import create_app
 from adapter.directory import directory_resources
 from adapter.errors import AdapterError, Conflict, NotFound, Unprocessable
 from adapter.exchange.partners import Partner
 from adapter.services.inbound import Handled, Handler, Inbound
 from adapter.services.inbound_referrals import REFERRAL_HANDLERS
 from adapter.services.startup import load_service_directory
-from adapter.settings import Settings
+from adapter.settings import Settings, SettingsError
 from adapter.store import ReferralFilters, Store
 from adapter.store.inbound import InboundMessageRecord
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
@@ -24,7 +25,8 @@ from tests.integration.store_fixtures import *  # noqa: F403  (the store fixture
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = ROOT / "fixtures" / "messages"
 BARS = Path("/work/shared/reference/bars")
-PARTNERS = json.loads((ROOT / "fixtures" / "partners" / "local-partners.json").read_text())
+LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
+PARTNERS = json.loads(LOCAL_PARTNERS.read_text())
 EVENT = "servicerequest-request"
 
 
@@ -272,3 +274,14 @@ def test_an_update_that_is_not_a_cancellation_is_unprocessable(
 def _referral_count(store: Store) -> int:
     with store.unit_of_work(read_only=True) as uow:
         return uow.referrals.list(ReferralFilters(), 100, 0)[1]
+
+
+def test_a_site_none_of_our_l_and_d_services_covers_stops_the_app(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, partners_path=LOCAL_PARTNERS, ods_code="RXT")
+    create_app(settings).extensions["ld_adapter"].store.dispose()  # default: custody-birmingham
+    for site in ("nowhere", "custody-telford"):  # not a Location; MPFT's, not ours
+        with pytest.raises(SettingsError) as refused:
+            create_app(replace(settings, inbound_site=site))
+        assert str(refused.value).startswith(f"LD_ADAPTER_INBOUND_SITE {site} is not a Location")
+    ours = replace(settings, inbound_site="court-birmingham-magistrates")
+    create_app(ours).extensions["ld_adapter"].store.dispose()
