@@ -1,5 +1,6 @@
 """Referral messages from partners: a new referral becomes a native referral here; a
-cancellation closes it. Both run in the receiver's unit of work, beside its inbound_message row.
+cancellation closes it. Both run in the receiver's unit of work, beside its inbound_message row
+(routed by adapter/services/inbound_handlers.py: `new`; `update` and our own `delete`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from adapter.mapping.inbound_referral import (
 )
 from adapter.mapping.message_bundle import MessageBundle
 from adapter.native.referral_schema import load_referral
-from adapter.services.inbound import Handled, Handler, Inbound
+from adapter.services.inbound import Handled, Inbound
 from adapter.services.referrals import receive_referral_in, replace_referral_content
 from adapter.settings import Settings
 from adapter.store import ReferralRecord, UnitOfWork
 
-EVENT = "servicerequest-request"
 # BaRS cancels with reason `update` and ServiceRequest.status revoked or entered-in-error; our
 # own cancellations (adapter/exchange/message.py) say `delete` with status revoked.
-CANCEL_REASONS = ("update", "delete")
 CANCELLED_STATUSES = ("revoked", "entered-in-error")
 CLOSED = "closed"
 MAX_NOTES = 20
@@ -157,10 +156,3 @@ def our_organizations(settings: Settings, directory: list[dict]) -> set[str]:
         for r in directory
         if r.get("resourceType") == "Organization" and ods_code(r) == settings.ods_code
     }
-
-
-# (event, reason) → handler; the receiver's table (inbound_handlers.py) takes these in.
-REFERRAL_HANDLERS: dict[tuple[str, str], Handler] = {
-    (EVENT, "new"): receive_new_referral,
-    **{(EVENT, reason): cancel_referral for reason in CANCEL_REASONS},
-}

@@ -12,14 +12,12 @@ import pytest
 
 from adapter import create_app
 from adapter.directory import directory_resources
-from adapter.errors import AdapterError, Conflict, NotFound, Unprocessable
+from adapter.errors import AdapterError, Conflict, InvalidInput, NotFound, Unprocessable
 from adapter.exchange.partners import Partner
-from adapter.services.inbound import Handled, Handler, Inbound
-from adapter.services.inbound_referrals import REFERRAL_HANDLERS
+from adapter.services.inbound import Handled, Inbound, dispatch
 from adapter.services.startup import load_service_directory
 from adapter.settings import Settings, SettingsError
 from adapter.store import ReferralFilters, Store
-from adapter.store.inbound import InboundMessageRecord
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +25,6 @@ MESSAGES = ROOT / "fixtures" / "messages"
 BARS = Path("/work/shared/reference/bars")
 LOCAL_PARTNERS = ROOT / "fixtures" / "partners" / "local-partners.json"
 PARTNERS = json.loads(LOCAL_PARTNERS.read_text())
-EVENT = "servicerequest-request"
 
 
 def partner(service_id: str) -> Partner:
@@ -49,7 +46,12 @@ GP = partner("example-medical-practice-gp")  # ODS M99001, a GP practice: source
 
 def message(name: str) -> dict:
     path = MESSAGES / name if (MESSAGES / name).exists() else BARS / name
-    return json.loads(path.read_text())
+    bundle = json.loads(path.read_text())
+    if name.startswith("SERVREQ01"):
+        # The published example cancels a 111 validation; as a referral's cancellation its
+        # category says referral (the receiver routes only referral categories here).
+        focus(bundle)["category"][0]["coding"][0]["code"] = "referral"
+    return bundle
 
 
 def header(bundle: dict) -> dict:
@@ -76,35 +78,17 @@ def directory(store: Store, settings: Settings) -> list[dict]:
 def receive(
     store: Store, settings: Settings, directory: list[dict], bundle: dict, sender: Partner
 ) -> Handled:
-    """What the receiver does: the inbound_message row, the handler, its effect: one transaction."""
-    head = header(bundle)
-    reason = head["reason"]["coding"][0]["code"]
-    handler: Handler = REFERRAL_HANDLERS[(head["eventCoding"]["code"], reason)]
+    """What $process-message does once its checks pass: dispatch in one unit of work."""
     inbound = Inbound(
         bundle=bundle,
-        header=head,
+        header=header(bundle),
         request_id=str(uuid.uuid4()),
         correlation_id=str(uuid.uuid4()),
         partner=sender,
         received_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
     )
     with store.unit_of_work() as uow:
-        row = InboundMessageRecord(
-            id=str(uuid.uuid4()),
-            request_id=inbound.request_id,
-            correlation_id=inbound.correlation_id,
-            bundle_id=str(bundle.get("id")),
-            event=head["eventCoding"]["code"],
-            reason=reason,
-            partner_service=sender.id,
-            sender_endpoint=head["source"]["endpoint"],
-            received_at=inbound.received_at,
-            body=bundle,
-        )
-        uow.inbound.add(row)
-        handled = handler(uow, settings, directory, inbound)
-        uow.inbound.set_effect(row.id, handled.referral_id, handled.onward_referral_id)
-    return handled
+        return dispatch(uow, settings, directory, inbound)
 
 
 def _inbound_count(store: Store) -> int:
@@ -269,6 +253,16 @@ def test_an_update_that_is_not_a_cancellation_is_unprocessable(
     with pytest.raises(AdapterError) as raised:
         receive(store, settings, directory, update, GP)
     assert raised.value.status == 422
+
+
+def test_the_published_cancellation_of_a_validation_request_is_not_taken(
+    store: Store, settings: Settings, directory: list[dict]
+) -> None:
+    receive(store, settings, directory, message("REFREQ07-Referral-GP-to-OC.json"), GP)
+    published = json.loads((BARS / "SERVREQ01-Cancellation-Revoked.json").read_text())
+    with pytest.raises(InvalidInput) as raised:
+        receive(store, settings, directory, published, GP)
+    assert raised.value.issues[0].code == "invariant"
 
 
 def _referral_count(store: Store) -> int:
