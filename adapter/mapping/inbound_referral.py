@@ -67,6 +67,17 @@ def source_for(pathways: frozenset[str], recipient_type: str | None) -> str:
     return str(source["by_recipient_type"].get(recipient_type, source["default"]))
 
 
+def _request_source(request: dict) -> str | None:
+    """The source a ServiceRequest's category implies (an L&D adapter's onward referral)."""
+    systems = rules()["source"]["by_request_category_system"]
+    for concept in as_list(request.get("category")):
+        for coding in as_list(as_dict(concept).get("coding")):
+            source = systems.get(as_dict(coding).get("system"))
+            if source:
+                return str(source)
+    return None
+
+
 def sender_request_key(message: MessageBundle, request: dict) -> str:
     """How the sender names its ServiceRequest: identifier, else id, else its urn:uuid fullUrl."""
     for identifier in as_list(request.get("identifier")):
@@ -125,7 +136,7 @@ def referral_from_message(
     referral = Referral(
         local_id=inbound_local_id(sender.ods_code, sender_request_key(message, request)),
         received_at=received_at,
-        source=sender.source,
+        source=_request_source(request) or sender.source,
         setting=str(rules()["setting"]),
         site=site,
         person=person,

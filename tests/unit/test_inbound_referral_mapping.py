@@ -148,3 +148,15 @@ def test_other_bars_examples_are_converted_or_refused_never_crash(name: str) -> 
         referral_from_message(message, request, MPFT, "custody-birmingham", NOW)
     except AdapterError as error:
         assert error.status in (400, 422)
+
+
+def test_an_onward_referral_from_an_l_and_d_adapter_is_from_an_l_and_d_service() -> None:
+    # The partner binding may pick any of the trust's services (say its CMHT, source M3); an
+    # ld-onward-referral pathway is only ever sent by an L&D service running this adapter.
+    message, request = read(ROOT / "fixtures" / "messages" / "health-gp.message.json")
+    cmht = Sender(ods_code="RRE", name="MPFT", source="M3")
+    referral = referral_from_message(message, request, cmht, "custody-birmingham", NOW).referral
+    assert referral.source == "E5"
+    message, request = read(BARS / "REFREQ07-Referral-GP-to-OC.json")
+    referral = referral_from_message(message, request, cmht, "custody-birmingham", NOW).referral
+    assert referral.source == "M3"
