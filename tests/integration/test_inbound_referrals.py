@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from adapter.services.inbound import Handled, Inbound, dispatch
 from adapter.services.startup import load_service_directory
 from adapter.settings import Settings, SettingsError
 from adapter.store import ReferralFilters, Store
+from adapter.store.testing import clear
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,3 +281,27 @@ def test_a_site_none_of_our_l_and_d_services_covers_stops_the_app(tmp_path: Path
         assert str(refused.value).startswith(f"LD_ADAPTER_INBOUND_SITE {site} is not a Location")
     ours = replace(settings, inbound_site="court-birmingham-magistrates")
     create_app(ours).extensions["ld_adapter"].store.dispose()
+
+
+@pytest.mark.postgres
+def test_the_same_referral_sent_at_once_under_ten_request_ids_is_stored_once(
+    postgres_url: str, settings: Settings
+) -> None:
+    store = Store.from_url(postgres_url)
+    clear(store)
+    directory = load_service_directory(store, settings)
+    bundle = message("home-area-ld.message.json")
+
+    def send(_: int) -> int:
+        try:
+            return receive(store, settings, directory, bundle, MPFT_LD).status
+        except AdapterError as error:
+            return error.status
+
+    try:
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            statuses = sorted(pool.map(send, range(10)))
+        assert statuses == [201] + [409] * 9
+        assert _referral_count(store) == 1 and _inbound_count(store) == 1
+    finally:
+        store.dispose()
