@@ -3,11 +3,12 @@
 In order, each refusal an OperationOutcome with a REC_ code:
   X-Request-Id / X-Correlation-Id missing or not GUIDs   400 REC_BAD_REQUEST (both echoed always)
   token not bound to a partner, or without Bundle.c      403 REC_FORBIDDEN
-  not a message Bundle our validator accepts             400 REC_BAD_REQUEST, the validator's issues
+  not a message Bundle (MessageHeader first)             400 REC_BAD_REQUEST
   event / reason / category no handler takes             400 REC_BAD_REQUEST `invariant`
   addressed to another service                           422 REC_UNPROCESSABLE_ENTITY
   MessageHeader.sender not the token's partner           403 REC_FORBIDDEN
   X-Request-Id received before                           409 REC_CONFLICT `duplicate`
+  not valid (our validator; the MessageDefinition)       400 REC_BAD_REQUEST, the validator's issues
 then the handler (adapter.services.inbound.dispatch), in one transaction with the inbound row.
 """
 
@@ -44,6 +45,7 @@ from adapter.exchange.partner_clients import partner_for_client, token_client
 from adapter.exchange.partners import Partner
 from adapter.services.inbound import Inbound, dispatch, unknown_workflow
 from adapter.services.inbound_handlers import handler_for
+from adapter.settings import Settings
 
 process_blueprint = Blueprint("process_message", __name__)
 process_blueprint.before_request(negotiate)
@@ -74,28 +76,20 @@ def process_message() -> Response:
             "The token's client is not bound to a partner, so it may not send messages."
         )
     require_scope("Bundle", "c")
-    bundle = _valid_message()
+    bundle = _message_bundle()
     header = header_of(bundle)
     found = message_codes(bundle, header)
-    if handler_for(found) is None:
+    if handler_for(found) is None:  # first: "not a workflow we take" says more than its errors
         raise unknown_workflow(found)
     settings = services.settings
-    if not addressed_to(bundle, header, settings.source_endpoint, settings.ods_code):
-        raise Unprocessable(
-            Issue(
-                "The message is addressed to another service: no destination has this service's "
-                f"endpoint ({settings.source_endpoint}) or its organisation (ODS "
-                f"{settings.ods_code}) as receiver.",
-                code="processing",
-                expression=(f"{_HEADER}.destination",),
-            )
-        )
+    _check_addressed(bundle, header, settings)
     with services.store.unit_of_work(read_only=True) as uow:
         partner = partner_for_client(uow, client, source_endpoint(header))
         seen = uow.inbound.get_by_request_id(request_id) is not None
     partner = _check_sender(bundle, header, partner)
     if seen:  # the insert in dispatch decides races; this answers a plain replay cheaply
         raise _duplicate()
+    _check_valid(bundle)  # last: the costliest check
     inbound = Inbound(bundle, header, request_id, correlation_id, partner, datetime.now(UTC))
     with services.store.unit_of_work() as uow:
         handled = dispatch(uow, settings, services.directory, inbound)
@@ -119,33 +113,55 @@ def _guid(name: str) -> str:
     return str(parsed)
 
 
-def _valid_message() -> dict:
-    """The body: a message Bundle our validator accepts (its MessageDefinition's counts too)."""
+def _message_bundle() -> dict:
+    """The body, if it is a message Bundle whose first entry is a MessageHeader."""
     body = read_json_body(FHIR_JSON_TYPES)
-    settings = app_services().settings
-    check_validation_work(body, settings)
+    check_validation_work(body, app_services().settings)
     if not (
         isinstance(body, dict)
         and body.get("resourceType") == "Bundle"
         and body.get("type") == "message"
+        and header_of(body)
     ):
         raise InvalidInput(
-            Issue("The body must be a Bundle of type message.", expression=("Bundle",))
+            Issue(
+                "The body must be a Bundle of type message whose first entry is a MessageHeader.",
+                expression=("Bundle",),
+            )
         )
+    return body
+
+
+def _check_valid(body: dict) -> None:
+    """Our validator accepts it (profiles, and its MessageDefinition's counts); ids are there."""
     issues = validate(body)
     if has_errors(issues):
         errors = [i for i in issues if i.severity in ("fatal", "error")]
-        raise InvalidInput(most_severe(errors, settings.max_validate_issues))
+        raise InvalidInput(most_severe(errors, app_services().settings.max_validate_issues))
     if not isinstance(body.get("id"), str):
         raise InvalidInput(_required("Bundle.id", "replies name the message by it"))
     if source_endpoint(header_of(body)) is None:
         raise InvalidInput(_required(f"{_HEADER}.source.endpoint", "replies are sent there"))
-    return body
 
 
 def _required(path: str, why: str) -> Issue:
     return Issue(
         f"{path.rsplit('.', 1)[-1]} is required: {why}.", code="required", expression=(path,)
+    )
+
+
+def _check_addressed(bundle: dict, header: dict, settings: Settings) -> None:
+    """Some destination must be us: our endpoint, or our organisation as receiver."""
+    if addressed_to(bundle, header, settings.source_endpoint, settings.ods_code):
+        return
+    raise Unprocessable(
+        Issue(
+            "The message is addressed to another service: no destination has this service's "
+            f"endpoint ({settings.source_endpoint}) or its organisation (ODS "
+            f"{settings.ods_code}) as receiver.",
+            code="processing",
+            expression=(f"{_HEADER}.destination",),
+        )
     )
 
 

@@ -16,6 +16,7 @@ from adapter.search.query import ReferenceCriterion, SearchQuery, Token, TokenCr
 if TYPE_CHECKING:
     from adapter.store import Store, UnitOfWork
 
+HOME_AREA_LD = "home-area-ld"
 _MANY = 1000  # far more than any organisation has partner services
 
 
@@ -55,8 +56,12 @@ def _client_ids(organizations: list[dict]) -> list[str]:
 def partner_for_client(
     uow: UnitOfWork, client_id: str, source_endpoint: str | None = None
 ) -> Partner | None:
-    """The partner whose Organization names this client; of several services, the one whose
-    Endpoint address is the message's source.endpoint, else the first by id. None if none."""
+    """The partner whose Organization names this client; None if none.
+
+    Of an organisation's several partner services: the one whose Endpoint address is the
+    message's source.endpoint, else its L&D service (home-area-ld: L&D services refer to each
+    other), else the first by id.
+    """
     query = SearchQuery(
         "Organization", (TokenCriterion("identifier", (Token(client_id_system(), client_id),)),)
     )
@@ -77,4 +82,5 @@ def partner_for_client(
                 partners.append(partner)
     wanted = (source_endpoint or "").rstrip("/")
     matching = [p for p in partners if str(p.endpoint.get("address", "")).rstrip("/") == wanted]
-    return next(iter(matching or partners), None)
+    ld = [p for p in partners if p.recipient_type == HOME_AREA_LD]
+    return next(iter(matching or ld or partners), None)

@@ -67,11 +67,16 @@ def registered(
     event: str, reason: str, handler: Handler, categories: frozenset[str] = frozenset({"referral"})
 ) -> Iterator[None]:
     """Route (event, reason) to `handler` for the duration of the block (tests; extensions)."""
-    _registered[(event, reason)] = (handler, categories)
+    key = (event, reason)
+    before = _registered.get(key)
+    _registered[key] = (handler, categories)
     try:
         yield
     finally:
-        del _registered[(event, reason)]
+        if before is None:
+            del _registered[key]
+        else:
+            _registered[key] = before
 
 
 def _load(path: str) -> Handler:
