@@ -74,7 +74,7 @@ def _client_id_problems(labelled: list[tuple[str, dict]]) -> Iterator[str]:
                 continue
             value = identifier.get("value")
             if resource["resourceType"] != "Organization":
-                yield f"{label}: identifier: an OAuth client id ({system}) belongs on an Organization"
+                yield f"{label}: identifier: an OAuth client id ({system}) goes on an Organization"
             elif value in owner and owner[value] != label:
                 yield f"{label}: identifier: OAuth client id {value!r} is also {owner[value]}'s"
             elif isinstance(value, str):
