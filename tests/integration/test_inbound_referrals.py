@@ -305,3 +305,22 @@ def test_the_same_referral_sent_at_once_under_ten_request_ids_is_stored_once(
         assert _referral_count(store) == 1 and _inbound_count(store) == 1
     finally:
         store.dispose()
+
+
+def test_a_second_referral_for_the_same_person_matches_them_and_warns_of_differences(
+    store: Store, settings: Settings, directory: list[dict]
+) -> None:
+    first = receive(store, settings, directory, message("home-area-ld.message.json"), MPFT_LD)
+    again = message("home-area-ld.message.json")
+    focus(again)["identifier"][0]["value"] = "onward-2"
+    patient = next(
+        e["resource"] for e in again["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    patient["birthDate"] = "1970-04-02"
+    second = receive(store, settings, directory, again, MPFT_LD)
+    with store.unit_of_work(read_only=True) as uow:
+        one = uow.referrals.get(first.referral_id or "")
+        two = uow.referrals.get(second.referral_id or "")
+    assert one is not None and two is not None and one.id != two.id
+    assert two.resource_ids["patient"] == one.resource_ids["patient"]  # matched by NHS number
+    assert two.warnings and "1970" not in json.dumps(two.warnings)
