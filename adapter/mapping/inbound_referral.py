@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from adapter.mapping.inbound_people import referrer_of
 from adapter.mapping.message_bundle import MessageBundle
 from adapter.mapping.patient import person_from_patient
 from adapter.mapping.service_request import concerns_from
+from adapter.native.fields import ODS_CODE, PHONE
 from adapter.native.referral_schema import dump_referral, load_referral
 
 MAX_LOCAL_ID = 64  # the native local_id's length
@@ -209,9 +211,26 @@ def _referrer(message: MessageBundle, request: dict, sender: Sender) -> Referrer
     found = referrer_of(message, request)
     if found is None:
         return Referrer(organisation_ods=sender.ods_code, organisation_name=sender.name)
+    found = _tidy(found)
     if not (found.organisation_ods or found.organisation_name):
         return replace(found, organisation_ods=sender.ods_code, organisation_name=sender.name)
     return found
+
+
+def _tidy(referrer: Referrer) -> Referrer:
+    """Referrer details within the native limits: who referred is context, so a malformed phone
+    number or ODS code is left out and long text cut, rather than the referral refused."""
+    return Referrer(
+        name=referrer.name[:100] if referrer.name else None,
+        role=referrer.role[:100] if referrer.role else None,
+        organisation_ods=_matching(ODS_CODE, referrer.organisation_ods),
+        organisation_name=referrer.organisation_name[:200] if referrer.organisation_name else None,
+        phone=_matching(PHONE, referrer.phone),
+    )
+
+
+def _matching(pattern: re.Pattern[str], value: str | None) -> str | None:
+    return value if value is not None and pattern.fullmatch(value) else None
 
 
 def _consents(

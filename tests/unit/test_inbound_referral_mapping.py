@@ -160,3 +160,20 @@ def test_an_onward_referral_from_an_l_and_d_adapter_is_from_an_l_and_d_service()
     message, request = read(BARS / "REFREQ07-Referral-GP-to-OC.json")
     referral = referral_from_message(message, request, cmht, "custody-birmingham", NOW).referral
     assert referral.source == "M3"
+
+
+def test_malformed_referrer_details_are_left_out_not_refused() -> None:
+    bundle = json.loads((BARS / "REFREQ07-Referral-GP-to-OC.json").read_text())
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Practitioner":
+            resource["telecom"] = [{"system": "phone", "value": "ring reception, ext. 42"}]
+        if resource["resourceType"] == "Organization":
+            resource["identifier"] = [
+                {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "not an ods"}
+            ]
+    message = MessageBundle(bundle)
+    request = message.focus(message.of_type("MessageHeader")[0], "ServiceRequest")
+    referral = referral_from_message(message, request, MPFT, "custody-birmingham", NOW).referral
+    assert referral.referrer is not None and referral.referrer.name == "Marcy BLAKE"
+    assert (referral.referrer.phone, referral.referrer.organisation_ods) == (None, None)
