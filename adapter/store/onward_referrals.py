@@ -32,6 +32,9 @@ class OnwardReferralRecord:
     native: dict = field(default_factory=dict)  # the request as given, normalised
     # {"service_request": "ServiceRequest/…", "task": "Task/…", "consents": [...], "patient": …}
     resource_ids: dict = field(default_factory=dict)
+    # Every response the partner sent about it, oldest first:
+    # {"status", "reason", "at", "message_id"} (the inbound message's id).
+    outcomes: list = field(default_factory=list)
 
 
 class OnwardReferralRepository:

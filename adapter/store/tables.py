@@ -195,6 +195,9 @@ onward_referral = sa.Table(
     sa.Column("correlation_id", sa.String, nullable=False),
     sa.Column("native", sa.Text, nullable=False),
     sa.Column("resource_ids", sa.Text, nullable=False),
+    # Every response the partner sent about it, oldest first (issue 9): JSON list of
+    # {"status", "reason", "at", "message_id"}.
+    sa.Column("outcomes", sa.Text, nullable=False, server_default="[]"),
     sa.ForeignKeyConstraint(["referral_id"], ["referral.id"], name="fk_onward_referral_referral"),
     sa.Index("ix_onward_referral_referral_id", "referral_id"),
 )
@@ -241,4 +244,43 @@ outbox_message = sa.Table(
     ),
     sa.Index("ix_outbox_message_ordering", "ordering_key", "sequence"),
     sa.Index("ix_outbox_message_onward_referral_id", "onward_referral_id"),
+)
+
+# Messages received from partners on $process-message (issue 9). The unique request_id is the
+# duplicate check: the row is added in the same transaction as the message's effect.
+inbound_message = sa.Table(
+    "inbound_message",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("correlation_id", sa.String(64), nullable=False),
+    sa.Column("bundle_id", sa.String(64), nullable=False),
+    sa.Column("event", sa.String, nullable=False),
+    sa.Column("reason", sa.String, nullable=True),
+    sa.Column("partner_service", sa.String, nullable=True),
+    sa.Column("sender_endpoint", sa.String, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("referral_id", sa.String(64), nullable=True),
+    sa.Column("onward_referral_id", sa.String(64), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.UniqueConstraint("request_id", name="uq_inbound_message_request_id"),
+    sa.Index("ix_inbound_message_bundle_id", "bundle_id"),
+    sa.Index("ix_inbound_message_referral_id", "referral_id"),
+    sa.Index("ix_inbound_message_onward_referral_id", "onward_referral_id"),
+)
+
+# A decision or outcome recorded about a referral received from a partner, to be sent back.
+referral_answer = sa.Table(
+    "referral_answer",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("referral_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("reason", sa.String, nullable=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("recorded_by", sa.String, nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.ForeignKeyConstraint(["referral_id"], ["referral.id"], name="fk_referral_answer_referral"),
+    sa.Index("ix_referral_answer_referral_id", "referral_id"),
 )

@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy.engine import Connection
 
 from adapter.search.definitions import SearchRegistry
+from adapter.store.answers import ReferralAnswerRepository
 from adapter.store.assessments import AssessmentRepository
+from adapter.store.inbound import InboundRepository
 from adapter.store.locks import lock_keys
 from adapter.store.observer import Observer
 from adapter.store.onward_referrals import OnwardReferralRepository
@@ -28,6 +30,8 @@ class UnitOfWork:
         self.assessments = AssessmentRepository(connection)
         self.onward_referrals = OnwardReferralRepository(connection)
         self.outbox = OutboxRepository(connection)
+        self.inbound = InboundRepository(connection)
+        self.answers = ReferralAnswerRepository(connection)
 
     def lock_keys(self, keys: Iterable[str]) -> None:
         """Serialise on these keys until this transaction ends (see store.locks.lock_keys)."""

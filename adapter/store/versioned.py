@@ -44,7 +44,7 @@ def replace_row(
     return current.version + 1, created_at
 
 
-_JSON_COLUMNS = ("native", "resource_ids", "warnings")
+_JSON_COLUMNS = ("native", "resource_ids", "warnings", "outcomes")
 
 
 def record_row(record: object) -> dict:

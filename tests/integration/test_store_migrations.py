@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
@@ -16,8 +17,12 @@ from adapter.search.definitions import PARAMETERS_FILE, SearchRegistry
 from adapter.search.query import ReferenceCriterion, SearchQuery, Token, TokenCriterion
 from adapter.store import Store
 from adapter.store.store import MIGRATIONS
-from adapter.store.testing import postgres_schema
+from adapter.store.tables import referral
+from adapter.store.testing import postgres_schema, schema_drift
+from adapter.store.versioned import record_row
 from tests.integration.store_fixtures import DATABASES, POSTGRES_ENV
+from tests.integration.test_store_onward_referrals import onward
+from tests.integration.test_store_referrals import record
 
 PATHWAYS = "https://ld-adapter.github.io/fhir/CodeSystem/ld-onward-referral"
 ENCOUNTER = {
@@ -100,4 +105,24 @@ def test_upgrading_indexes_the_pathways_of_services_stored_before(
         store.migrate()
         with store.unit_of_work(read_only=True) as uow:
             assert uow.resources.search("HealthcareService", query).total == 1
+        store.dispose()
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_upgrading_gives_onward_referrals_stored_before_no_outcomes(
+    kind: str, tmp_path: Path
+) -> None:
+    with empty_database(kind, tmp_path) as url:
+        store = Store.from_url(url)
+        upgrade_to(store, "0006")
+        with store.engine.begin() as connection:  # as release 0006 stored it: no outcomes column
+            row = {k: v for k, v in record_row(onward()).items() if k != "outcomes"}
+            connection.execute(referral.insert(), record_row(record()))
+            connection.execute(sa.table("onward_referral", *map(sa.column, row)).insert(), row)
+        store.migrate()
+        with store.unit_of_work(read_only=True) as uow:
+            stored = uow.onward_referrals.get("o1")
+            assert stored is not None and stored.outcomes == []
+            assert uow.inbound.get_by_request_id("any") is None
+        assert schema_drift(store) == []
         store.dispose()
