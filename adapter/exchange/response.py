@@ -88,7 +88,7 @@ def _service_request(theirs: dict, received: dict, answer: Answer) -> dict:
 
 def _subject(theirs: dict, received: dict) -> dict:
     """The person, by an identifier the referrer gave (NHS number first): nothing to follow."""
-    subject = theirs.get("subject") if isinstance(theirs.get("subject"), dict) else {}
+    subject = _object(theirs.get("subject"))
     if isinstance(subject.get("identifier"), dict):
         return {"identifier": subject["identifier"]}
     patient = _resolve(received, subject.get("reference")) or {}
@@ -156,6 +156,10 @@ def _ref(resource: dict) -> dict:
     if isinstance(resource.get("name"), str):
         ref["display"] = resource["name"]
     return ref
+
+
+def _object(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _resources(bundle: dict) -> list[dict]:

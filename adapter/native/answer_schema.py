@@ -61,9 +61,7 @@ class DecisionSchema(_AnswerSchema):
 
     @post_load
     def _make(self, data: dict, **_: Any) -> AnswerRequest:
-        return AnswerRequest(
-            "decision", data["decision"], data["recorded_by"], data.get("reason")
-        )
+        return AnswerRequest("decision", data["decision"], data["recorded_by"], data.get("reason"))
 
 
 class OutcomeSchema(_AnswerSchema):

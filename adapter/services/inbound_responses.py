@@ -8,6 +8,7 @@ partner we sent it to may answer it. Every response is kept in the onward referr
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.response import OUTCOME, REJECTED_REASON
@@ -87,7 +88,7 @@ def _task(bundle: dict) -> dict:
 
 def _outcome(task: dict) -> str:
     """The ld-referral-outcome code of the response: its Task's businessStatus, else status."""
-    business = task.get("businessStatus") if isinstance(task.get("businessStatus"), dict) else {}
+    business = _object(task.get("businessStatus"))
     code = codes.code_from(OUTCOME, business.get("coding"))
     code = code or _FROM_TASK_STATUS.get(str(task.get("status")))
     if code is None:
@@ -105,15 +106,19 @@ def _outcome(task: dict) -> str:
 
 def _reason(task: dict) -> str | None:
     """A rejection's BaRS reason code (Task.statusReason), if given."""
-    reason = task.get("statusReason") if isinstance(task.get("statusReason"), dict) else {}
+    reason = _object(task.get("statusReason"))
     return codes.code_from(REJECTED_REASON, reason.get("coding"))
 
 
+def _object(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _move_resources(
-    uow: UnitOfWork, record: OnwardReferralRecord, code: str, reason: str | None, at: object
+    uow: UnitOfWork, record: OnwardReferralRecord, code: str, reason: str | None, at: datetime
 ) -> None:
     """Our Task and ServiceRequest follow the partner's answer (new versions: history kept)."""
-    when = fhir_datetime(at)  # type: ignore[arg-type]
+    when = fhir_datetime(at)
     task = uow.resources.read("Task", bare_id(record.resource_ids["task"]) or "")
     if task is not None:
         moved = {
@@ -130,4 +135,6 @@ def _move_resources(
     request = uow.resources.read("ServiceRequest", request_id)
     wanted = codes.prop(OUTCOME, code, "service-request-status")
     if request is not None and request.get("status") != wanted:
-        uow.resources.update({**request, "status": wanted}, expected_version=request["meta"]["versionId"])
+        uow.resources.update(
+            {**request, "status": wanted}, expected_version=request["meta"]["versionId"]
+        )
