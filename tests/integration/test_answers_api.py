@@ -14,6 +14,7 @@ from adapter.conformance import has_errors, validate
 from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
+from tests.integration.test_audit import audits
 from tests.support.answers import REFERRALS, received_referral
 from tests.support.partner_server import PartnerServer
 from tests.support.partners import partners_at
@@ -152,3 +153,16 @@ def test_answering_needs_its_scopes(
     referral, _ = received_referral(app, client, auth, partner.base)
     reader = {"Authorization": f"Bearer {token('system/*.rs')}"}
     assert _post(client, reader, referral["id"], "decision", ACCEPT).status_code == 403
+
+
+def test_answers_and_refusals_are_audited(
+    app: Flask, client: FlaskClient, auth: dict, partner: PartnerServer
+) -> None:
+    referral, _ = received_referral(app, client, auth, partner.base)
+    assert _post(client, auth, referral["id"], "decision", ACCEPT).status_code == 201
+    assert _post(client, auth, referral["id"], "decision", ACCEPT).status_code == 409
+    events = [e for e in audits(app) if e["action"] == "C" and e["subtype"][0]["code"] == "create"]
+    outcomes = [e["outcome"] for e in events[-2:]]
+    assert outcomes == ["0", "4"]
+    text = json.dumps(events[-2:])
+    assert "Sam Patel" not in text  # who recorded it is in the record, not the audit trail
