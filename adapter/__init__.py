@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from adapter.settings import Settings
 
+PROCESS_MESSAGE = "process_message.process_message"  # the one endpoint a partner's client may call
+
 if TYPE_CHECKING:  # Flask only where an app is built: the delivery worker never imports it
     from flask import Flask
 
@@ -25,7 +27,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from adapter.api.native import native_blueprint
     from adapter.api.onward_referrals import onward_blueprint
     from adapter.api.openapi_page import docs_blueprint
-    from adapter.auth import TokenVerifier, authenticate
+    from adapter.api.process_message import process_blueprint
+    from adapter.auth import TokenVerifier, authenticate, refuse_partner_client
+    from adapter.exchange.partner_clients import partner_clients
     from adapter.store import Store
 
     settings = settings or Settings.from_env()
@@ -38,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions[EXTENSION_KEY] = AppServices(settings, store, verifier, directory)
+    clients = partner_clients(store)
+    app.extensions[EXTENSION_KEY] = AppServices(settings, store, verifier, directory, clients)
     errors.init_app(app)
     audit.init_app(app)  # first: a request refused by the token check is audited too
 
@@ -48,6 +53,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.method == "OPTIONS" or getattr(view, "is_public", False):
             return
         authenticate(verifier)
+        if request.endpoint != PROCESS_MESSAGE:
+            refuse_partner_client(clients)
 
     app.register_blueprint(health.health_blueprint)
     app.register_blueprint(native_blueprint, url_prefix="/api")
@@ -58,4 +65,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(docs_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")
+    app.register_blueprint(process_blueprint, url_prefix="/fhir")
     return app

@@ -182,6 +182,16 @@ def authenticate(verifier: TokenVerifier) -> None:
     g.grants = parse_scopes(claims.get("scope", claims.get("scp")))
 
 
+def refuse_partner_client(partner_clients: frozenset[str]) -> None:
+    """Forbidden if the token's client is bound to a partner: partners may only send messages."""
+    claims = g.get("token_claims") or {}
+    client = claims.get("client_id") or claims.get("sub")
+    if isinstance(client, str) and client in partner_clients:
+        raise Forbidden(
+            "This client is bound to a partner: it may call $process-message and nothing else."
+        )
+
+
 def has_scope(resource_type: str, interaction: str) -> bool:
     """True if the current token grants the interaction (c r u d s) on the type."""
     return any(grant.allows(resource_type, interaction) for grant in g.get("grants", []))

@@ -24,6 +24,7 @@ INTERACTIONS = {
     "fhir.search_post": "search-type",
     "fhir_validate.validate_any": "operation",
     "fhir_validate.validate_typed": "operation",
+    "process_message.process_message": "operation",
     "native.create_referral": "create",
     "native.read_referral": "read",
     "native.update_referral": "update",

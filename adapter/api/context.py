@@ -21,6 +21,8 @@ class AppServices:
     store: Store
     verifier: TokenVerifier
     directory: list[dict]  # the service directory as loaded at start
+    # OAuth clients bound to a partner (may call $process-message only), as loaded at start.
+    partner_clients: frozenset[str] = frozenset()
 
 
 def app_services() -> AppServices:

@@ -38,7 +38,9 @@ def metadata() -> Response:
     """The CapabilityStatement (no token needed)."""
     settings = current_settings()
     today = datetime.now(UTC).date().isoformat()
-    statement = capability_statement(_registry(), settings.fhir_base_url, today, profiles_by_type())
+    statement = capability_statement(
+        _registry(), settings.fhir_base_url, today, profiles_by_type(), settings.source_endpoint
+    )
     return fhir_response(statement)
 
 

@@ -12,6 +12,27 @@ VALIDATE_OPERATION = {
     "documentation": "POST [base]/$validate or [base]/[type]/$validate: base spec, this "
     "adapter's profiles, messages and questionnaires; profile parameter accepted",
 }
+PROCESS_MESSAGE_OPERATION = {
+    "name": "process-message",
+    "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+    "documentation": "POST [base]/$process-message: a BaRS-style message Bundle from a partner "
+    "(X-Request-Id and X-Correlation-Id GUIDs; the token's client bound to the partner)",
+}
+_OURS = f"{CANONICAL_BASE}/MessageDefinition"
+_BARS = "https://fhir.nhs.uk/MessageDefinition"
+# (mode, MessageDefinition) of every message this adapter receives or sends.
+SUPPORTED_MESSAGES = (
+    ("receiver", f"{_OURS}/ld-onward-referral-request"),
+    ("receiver", f"{_OURS}/ld-referral-request"),
+    ("receiver", f"{_OURS}/ld-referral-cancellation"),
+    ("receiver", f"{_OURS}/ld-referral-response"),
+    ("receiver", f"{_BARS}/bars-message-servicerequest-request-referral"),
+    ("receiver", f"{_BARS}/bars-message-servicerequest-request-cancelled"),
+    ("sender", f"{_OURS}/ld-onward-referral-request"),
+    ("sender", f"{_OURS}/ld-referral-cancellation"),
+    ("sender", f"{_OURS}/ld-referral-response"),
+)
+MESSAGE_TRANSPORT = "http://terminology.hl7.org/CodeSystem/message-transport"
 SMART_SECURITY = {
     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
     "code": "SMART-on-FHIR",
@@ -23,12 +44,22 @@ PACKAGE_STATEMENT_URL = f"{CANONICAL_BASE}/CapabilityStatement/{PACKAGE_STATEMEN
 
 
 def capability_statement(
-    registry: SearchRegistry, base_url: str, published: str, profiles: dict[str, list[str]]
+    registry: SearchRegistry,
+    base_url: str,
+    published: str,
+    profiles: dict[str, list[str]],
+    source_endpoint: str | None = None,
 ) -> dict:
     """What this server instance does; it instantiates the package's statement.
 
-    profiles maps a resource type to the canonical URLs of our profiles on it.
+    profiles maps a resource type to the canonical URLs of our profiles on it; source_endpoint
+    is where partners send messages (an instance's messaging endpoint).
     """
+    capabilities = _capabilities(registry, profiles)
+    if source_endpoint:
+        address: dict = {"protocol": {"system": MESSAGE_TRANSPORT, "code": "http"}}
+        address["address"] = source_endpoint
+        capabilities["messaging"][0] = {"endpoint": [address], **capabilities["messaging"][0]}
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -41,7 +72,7 @@ def capability_statement(
             "description": "FHIR R4 interface of the Liaison and Diversion adapter",
             "url": base_url,
         },
-        **_capabilities(registry, profiles),
+        **capabilities,
     }
 
 
@@ -60,7 +91,8 @@ def package_capability_statement(
         "date": published,
         "publisher": "ld-adapter",
         "description": "Generated from the adapter's FHIR API: the resource types it serves, "
-        "their interactions and search parameters, the profiles it supports, and $validate.",
+        "their interactions and search parameters, the profiles it supports, $validate, and the "
+        "messages it receives on $process-message and sends.",
         "kind": "capability",
         "software": {"name": "ld-adapter"},
         **_capabilities(registry, profiles),
@@ -84,7 +116,17 @@ def _capabilities(registry: SearchRegistry, profiles: dict[str, list[str]]) -> d
                 "resource": [
                     _resource(registry, t, profiles.get(t, [])) for t in registry.resource_types
                 ],
-                "operation": [VALIDATE_OPERATION],
+                "operation": [VALIDATE_OPERATION, PROCESS_MESSAGE_OPERATION],
+            }
+        ],
+        "messaging": [
+            {
+                "documentation": "Messages are POSTed to [base]/$process-message; replies go to "
+                "the sender's MessageHeader.source.endpoint.",
+                "supportedMessage": [
+                    {"mode": mode, "definition": definition}
+                    for mode, definition in SUPPORTED_MESSAGES
+                ],
             }
         ],
     }
