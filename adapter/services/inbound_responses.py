@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
-from adapter.exchange.response import OUTCOME, REJECTED_REASON
+from adapter.exchange.response import OUTCOME, REJECTED_REASON, referred_request
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
 from adapter.services.common import bare_id
@@ -28,6 +28,8 @@ _FROM_TASK_STATUS = {
     "in-progress": "booked",
     "completed": "completed",
 }
+# ... and a ServiceRequest.status, when the response has no Task: still active means taken on.
+_FROM_REQUEST_STATUS = {"active": "accepted", "revoked": "rejected", "completed": "completed"}
 # The onward referral's own status after each outcome (the others leave it active).
 _RECORD_STATUS = {"rejected": "rejected", "completed": "completed"}
 
@@ -44,7 +46,7 @@ def handle_response(
             Issue("This onward referral was cancelled here before the response.", code="conflict")
         )
     task_in_message = _task(inbound.bundle)
-    code = _outcome(task_in_message)
+    code = _outcome(task_in_message, inbound.bundle)
     reason = _reason(task_in_message) if code == "rejected" else None
     at = inbound.received_at
     outcome = {"status": code, "reason": reason, "at": at.isoformat(), "message_id": None}
@@ -86,17 +88,25 @@ def _task(bundle: dict) -> dict:
     return {}
 
 
-def _outcome(task: dict) -> str:
-    """The ld-referral-outcome code of the response: its Task's businessStatus, else status."""
+def _outcome(task: dict, bundle: dict) -> str:
+    """The ld-referral-outcome code of the response.
+
+    Its Task's businessStatus, else the Task's status; a response with no Task (BaRS's own shape
+    carries the ServiceRequest alone) is read from the focus ServiceRequest's status.
+    """
     business = _object(task.get("businessStatus"))
     code = codes.code_from(OUTCOME, business.get("coding"))
     code = code or _FROM_TASK_STATUS.get(str(task.get("status")))
+    if not task:
+        focus = referred_request(bundle)
+        code = code or _FROM_REQUEST_STATUS.get(str(focus.get("status")))
     if code is None:
         raise Unprocessable(
             Issue(
                 "The response must carry a Task whose businessStatus is a code of "
                 f"{codes.system(OUTCOME)} (or whose status is accepted, rejected, in-progress "
-                "or completed).",
+                "or completed), or, without a Task, a focus ServiceRequest whose status is "
+                "active, revoked or completed.",
                 code="not-supported",
                 expression=("Task.businessStatus",),
             )

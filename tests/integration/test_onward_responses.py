@@ -80,7 +80,13 @@ def _partner(app: Flask, service: str) -> Partner:
 
 
 def _respond(
-    app: Flask, sent: dict, code: str, reason: str | None = None, by: str = GP, names: str = ""
+    app: Flask,
+    sent: dict,
+    code: str,
+    reason: str | None = None,
+    by: str = GP,
+    names: str = "",
+    without_task: bool = False,
 ) -> Handled:
     """The partner's servicerequest-response to `sent`, handled as $process-message would."""
     them = _partner(app, by)
@@ -101,6 +107,8 @@ def _respond(
     header = bundle["entry"][0]["resource"]
     if names:
         header["response"]["identifier"] = names
+    if without_task:  # BaRS's own shape: the ServiceRequest's status alone
+        bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Task"]
     inbound = Inbound(bundle, header, str(uuid.uuid4()), str(uuid.uuid4()), them, at)
     context = app.extensions["ld_adapter"]
     with context.store.unit_of_work() as uow:
@@ -230,3 +238,13 @@ def test_delivery_news_never_hides_the_partners_answer(
         follow_task(uow, message, datetime.now(UTC))
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert _fhir(client, auth, now["fhir"]["task"])["status"] == "accepted"
+
+
+def test_a_response_without_a_task_is_read_from_the_service_request_status(
+    app: Flask, client: FlaskClient, auth: dict, partner: PartnerServer
+) -> None:
+    onward = _onward(client, auth)
+    _respond(app, _sent(app, partner), "rejected", without_task=True)
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["outcome"]["status"] == "rejected"
+    assert now["outcome"]["reason"] is None
