@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from adapter.conformance import has_errors, validate
 from adapter.exchange.response import Answer, referred_request, response_message
+from tests.support.golden import strip_volatile
 from tests.support.onward import SCENARIOS, SENDER, build, partner
+
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "messages"
 
 AT = datetime(2025, 3, 20, 9, 0, tzinfo=UTC)
 RESPONSE_ID = "7e1d2c3b-4a59-4b6c-8d7e-9f0a1b2c3d4e"
@@ -73,3 +78,21 @@ def test_a_response_names_the_person_by_identifier_only() -> None:
     text = json.dumps(message)
     for name in patient.get("name", []):
         assert name.get("family", "never") not in text
+
+
+def test_a_rejection_matches_its_golden_message() -> None:
+    """The shape partners code against (fixtures/messages/home-area-ld.response-rejected.json)."""
+    message = strip_volatile(
+        response_message(
+            RESPONSE_ID,
+            _answer("rejected", "22"),
+            _received(),
+            partner("home-area-ld"),
+            SENDER,
+            "https://ld-adapter.example.nhs.uk/fhir",
+        )
+    )
+    golden = GOLDEN / "home-area-ld.response-rejected.json"
+    if os.environ.get("LD_ADAPTER_UPDATE_GOLDENS") == "1":
+        golden.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
+    assert message == json.loads(golden.read_text(encoding="utf-8"))
