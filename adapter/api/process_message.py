@@ -5,10 +5,10 @@ In order, each refusal an OperationOutcome with a REC_ code:
   token not bound to a partner, or without Bundle.c      403 REC_FORBIDDEN
   not a message Bundle (MessageHeader first)             400 REC_BAD_REQUEST
   event / reason / category no handler takes             400 REC_BAD_REQUEST `invariant`
-  not valid (our validator; the MessageDefinition)       400 REC_BAD_REQUEST, the validator's issues
   addressed to another service                           422 REC_UNPROCESSABLE_ENTITY
   MessageHeader.sender not the token's partner           403 REC_FORBIDDEN
   X-Request-Id received before                           409 REC_CONFLICT `duplicate`
+  not valid (our validator; the MessageDefinition)       400 REC_BAD_REQUEST, the validator's issues
 then the handler (adapter.services.inbound.dispatch), in one transaction with the inbound row.
 """
 
@@ -45,6 +45,7 @@ from adapter.exchange.partner_clients import partner_for_client, token_client
 from adapter.exchange.partners import Partner
 from adapter.services.inbound import Inbound, dispatch, unknown_workflow
 from adapter.services.inbound_handlers import handler_for
+from adapter.settings import Settings
 
 process_blueprint = Blueprint("process_message", __name__)
 process_blueprint.before_request(negotiate)
@@ -80,24 +81,15 @@ def process_message() -> Response:
     found = message_codes(bundle, header)
     if handler_for(found) is None:  # first: "not a workflow we take" says more than its errors
         raise unknown_workflow(found)
-    _check_valid(bundle)
     settings = services.settings
-    if not addressed_to(bundle, header, settings.source_endpoint, settings.ods_code):
-        raise Unprocessable(
-            Issue(
-                "The message is addressed to another service: no destination has this service's "
-                f"endpoint ({settings.source_endpoint}) or its organisation (ODS "
-                f"{settings.ods_code}) as receiver.",
-                code="processing",
-                expression=(f"{_HEADER}.destination",),
-            )
-        )
+    _check_addressed(bundle, header, settings)
     with services.store.unit_of_work(read_only=True) as uow:
         partner = partner_for_client(uow, client, source_endpoint(header))
         seen = uow.inbound.get_by_request_id(request_id) is not None
     partner = _check_sender(bundle, header, partner)
     if seen:  # the insert in dispatch decides races; this answers a plain replay cheaply
         raise _duplicate()
+    _check_valid(bundle)  # last: the costliest check
     inbound = Inbound(bundle, header, request_id, correlation_id, partner, datetime.now(UTC))
     with services.store.unit_of_work() as uow:
         handled = dispatch(uow, settings, services.directory, inbound)
@@ -155,6 +147,21 @@ def _check_valid(body: dict) -> None:
 def _required(path: str, why: str) -> Issue:
     return Issue(
         f"{path.rsplit('.', 1)[-1]} is required: {why}.", code="required", expression=(path,)
+    )
+
+
+def _check_addressed(bundle: dict, header: dict, settings: Settings) -> None:
+    """Some destination must be us: our endpoint, or our organisation as receiver."""
+    if addressed_to(bundle, header, settings.source_endpoint, settings.ods_code):
+        return
+    raise Unprocessable(
+        Issue(
+            "The message is addressed to another service: no destination has this service's "
+            f"endpoint ({settings.source_endpoint}) or its organisation (ODS "
+            f"{settings.ods_code}) as receiver.",
+            code="processing",
+            expression=(f"{_HEADER}.destination",),
+        )
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapter.exchange.partners import ods_code
 from adapter.mapping import codes
 
 
@@ -90,13 +89,26 @@ def organisation_ods(bundle: dict, reference: object) -> str | None:
         return None
     identifier = reference.get("identifier")
     if isinstance(identifier, dict):
-        found = ods_code({"identifier": [identifier]})
+        found = _ods([identifier])
         if found:
             return found
     target = resolve(bundle, reference.get("reference"))
     if target is None or target.get("resourceType") != "Organization":
         return None
-    return ods_code(target)
+    return _ods(target.get("identifier"))
+
+
+def _ods(identifiers: object) -> str | None:
+    """The ODS code among identifiers; the system's case is ignored, as NHS England's own BaRS
+    examples write https://fhir.nhs.uk/id/ods-organization-code."""
+    system = codes.url("identifier.ods-organization-code").lower()
+    for identifier in identifiers if isinstance(identifiers, list) else ():
+        if not isinstance(identifier, dict) or not isinstance(identifier.get("system"), str):
+            continue
+        value = identifier.get("value")
+        if identifier["system"].lower() == system and isinstance(value, str) and value:
+            return value
+    return None
 
 
 def source_endpoint(header: dict) -> str | None:

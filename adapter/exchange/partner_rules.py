@@ -6,7 +6,8 @@ Every resource passes our validator (an Endpoint also against ld-partner-endpoin
 ld-endpoint-auth extension is checked); then the partner rules: a HealthcareService names the
 Organization providing it (with an ODS code), the pathways it accepts, exactly one recipient type
 that may take every one of those pathways, and an active FHIR messaging Endpoint; files an
-Endpoint's authentication names exist.
+Endpoint's authentication names exist; an OAuth client id (the client a partner calls us with)
+is on one Organization only.
 """
 
 from __future__ import annotations
@@ -59,7 +60,25 @@ def bundle_problems(
     for label, resource in labelled:
         found = _resource_problems(resource, index, resolve, check_files)
         problems.extend(f"{label}: {p}" for p in found)
+    problems.extend(_client_id_problems(labelled))
     return problems, [resource for _, resource in labelled]
+
+
+def _client_id_problems(labelled: list[tuple[str, dict]]) -> Iterator[str]:
+    """An OAuth client id names one partner Organization: a second one would be ambiguous."""
+    system = codes.url("identifier.oauth-client-id")
+    owner: dict[str, str] = {}
+    for label, resource in labelled:
+        for identifier in resource.get("identifier") or ():
+            if not isinstance(identifier, dict) or identifier.get("system") != system:
+                continue
+            value = identifier.get("value")
+            if resource["resourceType"] != "Organization":
+                yield f"{label}: identifier: an OAuth client id ({system}) goes on an Organization"
+            elif value in owner and owner[value] != label:
+                yield f"{label}: identifier: OAuth client id {value!r} is also {owner[value]}'s"
+            elif isinstance(value, str):
+                owner[value] = label
 
 
 def _entry(i: int, resource: object, seen: set[str]) -> tuple[str, str | None]:

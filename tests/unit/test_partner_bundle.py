@@ -166,6 +166,26 @@ def test_an_organization_needs_an_ods_code(tmp_path: Path) -> None:
     assert f"{entry(bundle, GP_ORG)}: identifier: needs an ODS code" in problems[0]
 
 
+CLIENT_ID = "https://ld-adapter.github.io/fhir/Id/oauth-client-id"
+
+
+def test_an_oauth_client_id_names_one_organization(tmp_path: Path) -> None:
+    bundle = json.loads(LOCAL.read_text())
+    council = "Organization/example-council"
+
+    def change(_: dict, r: dict) -> None:
+        for key in (GP_ORG, council, GP_ENDPOINT):
+            r[key].setdefault("identifier", []).append({"system": CLIENT_ID, "value": "shared"})
+
+    problems = refusal(tmp_path, change)
+    assert f"{entry(bundle, council)}: identifier: OAuth client id 'shared' is also " in "".join(
+        problems
+    )
+    assert any(
+        p.startswith(f"{entry(bundle, GP_ENDPOINT)}: identifier: an OAuth") for p in problems
+    )
+
+
 def test_a_service_needs_its_provider(tmp_path: Path) -> None:
     bundle = json.loads(LOCAL.read_text())
     change = lambda _, r: r[GP].update(providedBy={"reference": "Organization/nowhere"})  # noqa: E731
