@@ -27,7 +27,7 @@ class OnwardReferralRecord:
     updated_at: datetime
     pathway: str  # a code of the ld-onward-referral value set
     partner_service: str  # the partner's HealthcareService id
-    status: str  # active | cancelled | completed
+    status: str  # active | cancelled | rejected | completed (the last two: the partner said)
     correlation_id: str  # X-Correlation-Id of every message about it
     native: dict = field(default_factory=dict)  # the request as given, normalised
     # {"service_request": "ServiceRequest/…", "task": "Task/…", "consents": [...], "patient": …}
