@@ -18,6 +18,7 @@ from tests.benchmarks import (
     audit,
     bounded,
     delivery,
+    inbound,
     intake,
     intake_parallel,
     invariants,
@@ -63,6 +64,7 @@ def main() -> None:
     every += intake_parallel.SECTIONS
     every += onward.SECTIONS
     every += delivery.SECTIONS
+    every += inbound.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +20,9 @@ import requests
 from adapter.store.testing import postgres_schema
 from tests.integration.store_fixtures import POSTGRES_ENV
 from tests.support.inbound import (
-    MPFT_CLIENT,
     OUR_ODS,
     message_headers,
+    partner_token,
     partners_with_clients,
     referral_message,
 )
@@ -45,14 +43,6 @@ class Receiver:
     served: Served
     partner_token: str
     staff_token: str
-
-
-def partner_token(served: Served) -> str:
-    command = [sys.executable, "-m", "adapter.cli", "token", "--subject", MPFT_CLIENT]
-    command += ["--scope", "system/Bundle.c"]
-    return subprocess.run(
-        command, env=served.env, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from adapter.directory import directory_resources
 from adapter.exchange.partner_clients import client_id_system
 from adapter.settings import Settings
 from tests.support.partners import LOCAL_PARTNERS
+from tests.support.served import Served
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME_AREA_MESSAGE = ROOT / "fixtures" / "messages" / "home-area-ld.message.json"
@@ -77,3 +80,11 @@ def message_headers(token: str, request_id: str | None = None) -> dict[str, str]
         "X-Request-Id": request_id or str(uuid.uuid4()),
         "X-Correlation-Id": str(uuid.uuid4()),
     }
+
+
+def partner_token(served: Served, client: str = MPFT_CLIENT) -> str:
+    """A development token for a partner's client, minted by the CLI with the server's key."""
+    command = [sys.executable, "-m", "adapter.cli", "token", "--subject", client]
+    command += ["--scope", "system/Bundle.c"]
+    minted = subprocess.run(command, env=served.env, check=True, capture_output=True, text=True)
+    return minted.stdout.strip()
