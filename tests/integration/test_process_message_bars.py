@@ -34,7 +34,8 @@ EXPECTED = {
     # Cancelling a 999-to-CAS validation request: a workflow an L&D service does not take.
     "SERVREQ01-Cancellation-Revoked.json": UNKNOWN_WORKFLOW,
     "ValidationRequest-POST.json": UNKNOWN_WORKFLOW,
-    "ValidationResponse-POST.json": UNKNOWN_WORKFLOW,
+    # A response (a workflow we take) addressed to DoS service 111111111: not us.
+    "ValidationResponse-POST.json": (422, "processing", "REC_UNPROCESSABLE_ENTITY"),
     **{
         f"OperationOutcome/{p.name}": NOT_A_MESSAGE for p in sorted(BARS.glob("OperationOutcome/*"))
     },
