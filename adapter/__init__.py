@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from adapter import services
     from adapter.api import audit, errors, health
+    from adapter.api.answers import answers_blueprint
     from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
     from adapter.api.fhir import fhir_blueprint
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(assessments_blueprint, url_prefix="/api")
     app.register_blueprint(messages_blueprint, url_prefix="/api")
     app.register_blueprint(onward_blueprint, url_prefix="/api")
+    app.register_blueprint(answers_blueprint, url_prefix="/api")
     app.register_blueprint(docs_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")

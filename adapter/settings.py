@@ -61,6 +61,9 @@ class Settings:
     partners_path: Path | None = None
     ods_code: str = "RRE"
     source_endpoint: str = ""
+    # Referrals received from partners ($process-message) are placed at this Location of the
+    # service directory; unset: the first Location of our trust's first L&D service.
+    inbound_site: str = ""
     # Delivery to partners (adapter.exchange.worker). Seconds unless said otherwise.
     delivery_timeout: float = 10.0  # seconds a partner has to answer one delivery
     delivery_lease_seconds: float = 0.0  # 0: 4 × delivery_timeout + 30, well past any attempt
@@ -186,6 +189,7 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "partners_path": Path,
     "ods_code": str,
     "source_endpoint": str,
+    "inbound_site": str,
     "delivery_timeout": _positive_number,
     "delivery_lease_seconds": _positive_number,
     "delivery_backoff_base": _positive_number,

@@ -41,6 +41,10 @@ INTERACTIONS = {
     "onward.list_onward_referrals": "search-type",
     "onward.read_onward_referral": "read",
     "onward.cancel_onward_referral": "update",
+    "onward.search_onward_referrals": "search-type",
+    "answers.record_decision": "create",
+    "answers.record_outcome": "create",
+    "answers.list_answers": "search-type",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")

@@ -95,14 +95,14 @@ def _list_query() -> tuple[str | None, int, int]:
         issues.append(
             Issue(f"status must be one of {', '.join(STATUSES)}.", expression=("status",))
         )
-    limit = _whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
-    offset = _whole_number("offset", 0, 0, 10**9, issues)
+    limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
+    offset = whole_number("offset", 0, 0, 10**9, issues)
     if issues:
         raise InvalidInput(issues)
     return status, limit, offset
 
 
-def _whole_number(name: str, default: int, low: int, high: int, issues: list[Issue]) -> int:
+def whole_number(name: str, default: int, low: int, high: int, issues: list[Issue]) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default

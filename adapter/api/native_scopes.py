@@ -20,6 +20,14 @@ def _each(types: tuple[str, ...], interactions: str) -> tuple[tuple[str, str], .
     return tuple((t, i) for t in types for i in interactions)
 
 
+_ANSWER_WRITES = (
+    *_each(("Bundle", "Task"), "c"),
+    *_each(("ServiceRequest", "Encounter"), "u"),
+    *_each(("Patient", "Consent"), "cu"),
+    ("Organization", "c"),
+)
+
+
 NATIVE_SCOPES: dict[str, tuple[tuple[str, str], ...]] = {
     # A known person's Patient gets a new version (new identifiers), so Patient needs u too.
     "create_referral": (
@@ -61,6 +69,13 @@ NATIVE_SCOPES: dict[str, tuple[tuple[str, str], ...]] = {
     "read_onward_referral": _each(_ONWARD_SHOWS, "r"),
     "list_onward_referrals": (("ServiceRequest", "s"), *_each(_ONWARD_SHOWS, "r")),
     "cancel_onward_referral": (*_each(("ServiceRequest", "Task"), "u"), ("Bundle", "c")),
+    # Every onward referral, or those overdue an answer (a search across referrals).
+    "search_onward_referrals": (("ServiceRequest", "s"), *_each(_ONWARD_SHOWS, "r")),
+    # An answer queues a response Bundle (a Task and the referrer's ServiceRequest in it) and
+    # moves the referral's pathway on, as update_referral does.
+    "record_decision": _ANSWER_WRITES,
+    "record_outcome": _ANSWER_WRITES,
+    "list_answers": (("ServiceRequest", "r"), ("Task", "r")),
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, request, url_for
 
 from adapter import services
 from adapter.api.audit import note_purpose, note_records
 from adapter.api.context import app_services
 from adapter.api.http import json_response, read_json_body, version_etag
+from adapter.api.messages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, whole_number
 from adapter.api.native_scopes import require_native
+from adapter.errors import InvalidInput, Issue
 from adapter.exchange.worker import wake
 from adapter.mapping import codes
 from adapter.native.onward_referral_schema import load_onward_referral
@@ -41,6 +43,41 @@ def list_onward_referrals(referral_id: str) -> Response:
     views = services.onward_referrals_of(app_services().store, referral_id)
     note_records(view.record.resource_ids for view in views)
     return json_response({"total": len(views), "items": [view.to_json() for view in views]})
+
+
+@onward_blueprint.get("/onward-referrals")
+def search_onward_referrals() -> Response:
+    """Every onward referral, newest first (limit, offset); ?overdue=true: those to chase."""
+    require_native("search_onward_referrals")
+    overdue, limit, offset = _search_query()
+    context = app_services()
+    if overdue:
+        views = services.overdue_onward_referrals(context.store)
+        total = len(views)
+        views = views[offset : offset + limit]
+    else:
+        views, total = services.all_onward_referrals(context.store, limit, offset)
+    note_records(view.record.resource_ids for view in views)
+    return json_response({"total": total, "items": [view.to_json() for view in views]})
+
+
+def _search_query() -> tuple[bool, int, int]:
+    issues = [
+        Issue(f"Unknown query parameter; use {', '.join(_SEARCH)}.", expression=(name,))
+        for name in request.args
+        if name not in _SEARCH
+    ]
+    overdue = request.args.get("overdue", "false")
+    if overdue not in ("true", "false"):
+        issues.append(Issue("overdue must be true or false.", expression=("overdue",)))
+    limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
+    offset = whole_number("offset", 0, 0, 10**9, issues)
+    if issues:
+        raise InvalidInput(issues)
+    return overdue == "true", limit, offset
+
+
+_SEARCH = ("overdue", "limit", "offset")
 
 
 @onward_blueprint.get("/onward-referrals/<onward_id>")

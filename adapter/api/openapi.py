@@ -9,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from adapter.api.native_scopes import scope_list
+from adapter.api.openapi_answers import answer_paths
 from adapter.api.openapi_messages import message_paths
 from adapter.api.openapi_onward import onward_paths
 from adapter.mapping import codes
@@ -158,6 +159,7 @@ def openapi_document() -> dict:
     _assessment_paths(spec, security)
     message_paths(spec, security, _ERRORS)
     onward_paths(spec, security)
+    answer_paths(spec, security)
     return spec.to_dict()
 
 

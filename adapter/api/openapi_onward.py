@@ -37,10 +37,26 @@ _RECORD = {
         "referral_id": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
-        "status": {"type": "string", "description": "active | cancelled"},
+        "status": {"type": "string", "description": "active | cancelled | rejected | completed"},
         "pathway": {"type": "string"},
         "to": {"type": "string", "description": "The partner's HealthcareService id"},
         "delivery": _DELIVERY,
+        "outcome": {
+            "type": "object",
+            "nullable": True,
+            "description": "The partner's latest response: {status (ld-referral-outcome), "
+            "reason (dos-rejected-reasons-bars, when rejected), at, message_id}",
+        },
+        "outcomes": {
+            "type": "array",
+            "description": "Every response the partner sent, oldest first",
+            "items": {"type": "object"},
+        },
+        "overdue_since": {
+            "type": "string",
+            "format": "date-time",
+            "description": "Only when listed with overdue=true: when its pathway's wait ran out",
+        },
         "messages": {
             "type": "array",
             "description": "Every message sent for it: {id, kind, status}",
@@ -92,6 +108,25 @@ def onward_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
         },
     )
     spec.path(
+        path="/api/onward-referrals",
+        operations={
+            "get": {
+                "summary": "Every onward referral, newest first; overdue=true: those to chase",
+                "description": _needs("search_onward_referrals")
+                + " overdue=true lists active onward referrals with no response from the partner "
+                "after their pathway's wait (overdue_after_days in "
+                "mappings/onward-referral-rules.json), longest overdue first.",
+                "security": security,
+                "parameters": [
+                    _query("overdue", "true: only those overdue an answer", "boolean"),
+                    _query("limit", "Page size, 1 to 100 (20)", "integer"),
+                    _query("offset", "Records to skip", "integer"),
+                ],
+                "responses": {"200": {"description": "{total, items}"}, **_ERRORS},
+            }
+        },
+    )
+    spec.path(
         path="/api/onward-referrals/{onward_id}",
         parameters=[_path("onward_id", "The onward referral's id")],
         operations={
@@ -125,6 +160,10 @@ def onward_paths(spec: APISpec, security: list[dict[str, list[str]]]) -> None:
 
 def _needs(operation: str) -> str:
     return f"Needs the scopes {scope_list(operation)} (every FHIR type it writes or shows)."
+
+
+def _query(name: str, description: str, kind: str) -> dict:
+    return {"in": "query", "name": name, "schema": {"type": kind}, "description": description}
 
 
 def _path(name: str, description: str) -> dict:

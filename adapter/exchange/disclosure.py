@@ -127,7 +127,8 @@ def minimise(resource: dict, disclosure: Disclosure) -> dict | None:
     kept = {k: v for k, v in resource.items() if k in ALWAYS or k in rule.elements}
     if "meta" in kept:
         # Our store's version and timestamps are not the partner's business; profiles are.
-        kept["meta"] = {"profile": list(kept["meta"].get("profile", ()))}
+        profiles = list(kept["meta"].get("profile", ()))
+        kept["meta"] = {"profile": profiles} if profiles else {}  # {} is dropped below
     if "extension" in kept:
         kept["extension"] = [e for e in kept["extension"] if e.get("url") in rule.extensions]
     if "identifier" in kept and rule.identifier_systems is not None:

@@ -87,15 +87,16 @@ def follow_task(
 ) -> None:
     """Move the onward referral's Task businessStatus to the message's delivery status.
 
-    Only while the onward referral is active: cancelling it set the Task, which then stays so.
+    Only while the onward referral is active and unanswered: cancelling it set the Task, and a
+    partner's response (services/inbound_responses.py) sets it after; it then stays so.
     """
     if message.kind != ONWARD_REFERRAL or not message.onward_referral_id:
         return
     # The cancel path takes the same key: the two never interleave reading and updating the Task.
     uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])
     record = uow.onward_referrals.get(message.onward_referral_id)
-    if record is None or record.status != "active":
-        return
+    if record is None or record.status != "active" or record.outcomes:
+        return  # once the partner has answered, the Task shows its answer, not our delivery
     reference = record.resource_ids.get("task")
     if not isinstance(reference, str):
         return

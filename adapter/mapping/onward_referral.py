@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adapter.domain import ConsentDecision, OnwardReferral, OnwardReferralIds, Referrer
 from adapter.mapping import codes
@@ -27,6 +27,23 @@ LAWFUL_BASIS_DECISION = "lawful-basis"
 def _pathway_codes() -> dict[str, dict]:
     path = codes.mappings_dir() / "onward-referral-rules.json"
     return json.loads(path.read_text(encoding="utf-8"))["pathways"]
+
+
+@functools.cache
+def _overdue_days() -> dict[str, int]:
+    path = codes.mappings_dir() / "onward-referral-rules.json"
+    return dict(json.loads(path.read_text(encoding="utf-8"))["overdue_after_days"])
+
+
+def overdue_after(pathway: str) -> timedelta:
+    """How long an onward referral on this pathway may wait for the partner's first answer."""
+    days = _overdue_days()
+    return timedelta(days=days.get(pathway, days["default"]))
+
+
+def shortest_overdue_wait() -> timedelta:
+    """The shortest wait of any pathway: nothing made later than that ago can be overdue."""
+    return timedelta(days=min(_overdue_days().values()))
 
 
 def referral_code(pathway: str) -> dict:

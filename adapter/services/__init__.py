@@ -7,6 +7,7 @@ from adapter.services.assessments import (
     record_assessment,
     referral_assessments,
 )
+from adapter.services.onward_overdue import all_onward_referrals, overdue_onward_referrals
 from adapter.services.onward_referrals import (
     cancel_onward_referral,
     get_onward_referral,
@@ -27,6 +28,7 @@ from adapter.services.startup import (
 )
 
 __all__ = [
+    "all_onward_referrals",
     "amend_assessment",
     "assessment_history",
     "cancel_onward_referral",
@@ -38,6 +40,7 @@ __all__ = [
     "load_service_directory",
     "next_seen_from",
     "onward_referrals_of",
+    "overdue_onward_referrals",
     "prepare_store",
     "receive_referral",
     "record_assessment",

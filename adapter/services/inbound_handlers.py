@@ -47,7 +47,7 @@ def handler_for(found: MessageCodes) -> Handler | None:
     key = (found.event, found.reason)
     if key in _registered:
         handler, categories = _registered[key]
-    elif key in ROUTES and _importable(ROUTES[key].handler):
+    elif key in ROUTES:
         route = ROUTES[key]
         handler, categories = _load(route.handler), route.categories
     else:
@@ -58,8 +58,8 @@ def handler_for(found: MessageCodes) -> Handler | None:
 
 
 def accepted() -> list[tuple[str, str]]:
-    """Every (event, reason) this adapter takes (routes whose handler can be imported)."""
-    return sorted(key for key, route in ROUTES.items() if _importable(route.handler))
+    """Every (event, reason) this adapter takes."""
+    return sorted(ROUTES)
 
 
 @contextmanager
@@ -83,11 +83,3 @@ def _load(path: str) -> Handler:
     module_name, _, name = path.partition(":")
     handler: Handler = getattr(importlib.import_module(module_name), name)
     return handler
-
-
-def _importable(path: str) -> bool:
-    try:
-        _load(path)
-    except (ImportError, AttributeError):
-        return False
-    return True

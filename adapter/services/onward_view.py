@@ -16,6 +16,7 @@ class OnwardReferralView:
 
     record: OnwardReferralRecord
     messages: list[OutboundMessage]
+    overdue_since: datetime | None = None  # set when listed as overdue: when the wait ran out
 
     def to_json(self) -> dict:
         """The native JSON: the request, its status, its delivery and the FHIR ids it made."""
@@ -30,9 +31,13 @@ class OnwardReferralView:
             "pathway": self.record.pathway,
             "to": self.record.partner_service,
             "delivery": _delivery_json(referral_message),
+            # The partner's answers (servicerequest-response), oldest first; `outcome` the latest.
+            "outcome": self.record.outcomes[-1] if self.record.outcomes else None,
+            "outcomes": self.record.outcomes,
             "messages": [_message_summary(m) for m in self.messages],
             "fhir": self.record.resource_ids,
             "request": self.record.native,
+            **({"overdue_since": self.overdue_since.isoformat()} if self.overdue_since else {}),
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -32,34 +33,60 @@ def receive_referral(store: Store, referral: Referral, directory: list[dict]) ->
     constraint (ReferralRepository.add raises Conflict and nothing is stored).
     """
     service = _site_service(store, referral.site, directory)
-    ids = ReferralResourceIds(
+    ids = _new_ids(referral)
+    resources = _map(referral, ids, service)
+    ensure_conformant(resources.all())
+    with store.unit_of_work() as uow:
+        return _add(uow, referral, ids, resources, service)
+
+
+def receive_referral_in(
+    uow: UnitOfWork, referral: Referral, directory: list[dict], warnings: Iterable[Issue] = ()
+) -> ReferralRecord:
+    """Store a new referral inside the caller's unit of work (a received message's effect).
+
+    warnings are shown on the record beside the identity warnings, e.g. what the converter
+    of a message set aside.
+    """
+    service = service_for_site(uow, referral.site, directory, "site")
+    ids = _new_ids(referral)
+    resources = _map(referral, ids, service)
+    ensure_conformant(resources.all())
+    return _add(uow, referral, ids, resources, service, tuple(warnings))
+
+
+def _new_ids(referral: Referral) -> ReferralResourceIds:
+    return ReferralResourceIds(
         patient=new_id(),
         service_request=new_id(),
         encounter=new_id(),
         consents=[new_id() for _ in referral.consents],
         referrer_organization=_draft_organization_id(referral),
     )
-    resources = _map(referral, ids, service)
-    ensure_conformant(resources.all())
-    with store.unit_of_work() as uow:
-        resolved = resolve_identities(uow, resources, ids)
-        uow.resources.create_many(
-            [
-                *resolved.to_create,
-                resources.service_request,
-                resources.encounter,
-                *resources.consents,
-            ]
-        )
-        now = datetime.now(UTC)
-        record = ReferralRecord(
-            id=new_id(),
-            version=1,
-            created_at=now,
-            **_record_fields(referral, ids, service, now),
-            warnings=[issue.to_fhir() for issue in resolved.warnings],
-        )
-        return uow.referrals.add(record)
+
+
+def _add(
+    uow: UnitOfWork,
+    referral: Referral,
+    ids: ReferralResourceIds,
+    resources: ReferralResources,
+    service: SiteService,
+    warnings: tuple[Issue, ...] = (),
+) -> ReferralRecord:
+    """Resolve the person and organisation under their locks, then store everything."""
+    resolved = resolve_identities(uow, resources, ids)
+    uow.resources.create_many(
+        [*resolved.to_create, resources.service_request, resources.encounter, *resources.consents]
+    )
+    now = datetime.now(UTC)
+    record = ReferralRecord(
+        id=new_id(),
+        version=1,
+        created_at=now,
+        **_record_fields(referral, ids, service, now),
+        warnings=[issue.to_fhir() for issue in (*resolved.warnings, *warnings)],
+    )
+    return uow.referrals.add(record)
 
 
 def _site_service(store: Store, site: str, directory: list[dict]) -> SiteService:
@@ -100,14 +127,21 @@ def replace_referral_content(
     referral: Referral,
     directory: list[dict],
     expected_version: int | None = None,
+    request_status: str | None = None,
 ) -> ReferralRecord:
-    """Store new content for a referral: new versions of its resources (same ids) and record."""
+    """Store new content for a referral: new versions of its resources (same ids) and record.
+
+    request_status overrides the ServiceRequest status the pathway status implies (a cancelled
+    referral is closed, its ServiceRequest revoked rather than completed).
+    """
     service = service_for_site(uow, referral.site, directory, "site")
     ids = _ids_from_json(record.resource_ids)
     old_consent_ids = ids.consents
     ids.consents = reuse_ids(old_consent_ids, len(referral.consents))
     ids.referrer_organization = _draft_organization_id(referral)
     resources = _map(referral, ids, service)
+    if request_status is not None:
+        resources.service_request["status"] = request_status
     ensure_conformant(resources.all())
     resolved = resolve_identities(uow, resources, ids, patient_id_is_stored=True)
     uow.resources.create_many(resolved.to_create)

@@ -27,7 +27,7 @@ class OnwardReferralRecord:
     updated_at: datetime
     pathway: str  # a code of the ld-onward-referral value set
     partner_service: str  # the partner's HealthcareService id
-    status: str  # active | cancelled | completed
+    status: str  # active | cancelled | rejected | completed (the last two: the partner said)
     correlation_id: str  # X-Correlation-Id of every message about it
     native: dict = field(default_factory=dict)  # the request as given, normalised
     # {"service_request": "ServiceRequest/…", "task": "Task/…", "consents": [...], "patient": …}
@@ -85,3 +85,26 @@ class OnwardReferralRepository:
             .order_by(R.created_at, R.id)
         )
         return [row_record(OnwardReferralRecord, row) for row in rows]
+
+    def active_created_before(
+        self, before: datetime, limit: int = 1000
+    ) -> builtins.list[OnwardReferralRecord]:
+        """Active onward referrals made before `before` with no response yet, oldest first."""
+        rows = self._db.execute(
+            sa.select(onward_referral)
+            .where(R.status == "active", R.created_at < before, R.outcomes == "[]")
+            .order_by(R.created_at, R.id)
+            .limit(limit)
+        )
+        return [row_record(OnwardReferralRecord, row) for row in rows]
+
+    def newest(self, limit: int, offset: int) -> tuple[builtins.list[OnwardReferralRecord], int]:
+        """A page of onward referrals, newest first, and how many there are."""
+        total = self._db.execute(sa.select(sa.func.count()).select_from(onward_referral))
+        rows = self._db.execute(
+            sa.select(onward_referral)
+            .order_by(R.created_at.desc(), R.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [row_record(OnwardReferralRecord, row) for row in rows], total.scalar_one()

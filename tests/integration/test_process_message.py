@@ -248,7 +248,7 @@ def test_an_unknown_workflow_is_400_invariant(
     header = message["entry"][0]["resource"]
     with registered("servicerequest-response", "new", effect_handler):
         if change == "reason":
-            header["reason"]["coding"][0]["code"] = "amend"  # no route takes it
+            header["reason"]["coding"][0]["code"] = "cancel"  # no route takes it
         elif change == "event":  # a response to nothing: no handler takes a response with `new`
             header["eventCoding"]["code"] = "servicerequest-request"
             header["reason"]["coding"][0]["system"] = "https://example.org/reasons"

@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from adapter.services.inbound_handlers import registered
 from adapter.settings import Settings
 from tests.integration.test_process_message import (  # noqa: F401  (fixtures)
     URL,
     codes_of,
-    effect_handler,
     mint,
     partner,
     receiving_app,
@@ -36,7 +34,7 @@ EXPECTED = {
     # Cancelling a 999-to-CAS validation request: a workflow an L&D service does not take.
     "SERVREQ01-Cancellation-Revoked.json": UNKNOWN_WORKFLOW,
     "ValidationRequest-POST.json": UNKNOWN_WORKFLOW,
-    # A response (its focus has no category) is a workflow we take, but this one is for RYE.
+    # A response (a workflow we take) addressed to DoS service 111111111: not us.
     "ValidationResponse-POST.json": (422, "processing", "REC_UNPROCESSABLE_ENTITY"),
     **{
         f"OperationOutcome/{p.name}": NOT_A_MESSAGE for p in sorted(BARS.glob("OperationOutcome/*"))
@@ -57,8 +55,7 @@ def test_an_example_gets_the_answer_it_deserves(
     name: str,
 ) -> None:
     headers = message_headers(mint(receiving_settings))
-    with registered("servicerequest-response", "new", effect_handler):  # as once merged
-        response = partner.post(URL, data=(BARS / name).read_bytes(), headers=headers)
+    response = partner.post(URL, data=(BARS / name).read_bytes(), headers=headers)
     status, code, rec = EXPECTED[name]
     assert response.status_code == status, response.get_json()
     assert codes_of(response)[0] == (code, rec)

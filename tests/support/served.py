@@ -51,9 +51,14 @@ def served_adapter(
     settings: dict[str, str] | None = None,
     ready_within: float = 60.0,
     preexec_fn: Callable[[], None] | None = None,
+    port: int | None = None,
 ) -> Iterator[Served]:
-    """Serve the adapter from `home` with extra LD_ADAPTER_* settings until the block ends."""
-    port = free_port()
+    """Serve the adapter from `home` with extra LD_ADAPTER_* settings until the block ends.
+
+    `port`: when another process must know the address before this one starts (two adapters
+    that are each other's partners); else a free one.
+    """
+    port = port or free_port()
     env = {
         **os.environ,
         "LD_ADAPTER_HOME": str(home),

@@ -254,3 +254,11 @@ def test_minimising_leaves_the_stored_resource_as_it_was() -> None:
     cut = minimise(patient, build(scenario).basis.disclosure)
     assert cut is not None and cut != patient
     assert patient == before
+
+
+def test_a_partner_resource_without_profiles_is_sent_without_meta() -> None:
+    # Partners bundles need not claim profiles; the store adds only versionId and lastUpdated.
+    organization = partner("health").organization
+    held = {**organization, "meta": {"versionId": "3", "lastUpdated": "2026-12-01T00:00:00Z"}}
+    cut = minimise(held, build(SCENARIOS[0]).basis.disclosure)
+    assert cut is not None and "meta" not in cut
