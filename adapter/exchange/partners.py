@@ -9,7 +9,7 @@ Organization providing it (with an ODS code) and an active FHIR messaging Endpoi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,10 +129,13 @@ def _read(uow: UnitOfWork, reference: object, resource_type: str) -> dict | None
     return uow.resources.read(resource_type, reference.split("/", 1)[1])
 
 
-def load_partners(store: Store, settings: Settings) -> list[dict]:
+def load_partners(store: Store, settings: Settings, directory: Sequence[dict] = ()) -> list[dict]:
     """Load (or refresh) the partners bundle into the store; [] when LD_ADAPTER_PARTNERS is unset.
 
-    Organizations already stored (the service directory's trusts) may be named by `providedBy`.
+    Organizations already stored (the service directory's trusts) may be named by `providedBy`,
+    but not restated: a bundle resource with a directory resource's id is refused, since the two
+    would overwrite each other at every start (and a worker starting meanwhile would read the
+    directory's copy, without what the bundle adds, such as an OAuth client id).
     Partners removed from the bundle stay stored: mark them inactive instead.
     """
     if settings.partners_path is None:
@@ -143,9 +146,23 @@ def load_partners(store: Store, settings: Settings) -> list[dict]:
             return _read(uow, reference, reference.split("/", 1)[0])
 
         resources = load_partner_bundle(settings.partners_path, stored)
+        _refuse_directory_ids(settings.partners_path, resources, directory)
         for resource in resources:
             uow.resources.upsert(resource)
     return resources
+
+
+def _refuse_directory_ids(path: Path, resources: list[dict], directory: Sequence[dict]) -> None:
+    """PartnerBundleError naming each bundle resource that restates a service directory one."""
+    taken = {(r.get("resourceType"), r.get("id")) for r in directory}
+    problems = [
+        f"{r['resourceType']}/{r['id']}: the service directory has this resource; give the "
+        "partner's its own id (an Organization may share the ODS code) and point its services at it"
+        for r in resources
+        if (r.get("resourceType"), r.get("id")) in taken
+    ]
+    if problems:
+        raise PartnerBundleError(f"LD_ADAPTER_PARTNERS {path}", problems)
 
 
 def load_partner_bundle(

@@ -108,6 +108,6 @@ def prepare_store(store: Store, settings: Settings) -> list[dict]:
     directory = load_service_directory(store, settings)
     check_sender(settings, directory)
     check_inbound_site(settings, directory)
-    load_partners(store, settings)  # after the directory: partners may name its trusts
+    load_partners(store, settings, directory)  # after the directory: partners may name its trusts
     load_conformance_package(store)
     return directory

@@ -221,3 +221,15 @@ def test_serve_on_another_port_moves_where_partners_reply(tmp_path: Path, monkey
     monkeypatch.setenv("LD_ADAPTER_SOURCE_ENDPOINT", "https://ld.example.org/bars")
     assert CliRunner().invoke(main, ["serve", "--port", "9090"]).exit_code == 0
     assert served[1].source_endpoint == "https://ld.example.org/bars"
+
+
+def test_a_bundle_may_not_restate_a_directory_resource(tmp_path: Path) -> None:
+    # The two would overwrite each other at every start, and a worker starting in between would
+    # read the directory's copy: without the partner's OAuth client id, its messages get 403.
+    bundle = json.loads(LOCAL.read_text(encoding="utf-8"))
+    mpft = json.loads((ROOT / "mappings/service-directory/Organization-mpft.json").read_text())
+    bundle["entry"].append({"resource": mpft})
+    path = tmp_path / "partners.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    with pytest.raises(PartnerBundleError, match="Organization/mpft: the service directory"):
+        create_app(Settings(home=tmp_path, partners_path=path))

@@ -32,7 +32,8 @@ CLIENTS = {"mpft": MPFT_CLIENT, "example-council": OTHER_CLIENT}
 def partners_with_clients(folder: Path, clients: dict[str, str] | None = None) -> Path:
     """The local partners bundle with an OAuth client id on each named Organization.
 
-    An Organization only in the service directory (mpft, bsmhft) is copied into the bundle.
+    An Organization only in the service directory (mpft, bsmhft) is copied into the bundle under
+    an id of its own (`mpft-partner`), and the services it provides point at the copy.
     """
     bundle = json.loads(LOCAL_PARTNERS.read_text(encoding="utf-8"))
     resources = {
@@ -46,15 +47,27 @@ def partners_with_clients(folder: Path, clients: dict[str, str] | None = None) -
         if r["resourceType"] == "Organization"
     }
     for org_id, client in (clients or CLIENTS).items():
-        if org_id not in resources:
-            resources[org_id] = copy.deepcopy(directory[org_id])
-            bundle["entry"].append({"resource": resources[org_id]})
+        if org_id not in resources:  # a directory trust: the partner's own copy, under its own id
+            copied = {**copy.deepcopy(directory[org_id]), "id": f"{org_id}-partner"}
+            copied.pop("meta", None)
+            _point_services_at(bundle, org_id, copied["id"])
+            resources[org_id] = copied
+            bundle["entry"].append({"resource": copied})
         resources[org_id].setdefault("identifier", []).append(
             {"system": client_id_system(), "value": client}
         )
     path = folder / "partners-with-clients.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
     return path
+
+
+def _point_services_at(bundle: dict, old_id: str, new_id: str) -> None:
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource.get("providedBy", {}).get("reference") == f"Organization/{old_id}":
+            resource["providedBy"] = {"reference": f"Organization/{new_id}"}
+        if resource.get("managingOrganization", {}).get("reference") == f"Organization/{old_id}":
+            resource["managingOrganization"] = {"reference": f"Organization/{new_id}"}
 
 
 @functools.cache
