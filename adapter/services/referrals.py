@@ -48,7 +48,7 @@ def receive_referral_in(
     warnings are shown on the record beside the identity warnings, e.g. what the converter
     of a message set aside.
     """
-    service = service_for_site(uow, referral.site, directory, "site")
+    service = _directory_site_service(uow, referral.site, directory)
     ids = _new_ids(referral)
     resources = _map(referral, ids, service)
     ensure_conformant(resources.all())
@@ -99,6 +99,20 @@ def _site_service(store: Store, site: str, directory: list[dict]) -> SiteService
     if service.performer is None:
         with store.unit_of_work(read_only=True) as uow:
             service = service_for_site(uow, site, directory, "site")
+    return service
+
+
+def _directory_site_service(uow: UnitOfWork, site: str, directory: list[dict]) -> SiteService:
+    """The L&D service at the site, without a read when the directory holds its Location.
+
+    Every directory resource is upserted into the store at start and none is ever deleted, so
+    a Location the directory holds is stored; any other site is read by service_for_site,
+    which says what is wrong with it.
+    """
+    service = site_service(directory, site)
+    listed = any(r.get("resourceType") == "Location" and r.get("id") == site for r in directory)
+    if service.performer is None or not listed:
+        service = service_for_site(uow, site, directory, "site")
     return service
 
 

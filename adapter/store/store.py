@@ -75,6 +75,11 @@ class Store:
             with self.engine.connect() as connection:
                 if read_only:
                     connection = connection.execution_options(ld_read_only=True)
+                    if connection.dialect.name == "postgresql":
+                        # Under READ COMMITTED each statement takes its own snapshot inside a
+                        # transaction too, so reads see the same without BEGIN and COMMIT: two
+                        # round trips saved. Writes never run here (before_commit is skipped).
+                        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 with connection.begin():
                     uow = UnitOfWork(connection, self.registry, observer)
                     if observer is None:
