@@ -169,7 +169,7 @@ def contained_unreferenced(resource: Any, env: dict) -> bool | None:
     if not isinstance(contained, list) or not contained:
         return True
     # FHIRPath looks in reference, canonical, uri and url values; we look in every string.
-    strings = set(_strings(resource))
+    strings = _strings(resource)
     for item in contained:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
@@ -178,15 +178,19 @@ def contained_unreferenced(resource: Any, env: dict) -> bool | None:
     return True
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: Any) -> set[str]:
     """Every string in a JSON value (references, canonicals and uris among them)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
+    found: set[str] = set()
+    stack = [value]  # a stack, not recursion: one set filled, no list built per level
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.add(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 NATIVE: dict[str, Callable[[Any, dict], bool | None]] = {"dom-3": contained_unreferenced}

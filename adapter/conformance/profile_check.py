@@ -131,19 +131,20 @@ class ProfileCheck:
         """Every extension in the resource: ours checked against their definition, others warned."""
         if isinstance(data, list):
             for i, item in enumerate(data):
-                self.extensions(item, f"{at}[{i}]")
+                if isinstance(item, dict | list):
+                    self.extensions(item, f"{at}[{i}]")
             return
         if not isinstance(data, dict):
             return
         for key, value in data.items():
-            if key == "contained" or key == "resourceType":
+            # Only objects and arrays can hold extensions: a path is built for those alone.
+            if not isinstance(value, dict | list) or key in ("contained", "resourceType"):
                 continue
             here = f"{at}.{key}"
             if key in ("extension", "modifierExtension") and isinstance(value, list):
                 for i, ext in enumerate(value):
                     self.one_extension(ext, f"{here}[{i}]")
-            if isinstance(value, dict | list):
-                self.extensions(value, here)
+            self.extensions(value, here)
 
     def one_extension(self, ext: Any, at: str) -> None:
         url = ext.get("url") if isinstance(ext, dict) else None

@@ -83,8 +83,9 @@ class Walker:
         choices: dict[str, list[str]] = {}
         is_extension = cmap is self._extension_map
         nested, self._in_extension = self._in_extension, is_extension
+        check_element = self.element
         for key, value in data.items():
-            if key.startswith("_"):
+            if key[:1] == "_":
                 self._primitive_extension(data, key, value, elements.get(key[1:]), path)
                 if key[1:] in elements and key[1:] not in data:
                     self._note_choice(choices, elements[key[1:]])
@@ -94,8 +95,11 @@ class Walker:
                 if not (is_resource and key == "resourceType"):
                     self._unknown(key, path)
                 continue
-            self._note_choice(choices, element)
-            self.element(value, element, f"{path}.{key}", data.get("_" + key))
+            if element.choice:
+                choices.setdefault(element.choice, []).append(element.key)
+            # The `_key` sibling matters to primitives only (and to a null of any element).
+            sibling = data.get("_" + key) if element.primitive or value is None else None
+            check_element(value, element, f"{path}.{key}", sibling)
         self._in_extension = nested
         for name, found in choices.items():
             if len(found) > 1:
@@ -109,7 +113,7 @@ class Walker:
                 )
         if is_extension:
             self._extension_rules(data, path, nested)
-        elif not is_resource and data.keys() == {"id"}:
+        elif not is_resource and len(data) == 1 and "id" in data:
             why = "ele-1: All FHIR elements must have a @value or children (an id alone is not one)"
             self.issues.append(issue("LD-ELEMENT-ID-ONLY", path, why))
         if cmap.invariants is not None:
