@@ -87,7 +87,7 @@ def process_message() -> Response:
     _check_addressed(bundle, header, settings)
     with services.store.unit_of_work(read_only=True) as uow:
         partner = _partner(uow, services, client, source_endpoint(header))
-        seen = uow.inbound.get_by_request_id(request_id) is not None
+        seen = uow.inbound.has_request_id(request_id)
     partner = _check_sender(bundle, header, partner)
     if seen:  # the insert in dispatch decides races; this answers a plain replay cheaply
         raise _duplicate()

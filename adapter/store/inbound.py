@@ -73,6 +73,11 @@ class InboundRepository:
         row = self._db.execute(sa.select(inbound_message).where(M.id == record_id)).first()
         return _record(row) if row else None
 
+    def has_request_id(self, request_id: str) -> bool:
+        """Whether a message with this X-Request-Id was received (its row is not read)."""
+        query = sa.select(sa.literal(1)).where(M.request_id == request_id).limit(1)
+        return self._db.execute(query).first() is not None
+
     def get_by_request_id(self, request_id: str) -> InboundMessageRecord | None:
         """The message received with this X-Request-Id, or None."""
         query = sa.select(inbound_message).where(M.request_id == request_id)

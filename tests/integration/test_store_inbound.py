@@ -65,6 +65,8 @@ def test_add_and_read_back_by_id_request_bundle_and_referral(store: Store) -> No
         assert first == inbound("m1", referral_id="r-1")
         assert first is not None and first.body == BUNDLE
         assert uow.inbound.get_by_request_id("req-m2") == uow.inbound.get("m2")
+        assert uow.inbound.has_request_id("req-m2")
+        assert not uow.inbound.has_request_id("req-other")
         assert uow.inbound.get_by_bundle_id("b-1") == first
         assert uow.inbound.get_by_bundle_id("other") is None
         assert [m.id for m in uow.inbound.for_referral("r-1")] == ["m1", "m2"]
