@@ -42,7 +42,7 @@ def check_primitive(value: object, prim: Primitive, path: str) -> Issue | None:
             f"{prim.name} must be a JSON {prim.json_type}; found a JSON {json_type(value)}",
         )
     if isinstance(value, str):
-        return _check_text(value, prim, path)
+        return check_text(value, prim, path)
     low, high = prim.low, prim.high
     if isinstance(value, int) and low is not None and high is not None and not low <= value <= high:
         why = f"{prim.name} must be between {low} and {high}; found a number outside that range"
@@ -50,7 +50,8 @@ def check_primitive(value: object, prim: Primitive, path: str) -> Issue | None:
     return None
 
 
-def _check_text(value: str, prim: Primitive, path: str) -> Issue | None:
+def check_text(value: str, prim: Primitive, path: str) -> Issue | None:
+    """The one problem with a string value of a primitive that travels as a JSON string."""
     if not value:
         return issue("LD-VALUE-EMPTY-STRING", path, f"{prim.name} must not be an empty string")
     # R4 datatypes: no character below U+0020 but tab, CR and LF (the regexes' \S lets them by).

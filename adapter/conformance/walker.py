@@ -7,7 +7,7 @@ import re
 from adapter.conformance.bundle import BundleIndex, bundle_issues
 from adapter.conformance.definitions import Definitions, Element, ElementMap
 from adapter.conformance.messages import issue, json_type
-from adapter.conformance.primitives import check_primitive
+from adapter.conformance.primitives import check_primitive, check_text
 from adapter.conformance.references import Scope, check_reference
 from adapter.errors import Issue
 
@@ -164,8 +164,12 @@ class Walker:
 
     def item(self, value: object, element: Element, path: str) -> None:
         """Check one value of an element against its type."""
-        if element.primitive is not None:
-            problem = check_primitive(value, element.primitive, path)
+        prim = element.primitive
+        if prim is not None:
+            if type(value) is str and prim.json_type == "string":  # most values: one call less
+                problem = check_text(value, prim, path)
+            else:
+                problem = check_primitive(value, prim, path)
             if problem:
                 self.issues.append(problem)
                 return
