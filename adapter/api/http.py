@@ -69,3 +69,25 @@ def json_response(
         headers=headers,
         content_type="application/json; charset=utf-8",
     )
+
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def page_parameters(issues: list[Issue]) -> tuple[int, int]:
+    """`limit` (1-100, default 20) and `offset` from the query; a bad one is added to `issues`."""
+    limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
+    offset = whole_number("offset", 0, 0, 10**9, issues)
+    return limit, offset
+
+
+def whole_number(name: str, default: int, low: int, high: int, issues: list[Issue]) -> int:
+    """A whole-number query parameter within [low, high]; else `default`, and an issue naming it."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    issues.append(Issue(f"{name} must be a whole number from {low} to {high}.", expression=(name,)))
+    return default

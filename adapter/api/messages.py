@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request, url_for
 
 from adapter.api.audit import note_records
 from adapter.api.context import app_services
-from adapter.api.http import json_response
+from adapter.api.http import json_response, page_parameters
 from adapter.api.native_scopes import require_native
 from adapter.auth import require_scopes
 from adapter.errors import InvalidInput, Issue
@@ -24,8 +24,6 @@ from adapter.services import messages
 
 messages_blueprint = Blueprint("messages", __name__)
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 STATUSES = (*PENDING_STATES, *FINAL_STATES)
 _LIST_PARAMETERS = ("status", "limit", "offset")
 
@@ -95,18 +93,7 @@ def _list_query() -> tuple[str | None, int, int]:
         issues.append(
             Issue(f"status must be one of {', '.join(STATUSES)}.", expression=("status",))
         )
-    limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
-    offset = whole_number("offset", 0, 0, 10**9, issues)
+    limit, offset = page_parameters(issues)
     if issues:
         raise InvalidInput(issues)
     return status, limit, offset
-
-
-def whole_number(name: str, default: int, low: int, high: int, issues: list[Issue]) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if raw.isdigit() and low <= int(raw) <= high:
-        return int(raw)
-    issues.append(Issue(f"{name} must be a whole number from {low} to {high}.", expression=(name,)))
-    return default

@@ -10,7 +10,14 @@ from flask import Blueprint, Response, request, url_for
 from adapter import services
 from adapter.api.audit import note_records
 from adapter.api.context import app_services
-from adapter.api.http import if_match_version, json_response, public, read_json_body, version_etag
+from adapter.api.http import (
+    if_match_version,
+    json_response,
+    page_parameters,
+    public,
+    read_json_body,
+    version_etag,
+)
 from adapter.api.native_scopes import require_native
 from adapter.api.openapi import openapi_document
 from adapter.errors import InvalidInput, Issue
@@ -19,8 +26,6 @@ from adapter.store import ReferralFilters, ReferralRecord
 
 native_blueprint = Blueprint("native", __name__)
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 _TEXT_FILTERS = ("status", "source", "setting", "site", "urgency", "nhs_number", "local_id")
 _DATE_FILTERS = ("received_from", "received_to")
 _PAGING = ("limit", "offset")
@@ -129,18 +134,7 @@ def _parse_list_query() -> tuple[ReferralFilters, int, int]:
                 )
             else:
                 values[name] = parsed
-    limit = _bounded_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
-    offset = _bounded_int("offset", 0, 0, 10**9, issues)
+    limit, offset = page_parameters(issues)
     if issues:
         raise InvalidInput(issues)
     return ReferralFilters(**values), limit, offset  # type: ignore[arg-type]
-
-
-def _bounded_int(name: str, default: int, low: int, high: int, issues: list[Issue]) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if raw.isdigit() and low <= int(raw) <= high:
-        return int(raw)
-    issues.append(Issue(f"{name} must be a whole number from {low} to {high}.", expression=(name,)))
-    return default

@@ -7,8 +7,7 @@ from flask import Blueprint, Response, request, url_for
 from adapter import services
 from adapter.api.audit import note_purpose, note_records
 from adapter.api.context import app_services
-from adapter.api.http import json_response, read_json_body, version_etag
-from adapter.api.messages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, whole_number
+from adapter.api.http import json_response, page_parameters, read_json_body, version_etag
 from adapter.api.native_scopes import require_native
 from adapter.errors import InvalidInput, Issue
 from adapter.exchange.worker import wake
@@ -70,8 +69,7 @@ def _search_query() -> tuple[bool, int, int]:
     overdue = request.args.get("overdue", "false")
     if overdue not in ("true", "false"):
         issues.append(Issue("overdue must be true or false.", expression=("overdue",)))
-    limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
-    offset = whole_number("offset", 0, 0, 10**9, issues)
+    limit, offset = page_parameters(issues)
     if issues:
         raise InvalidInput(issues)
     return overdue == "true", limit, offset
