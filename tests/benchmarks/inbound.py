@@ -15,8 +15,6 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,7 +27,7 @@ import requests
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.store import InboundMessageRecord, Store
 from adapter.store.testing import postgres_schema
-from tests.benchmarks.intake_parallel import run_wrk
+from tests.benchmarks.intake_parallel import WRK_REPORT_LUA, run_load, run_wrk
 from tests.support.inbound import (
     OUR_ODS,
     message_headers,
@@ -75,7 +73,8 @@ def _messages(count: int, numbers: Iterator[str], prefix: str) -> list[dict]:
     return out
 
 
-_WRK_LUA = """
+_WRK_LUA = (
+    """
 local numbers = {%(numbers)s}
 local template = %(template)s
 local headers = {["Content-Type"] = "application/fhir+json", ["Authorization"] = "Bearer %(token)s",
@@ -92,20 +91,9 @@ request = function()
   return wrk.format("POST", "/fhir/$process-message", headers, body)
 end
 
-response = function(status, _headers, body)
-  if status ~= 201 and first_refusal == nil then
-    first_refusal = status .. " " .. body
-  end
-end
-
-done = function(summary, latency, _requests)
-  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
-    summary.errors.status + summary.errors.connect + summary.errors.read
-      + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
-  if first_refusal then io.write("REFUSED " .. first_refusal .. "\\n") end
-end
 """
+    + WRK_REPORT_LUA
+)
 
 
 def _wrk_script(token: str, numbers: Iterator[str], run: str) -> str:
@@ -133,34 +121,12 @@ def _wrk_script(token: str, numbers: Iterator[str], run: str) -> str:
 
 def _load(base: str, token: str, messages: list[dict]) -> tuple[float, list[float]]:
     """POST every message from CLIENTS threads; (seconds elapsed, each request's latency)."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    start = threading.Barrier(CLIENTS + 1)
 
-    def client(share: list[dict]) -> None:
-        session = requests.Session()
-        mine = []
-        start.wait()
-        for message in share:
-            began = time.perf_counter()
-            response = session.post(
-                f"{base}/fhir/$process-message", json=message, headers=message_headers(token)
-            )
-            mine.append(time.perf_counter() - began)
-            assert response.status_code == 201, response.text
-        with lock:
-            latencies.extend(mine)
+    def send(session: requests.Session, message: dict) -> requests.Response:
+        url = f"{base}/fhir/$process-message"
+        return session.post(url, json=message, headers=message_headers(token), timeout=30)
 
-    threads = [
-        threading.Thread(target=client, args=(messages[i::CLIENTS],)) for i in range(CLIENTS)
-    ]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - began, latencies
+    return run_load(messages, CLIENTS, send)
 
 
 @contextmanager

@@ -47,8 +47,15 @@ def _all_cores() -> None:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
 
-def run_load(base: str, token: str, bodies: list[dict], clients: int) -> tuple[float, list[float]]:
-    """Post every body from `clients` threads; (seconds elapsed, each request's latency)."""
+Send = Callable[[requests.Session, dict], requests.Response]
+
+
+def run_load(bodies: list[dict], clients: int, send: Send) -> tuple[float, list[float]]:
+    """`send` every body from `clients` threads, each with its own session; (seconds, latencies).
+
+    Each answer must be 201. wrk is preferred (Python client threads share the cores with the
+    server); this is the fallback when it is not installed.
+    """
     latencies: list[float] = []
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
@@ -56,12 +63,11 @@ def run_load(base: str, token: str, bodies: list[dict], clients: int) -> tuple[f
 
     def client(share: list[dict]) -> None:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
         mine = []
         start.wait()
         for body in share:
             began = time.perf_counter()
-            response = session.post(f"{base}/api/referrals", json=body, timeout=30)
+            response = send(session, body)
             mine.append(time.perf_counter() - began)
             assert response.status_code == 201, response.text
         with lock:
@@ -77,21 +83,8 @@ def run_load(base: str, token: str, bodies: list[dict], clients: int) -> tuple[f
     return time.perf_counter() - began, latencies
 
 
-_WRK_LUA = """
-local numbers = {%(numbers)s}
-local template = %(template)s
-local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}
-local next_index = 0
-local first_refusal = nil
-
-request = function()
-  next_index = next_index + 1
-  local number = numbers[(next_index - 1) %% #numbers + 1]
-  local id = "%(prefix)s-" .. next_index
-  local body = template:gsub("__NHS__", number):gsub("__ID__", id)
-  return wrk.format("POST", "/api/referrals", headers, body)
-end
-
+# What every wrk script of these benchmarks ends with: run_wrk reads its RESULT and REFUSED lines.
+WRK_REPORT_LUA = """
 response = function(status, _headers, body)
   if status ~= 201 and first_refusal == nil then
     first_refusal = status .. " " .. body
@@ -106,6 +99,25 @@ done = function(summary, latency, _requests)
   if first_refusal then io.write("REFUSED " .. first_refusal .. "\\n") end
 end
 """
+_WRK_LUA = (
+    """
+local numbers = {%(numbers)s}
+local template = %(template)s
+local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}
+local next_index = 0
+local first_refusal = nil
+
+request = function()
+  next_index = next_index + 1
+  local number = numbers[(next_index - 1) %% #numbers + 1]
+  local id = "%(prefix)s-" .. next_index
+  local body = template:gsub("__NHS__", number):gsub("__ID__", id)
+  return wrk.format("POST", "/api/referrals", headers, body)
+end
+
+"""
+    + WRK_REPORT_LUA
+)
 
 
 def _wrk_script(token: str, numbers: Iterator[str], count: int, prefix: str) -> str:
@@ -198,7 +210,17 @@ def _warm_up(base: str, token: str, numbers: Iterator[str]) -> None:
             base, _wrk_script(token, numbers, 600 * WARM_SECONDS, "WARM"), CLIENTS, WARM_SECONDS
         )
     else:
-        run_load(base, token, _bodies(WARMUP, numbers, "WARM"), CLIENTS)
+        run_load(_bodies(WARMUP, numbers, "WARM"), CLIENTS, _poster(base, token))
+
+
+def _poster(base: str, token: str) -> Send:
+    """POST a native referral with the bearer token."""
+
+    def post(session: requests.Session, body: dict) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return session.post(f"{base}/api/referrals", json=body, headers=headers, timeout=30)
+
+    return post
 
 
 def _load(base: str, token: str, numbers: Iterator[str]) -> dict:
@@ -206,9 +228,8 @@ def _load(base: str, token: str, numbers: Iterator[str]) -> dict:
     if shutil.which("wrk"):
         script = _wrk_script(token, numbers, 600 * WRK_SECONDS, "LOAD")
         return run_wrk(base, script, CLIENTS, WRK_SECONDS)
-    elapsed, latencies = run_load(
-        base, token, _bodies(CLIENTS * PER_CLIENT, numbers, "LOAD"), CLIENTS
-    )
+    bodies = _bodies(CLIENTS * PER_CLIENT, numbers, "LOAD")
+    elapsed, latencies = run_load(bodies, CLIENTS, _poster(base, token))
     latencies.sort()
     return {
         "requests": len(latencies),
