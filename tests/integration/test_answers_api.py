@@ -11,13 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter.conformance import has_errors, validate
-from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.integration.test_audit import audits
 from tests.support.answers import REFERRALS, received_referral
+from tests.support.partner_app import deliver, partner_app_settings
 from tests.support.partner_server import PartnerServer
-from tests.support.partners import partners_at
 
 ACCEPT = {"decision": "accepted", "recorded_by": "Sam Patel"}
 REJECT = {"decision": "rejected", "reason": "40", "recorded_by": "Sam Patel"}
@@ -32,20 +31,7 @@ def partner() -> Iterator[PartnerServer]:
 @pytest.fixture
 def settings(tmp_path: Path, partner: PartnerServer, database_url: str) -> Settings:  # noqa: F811
     """An app on SQLite and PostgreSQL whose partners all live at the test partner's address."""
-    return Settings(
-        home=tmp_path,
-        base_url="http://testserver",
-        database_url=database_url,
-        partners_path=partners_at(partner.base, tmp_path),
-        delivery_in_process=False,
-        delivery_backoff_base=0.01,
-        delivery_backoff_max=0.01,
-    )
-
-
-def _deliver(app: Flask) -> int:
-    context = app.extensions["ld_adapter"]
-    return DeliveryWorker(context.store, context.settings).run_once()
+    return partner_app_settings(tmp_path, partner.base, database_url)
 
 
 def _post(client: FlaskClient, auth: dict, referral_id: str, kind: str, body: dict):  # type: ignore[no-untyped-def]
@@ -63,8 +49,8 @@ def test_accepting_then_seen_sends_two_valid_responses_in_the_conversation(
     seen = _post(client, auth, referral["id"], "outcome", {"outcome": "seen", "recorded_by": "Sam"})
     assert seen.status_code == 201, seen.get_json()
 
-    assert _deliver(app) >= 1
-    _deliver(app)  # the outcome waits behind the decision (one queue per referral)
+    assert deliver(app) >= 1
+    deliver(app)  # the outcome waits behind the decision (one queue per referral)
     arrived = partner.wait_for(2)
     codes = []
     for message in arrived:
@@ -101,7 +87,7 @@ def test_a_rejection_needs_a_bars_reason_and_closes_the_referral(
     assert unknown.status_code == 400
     rejected = _post(client, auth, referral["id"], "decision", REJECT)
     assert rejected.status_code == 201, rejected.get_json()
-    assert _deliver(app) == 1
+    assert deliver(app) == 1
     task = next(
         e["resource"]
         for e in partner.wait_for(1)[0].bundle["entry"]

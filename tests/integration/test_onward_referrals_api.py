@@ -13,11 +13,10 @@ from flask.testing import FlaskClient
 
 from adapter import create_app
 from adapter.conformance import has_errors, validate
-from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
+from tests.support.partner_app import deliver, partner_app_settings
 from tests.support.partner_server import PartnerServer
-from tests.support.partners import partners_at
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRALS = ROOT / "fixtures" / "native" / "referrals"
@@ -37,21 +36,7 @@ def partner() -> Iterator[PartnerServer]:
 @pytest.fixture
 def settings(tmp_path: Path, partner: PartnerServer, database_url: str) -> Settings:  # noqa: F811
     """An app on SQLite and PostgreSQL whose partners all live at the test partner's address."""
-    return Settings(
-        home=tmp_path,
-        base_url="http://testserver",
-        database_url=database_url,
-        partners_path=partners_at(partner.base, tmp_path),
-        delivery_in_process=False,
-        delivery_backoff_base=0.01,
-        delivery_backoff_max=0.01,
-    )
-
-
-def _deliver(app: Flask) -> int:
-    """Run one pass of a delivery worker, as `ld-adapter worker` would."""
-    context = app.extensions["ld_adapter"]
-    return DeliveryWorker(context.store, context.settings).run_once()
+    return partner_app_settings(tmp_path, partner.base, database_url)
 
 
 def _referral(client: FlaskClient, auth: dict, name: str = "adult-custody-telford") -> dict:
@@ -85,7 +70,7 @@ def test_an_onward_referral_is_queued_then_delivered_as_a_valid_message(
     assert record["delivery"]["status"] == "queued"
     assert partner.received == []  # no request calls a partner
 
-    assert _deliver(app) == 1
+    assert deliver(app) == 1
     arrived = partner.wait_for(1)[0]
     assert arrived.correlation_id and arrived.request_id
     message = arrived.bundle
@@ -111,7 +96,7 @@ def test_a_gp_never_receives_custody_identifiers(
 ) -> None:
     referral = _referral(client, auth)
     assert _onward(client, auth, referral["id"]).status_code == 201
-    _deliver(app)
+    deliver(app)
     text = json.dumps(partner.wait_for(1)[0].bundle)
     native = json.loads((REFERRALS / "adult-custody-telford.json").read_text(encoding="utf-8"))
     for identifier in native["person"].get("local_identifiers", []):
@@ -130,7 +115,7 @@ def test_the_shipped_probation_partner_is_told_only_with_criminal_justice_consen
     limited = _referral(client, auth, "court-cannock-magistrates")
     created = _onward(client, auth, limited["id"], pathway="criminal-justice", to=PROBATION)
     assert created.status_code == 201, created.get_json()
-    assert _deliver(app) == 1
+    assert deliver(app) == 1
     message = partner.wait_for(1)[0].bundle
     assert not has_errors(validate(message))
     destination = message["entry"][0]["resource"]["destination"][0]
@@ -177,7 +162,7 @@ def test_safeguarding_without_consent_needs_and_records_a_lawful_basis(
         for coding in purpose["coding"]
     ]
     assert purposes == ["safeguarding-adult"]  # the disclosure without consent, and its basis
-    _deliver(app)
+    deliver(app)
     sent = partner.wait_for(1)[0].bundle
     assert any(e["resource"]["resourceType"] == "Consent" for e in sent["entry"])
 
@@ -221,7 +206,7 @@ def test_cancel_before_delivery_withdraws_the_message(
     assert cancelled.status_code == 200, cancelled.get_json()
     body = cancelled.get_json()
     assert (body["status"], body["delivery"]["status"]) == ("cancelled", "cancelled")
-    assert _deliver(app) == 0
+    assert deliver(app) == 0
     assert partner.received == []
     service_request = client.get(f"/fhir/{body['fhir']['service_request']}", headers=auth)
     assert service_request.get_json()["status"] == "revoked"
@@ -234,14 +219,14 @@ def test_cancel_after_delivery_sends_a_cancellation_in_the_same_conversation(
 ) -> None:
     referral = _referral(client, auth)
     record = _onward(client, auth, referral["id"]).get_json()
-    _deliver(app)
+    deliver(app)
     cancelled = client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
     assert cancelled.status_code == 200
     assert [m["kind"] for m in cancelled.get_json()["messages"]] == [
         "onward-referral",
         "cancellation",
     ]
-    _deliver(app)
+    deliver(app)
     first, second = partner.wait_for(2)
     assert second.correlation_id == first.correlation_id
     assert second.request_id != first.request_id
@@ -276,7 +261,7 @@ def test_a_refused_message_is_dead_lettered_with_the_partners_outcome_and_replay
         "issue": [{"severity": "error", "code": "invalid", "diagnostics": "unknown service"}],
     }
     partner.fail(400, outcome=outcome)
-    _deliver(app)
+    deliver(app)
     failed = client.get(f"/api/onward-referrals/{record['id']}", headers=auth).get_json()
     assert failed["delivery"]["status"] == "dead-letter"
     shown = failed["delivery"]["partner_outcome"]
@@ -285,7 +270,7 @@ def test_a_refused_message_is_dead_lettered_with_the_partners_outcome_and_replay
     message_id = failed["delivery"]["message_id"]
     replayed = client.post(f"/api/messages/{message_id}/replay", headers=auth)
     assert replayed.status_code == 200
-    _deliver(app)
+    deliver(app)
     assert len(partner.wait_for(1)) == 1
     assert (
         client.get(f"/api/onward-referrals/{record['id']}", headers=auth).get_json()["delivery"][
@@ -301,14 +286,14 @@ def test_a_cancelled_onward_referrals_dead_letter_is_never_sent_again(
     referral = _referral(client, auth)
     record = _onward(client, auth, referral["id"]).get_json()
     partner.fail(400)
-    _deliver(app)
+    deliver(app)
     cancelled = client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
     assert [m["kind"] for m in cancelled.get_json()["messages"]] == ["onward-referral"]
     message_id = cancelled.get_json()["delivery"]["message_id"]
     refused = client.post(f"/api/messages/{message_id}/replay", headers=auth)
     assert refused.status_code == 409
     assert "cancelled" in refused.get_json()["issue"][0]["diagnostics"]
-    _deliver(app)
+    deliver(app)
     assert partner.received == []
 
 
@@ -320,14 +305,14 @@ def test_cancel_after_an_attempt_without_an_answer_still_tells_the_partner(
     referral = _referral(client, auth)
     record = _onward(client, auth, referral["id"]).get_json()
     partner.stall(1.0)  # the partner stores it, but answers after we stopped waiting
-    _deliver(impatient)
+    deliver(impatient)
     waiting = client.get(f"/api/onward-referrals/{record['id']}", headers=auth).get_json()
     assert (waiting["delivery"]["status"], waiting["delivery"]["attempts"]) == ("retrying", 1)
     cancelled = client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
     kinds = {m["kind"]: m["status"] for m in cancelled.get_json()["messages"]}
     assert kinds == {"onward-referral": "cancelled", "cancellation": "queued"}
     partner.wait_for(1)
-    _deliver(impatient)
+    deliver(impatient)
     arrived = partner.wait_for(2)
     assert arrived[1].bundle["entry"][0]["resource"]["reason"]["coding"][0]["code"] == "delete"
     task = client.get(f"/fhir/{record['fhir']['task']}", headers=auth).get_json()
@@ -340,9 +325,9 @@ def test_the_task_of_a_delivered_then_cancelled_referral_says_cancelled(
 ) -> None:
     referral = _referral(client, auth)
     record = _onward(client, auth, referral["id"]).get_json()
-    _deliver(app)
+    deliver(app)
     client.post(f"/api/onward-referrals/{record['id']}/cancel", headers=auth)
-    _deliver(app)
+    deliver(app)
     partner.wait_for(2)
     task = client.get(f"/fhir/{record['fhir']['task']}", headers=auth).get_json()
     assert (task["status"], task["businessStatus"]["coding"][0]["code"]) == (

@@ -24,8 +24,8 @@ from adapter.services.inbound_responses import handle_response
 from adapter.settings import Settings
 from adapter.store.tables import onward_referral
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
+from tests.support.partner_app import partner_app_settings
 from tests.support.partner_server import PartnerServer
-from tests.support.partners import partners_at
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRALS = ROOT / "fixtures" / "native" / "referrals"
@@ -42,15 +42,8 @@ def partner() -> Iterator[PartnerServer]:
 
 @pytest.fixture
 def settings(tmp_path: Path, partner: PartnerServer, database_url: str) -> Settings:  # noqa: F811
-    return Settings(
-        home=tmp_path,
-        base_url="http://testserver",
-        database_url=database_url,
-        partners_path=partners_at(partner.base, tmp_path),
-        delivery_in_process=False,
-        delivery_backoff_base=0.01,
-        delivery_backoff_max=0.01,
-    )
+    """An app on SQLite and PostgreSQL whose partners all live at the test partner's address."""
+    return partner_app_settings(tmp_path, partner.base, database_url)
 
 
 def _onward(client: FlaskClient, auth: dict, pathway: str = "gp", to: str = GP) -> dict:
