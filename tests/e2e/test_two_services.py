@@ -10,6 +10,7 @@ referral), and a cancellation (revoked at West Mercia).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -37,8 +38,6 @@ def database(kind: str, name: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
         return
-    import os
-
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
