@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from adapter.api.onward_referrals import onward_blueprint
     from adapter.api.openapi_page import docs_blueprint
     from adapter.api.process_message import process_blueprint
+    from adapter.api.reports import reports_blueprint
     from adapter.auth import TokenVerifier, authenticate, refuse_partner_client
     from adapter.exchange.partner_clients import partner_clients
     from adapter.store import Store
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(messages_blueprint, url_prefix="/api")
     app.register_blueprint(onward_blueprint, url_prefix="/api")
     app.register_blueprint(answers_blueprint, url_prefix="/api")
+    app.register_blueprint(reports_blueprint, url_prefix="/api")
     app.register_blueprint(docs_blueprint, url_prefix="/api")
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")

@@ -45,6 +45,8 @@ INTERACTIONS = {
     "answers.record_decision": "create",
     "answers.record_outcome": "create",
     "answers.list_answers": "search-type",
+    # A report is kept as a DocumentReference: producing one creates it.
+    "reports.justice_report": "create",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")
@@ -72,6 +74,13 @@ def note_records(resource_ids: Iterable[dict]) -> None:
         return
     for ids in resource_ids:
         scope.note(ids.get(key) for key in _RECORD_RESOURCES)
+
+
+def note_disclosure(reference: str, details: dict[str, str]) -> None:
+    """Name in the audit what a disclosure relied on (a Consent) and how: format, recipient."""
+    scope: AuditScope | None = g.get("audit_scope")
+    if scope is not None:
+        scope.note_entity(Entity(reference, detail=tuple(details.items())))
 
 
 def note_purpose(coding: dict) -> None:

@@ -76,6 +76,12 @@ NATIVE_SCOPES: dict[str, tuple[tuple[str, str], ...]] = {
     "record_decision": _ANSWER_WRITES,
     "record_outcome": _ANSWER_WRITES,
     "list_answers": (("ServiceRequest", "r"), ("Task", "r")),
+    # A justice report shows the person, the consent and the onward referrals (ServiceRequest,
+    # Task), and is kept as a DocumentReference.
+    "justice_report": (
+        *_each(("ServiceRequest", "Patient", "Consent", "Task"), "r"),
+        ("DocumentReference", "c"),
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from adapter.api.native_scopes import scope_list
 from adapter.api.openapi_answers import answer_paths
 from adapter.api.openapi_messages import message_paths
 from adapter.api.openapi_onward import onward_paths
+from adapter.api.openapi_reports import report_paths
 from adapter.mapping import codes
 from adapter.native.assessment_schema import AssessmentSchema
 from adapter.native.fields import Code, Text
@@ -160,6 +161,7 @@ def openapi_document() -> dict:
     message_paths(spec, security, _ERRORS)
     onward_paths(spec, security)
     answer_paths(spec, security)
+    report_paths(spec, security)
     return spec.to_dict()
 
 

@@ -29,12 +29,22 @@ class ResourceRule:
 
 
 @dataclass(frozen=True)
+class ReportRule:
+    """What a written report under a disclosure adds: which support arranged, and its outcomes."""
+
+    summary: str  # the scope, in words, printed on the report
+    support_pathways: frozenset[str]  # ld-onward-referral pathways listed as support arranged
+    outcomes: bool  # whether the partners' answers (booked, seen, ...) are shown
+
+
+@dataclass(frozen=True)
 class Disclosure:
     """One level of disclosure: the findings and the resources, element by element."""
 
     name: str
     findings: frozenset[str]
     resources: Mapping[str, ResourceRule]
+    report: ReportRule | None = None  # set where a report may be written under this disclosure
 
     def allowed_findings(self, concerns: Iterable[str]) -> tuple[str, ...]:
         """The referral's concerns this partner may be told of, in their order."""
@@ -74,7 +84,13 @@ def _resource_rule(data: dict) -> ResourceRule:
 
 def _disclosure(name: str, data: dict, directory: dict[str, ResourceRule]) -> Disclosure:
     resources = {rtype: _resource_rule(rule) for rtype, rule in data["resources"].items()}
-    return Disclosure(name, frozenset(data["findings"]), {**directory, **resources})
+    report = data.get("report")
+    report_rule = (
+        ReportRule(report["summary"], frozenset(report["support_pathways"]), report["outcomes"])
+        if report
+        else None
+    )
+    return Disclosure(name, frozenset(data["findings"]), {**directory, **resources}, report_rule)
 
 
 @functools.cache

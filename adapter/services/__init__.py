@@ -7,6 +7,11 @@ from adapter.services.assessments import (
     record_assessment,
     referral_assessments,
 )
+from adapter.services.justice_reports import (
+    prepare_justice_report,
+    record_justice_report,
+    render_justice_report,
+)
 from adapter.services.onward_overdue import all_onward_referrals, overdue_onward_referrals
 from adapter.services.onward_referrals import (
     cancel_onward_referral,
@@ -41,10 +46,13 @@ __all__ = [
     "next_seen_from",
     "onward_referrals_of",
     "overdue_onward_referrals",
+    "prepare_justice_report",
     "prepare_store",
     "receive_referral",
     "record_assessment",
+    "record_justice_report",
     "refer_onward",
     "referral_assessments",
+    "render_justice_report",
     "update_referral",
 ]

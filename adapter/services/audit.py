@@ -50,6 +50,8 @@ class Entity:
 
     reference: str | None = None
     identifier: tuple[str, str] | None = None  # (system, value) of a native record
+    # (type, value) pairs saying how it was used, e.g. ("format", "application/pdf"); no content
+    detail: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_patient(self) -> bool:
@@ -199,6 +201,10 @@ class AuditScope:
         """Resources the interaction showed that the store did not see it read (native records)."""
         self._noted.extend(Entity(r) for r in references if r)
 
+    def note_entity(self, entity: Entity) -> None:
+        """An entity the event must name, with its details (e.g. the consent a report relied on)."""
+        self._noted.append(entity)
+
     def touched(self, resources: Sequence[dict], written: bool) -> None:
         """Store Observer: keep references to what was read or written."""
         if self._recording:
@@ -210,7 +216,7 @@ class AuditScope:
         """Store Observer: a write is about to commit; audit its success in that transaction."""
         if not self._written:
             return
-        entities = [*self._targets, *self._written]
+        entities = [*self._targets, *self._written, *self._noted]
         event = audit_event(
             self.interaction,
             _success(),
@@ -302,4 +308,7 @@ def _entity(entity: Entity) -> dict:
         assert entity.identifier is not None
         system, value = entity.identifier
         what = {"identifier": {"system": system, "value": value}}
-    return {"what": what, "type": kind["type"], "role": kind["role"]}
+    found = {"what": what, "type": kind["type"], "role": kind["role"]}
+    if entity.detail:
+        found["detail"] = [{"type": name, "valueString": value} for name, value in entity.detail]
+    return found
