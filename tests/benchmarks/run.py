@@ -24,6 +24,7 @@ from tests.benchmarks import (
     invariants,
     json_input,
     onward,
+    reports,
     screening,
     store,
     validation,
@@ -65,6 +66,7 @@ def main() -> None:
     every += onward.SECTIONS
     every += delivery.SECTIONS
     every += inbound.SECTIONS
+    every += reports.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",
