@@ -162,6 +162,7 @@ def test_capability_statement_lists_what_works(client: FlaskClient) -> None:
         "AuditEvent",
         "Endpoint",
         "Task",
+        "DocumentReference",
     }
     assert (
         "https://ld-adapter.github.io/fhir/StructureDefinition/ld-referral"
@@ -193,6 +194,10 @@ def test_capability_statement_lists_what_works(client: FlaskClient) -> None:
         "documentation": params["authored"]["documentation"],
     }
     assert "ServiceRequest:patient" in service_request["searchInclude"]
+    assert (
+        "https://ld-adapter.github.io/fhir/StructureDefinition/ld-justice-report"
+        in resources["DocumentReference"]["supportedProfile"]
+    )
     assert {p["name"] for p in resources["Patient"]["searchParam"]} == {
         "_id",
         "_lastUpdated",
