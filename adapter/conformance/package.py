@@ -11,8 +11,9 @@ import orjson
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "conformance"
 CANONICAL_BASE = "https://ld-adapter.github.io/fhir"
-# base/ is compiled validator data, examples/ are instances, other/ holds non-resource data.
-NOT_DEFINITIONS = frozenset({"base", "examples", "other"})
+# base/ is compiled validator data, examples/ are instances, other/ holds non-resource data,
+# national/ holds UK Core and BaRS: dependencies we validate against, not ours to publish.
+NOT_DEFINITIONS = frozenset({"base", "examples", "other", "national"})
 # Until the lead moves the project CodeSystems into conformance/terminology; duplicates by url
 # are ignored, so this keeps working after the move and can then be deleted.
 TRANSITIONAL_DIRS = (PACKAGE_DIR.parent / "mappings" / "terminology",)
