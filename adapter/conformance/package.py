@@ -134,6 +134,7 @@ def profiles_by_type() -> dict[str, list[str]]:
 
 @functools.cache
 def partner_message_definitions() -> dict[str, dict]:
-    """NHS England's BaRS MessageDefinitions we ship as data (conformance/other), by url."""
-    path = PACKAGE_DIR / "other" / "bars-message-definitions.json"
-    return {d["url"]: d for d in orjson.loads(path.read_bytes())["definitions"]}
+    """NHS England's published BaRS MessageDefinitions (conformance/national/bars), by url."""
+    folder = PACKAGE_DIR / "national" / "bars"
+    found = (orjson.loads(p.read_bytes()) for p in sorted(folder.glob("MessageDefinition-*.json")))
+    return {d["url"]: d for d in found}

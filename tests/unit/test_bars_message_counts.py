@@ -1,0 +1,111 @@
+"""BaRS messages against the entry counts of the published MessageDefinitions they name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from adapter.conformance import validate
+from adapter.conformance.package import partner_message_definitions
+
+ROOT = Path(__file__).resolve().parents[2]
+BARS = ROOT.parent / "shared" / "reference" / "bars"
+NATIONAL_BARS = ROOT / "conformance" / "national" / "bars"
+# The reference messages whose MessageHeader.definition names a published BaRS MessageDefinition.
+NAMED = (
+    "REFREQ07-Referral-GP-to-OC.json",
+    "SERVREQ01-Cancellation-Revoked.json",
+    "ValidationRequest-POST.json",
+    "ValidationResponse-POST.json",
+)
+
+pytestmark = pytest.mark.skipif(not BARS.is_dir(), reason="NHS reference examples not here")
+
+
+def _message(name: str) -> dict:
+    return orjson.loads((BARS / name).read_bytes())
+
+
+def _counts(message: dict) -> list[tuple[str, str]]:
+    """(message id, diagnostics) of every entry-count issue."""
+    return [
+        (i.message_id, i.diagnostics)
+        for i in validate(message)
+        if i.message_id in ("LD-MSG-COUNT-MIN", "LD-MSG-COUNT-MAX")
+    ]
+
+
+def _without(message: dict, resource_type: str) -> dict:
+    message["entry"] = [
+        e for e in message["entry"] if e["resource"]["resourceType"] != resource_type
+    ]
+    return message
+
+
+def test_every_published_bars_message_definition_is_loaded_by_its_url() -> None:
+    published = {
+        orjson.loads(p.read_bytes())["url"] for p in NATIONAL_BARS.glob("MessageDefinition-*.json")
+    }
+    assert set(partner_message_definitions()) == published
+    assert "https://fhir.nhs.uk/MessageDefinition/bars-message-servicerequest-request-referral" in (
+        published
+    )
+
+
+@pytest.mark.parametrize("name", NAMED)
+def test_reference_message_is_checked_against_its_definition_and_fits_its_counts(
+    name: str,
+) -> None:
+    found = validate(_message(name))
+    partner = [i for i in found if i.message_id == "LD-MSG-DEFINITION-PARTNER"]
+    assert [(i.severity, i.expression) for i in partner] == [
+        ("information", ("Bundle.entry[0].resource.definition",))
+    ]
+    assert _counts(_message(name)) == []
+
+
+def test_a_referral_without_its_care_plan_breaks_the_published_1_to_1() -> None:
+    message = _without(_message("REFREQ07-Referral-GP-to-OC.json"), "CarePlan")
+    ((message_id, why),) = _counts(message)
+    assert message_id == "LD-MSG-COUNT-MIN"
+    assert "at least 1 CarePlan" in why and "Request Referral" in why
+
+
+def test_a_referral_with_two_patients_breaks_the_published_1_to_1() -> None:
+    message = _message("REFREQ07-Referral-GP-to-OC.json")
+    patient = next(e for e in message["entry"] if e["resource"]["resourceType"] == "Patient")
+    twin = orjson.loads(orjson.dumps(patient))
+    twin["fullUrl"] = "urn:uuid:3f9b4c6e-0d2a-4b8e-9f1c-7a5d2e8b6c40"
+    twin["resource"]["id"] = "3f9b4c6e-0d2a-4b8e-9f1c-7a5d2e8b6c40"
+    message["entry"].append(twin)
+    ((message_id, why),) = _counts(message)
+    assert message_id == "LD-MSG-COUNT-MAX"
+    assert "at most 1 Patient" in why and "found 2" in why
+
+
+def test_a_full_validation_response_allows_two_or_three_encounters_not_four() -> None:
+    message = _message("ValidationResponse-POST.json")
+    encounters = [e for e in message["entry"] if e["resource"]["resourceType"] == "Encounter"]
+    assert len(encounters) == 2 and _counts(message) == []
+    for n in range(2):
+        extra = orjson.loads(orjson.dumps(encounters[0]))
+        extra["fullUrl"] = f"urn:uuid:8a1c2d3e-4f50-4a6b-9c7d-8e9f0a1b2c{n:02d}"
+        extra["resource"]["id"] = f"8a1c2d3e-4f50-4a6b-9c7d-8e9f0a1b2c{n:02d}"
+        message["entry"].append(extra)
+        counted = _counts(message)
+        if n == 0:
+            assert counted == []  # three: the published max
+    ((message_id, why),) = counted
+    assert message_id == "LD-MSG-COUNT-MAX"
+    assert "at most 3 Encounter" in why and "found 4" in why
+
+
+def test_a_validation_request_needs_its_one_location() -> None:
+    message = _without(_message("ValidationRequest-POST.json"), "Location")
+    for entry in message["entry"]:  # nothing may point at the removed Location
+        entry["resource"].pop("location", None)
+    ((message_id, why),) = _counts(message)
+    assert message_id == "LD-MSG-COUNT-MIN"
+    assert "at least 1 Location" in why
