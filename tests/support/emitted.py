@@ -21,6 +21,8 @@ from adapter.exchange.response import Answer, response_message
 from adapter.mapping import referral_bundle, referral_to_fhir
 from adapter.mapping.assessment import assessment_bundle, assessment_to_fhir
 from adapter.mapping.codes import codes
+from adapter.mapping.inbound_referral import Sender, referral_from_message
+from adapter.mapping.message_bundle import MessageBundle
 from adapter.mapping.onward_referral import revoked, task_for_onward_referral
 from adapter.native.assessment_schema import load_assessment
 from adapter.native.referral_schema import load_referral
@@ -31,6 +33,7 @@ NATIVE = ROOT / "fixtures" / "native"
 BASE_URL = "http://127.0.0.1:8080/fhir"
 RESPONSE_ID = "7e1d2c3b-4a59-4b6c-8d7e-9f0a1b2c3d4e"
 ANSWERED_AT = datetime(2025, 3, 20, 9, 0, tzinfo=UTC)
+INBOUND_SENDER = Sender(ods_code="RRE", name="Midlands Partnership University NHS FT", source="E5")
 REJECTED_REASON = "22"  # a dos-rejected-reasons-bars code, as tests/unit/test_response_message.py
 
 
@@ -111,6 +114,31 @@ def responses() -> Iterator[tuple[str, dict]]:
         yield from _bundle_items(f"response {code}", message)
 
 
+def received() -> Iterator[tuple[str, dict]]:
+    """Referral messages received from partners (each of ours, a BaRS one) as stored referrals."""
+    messages = [(s.name, build(s).message) for s in SCENARIOS]
+    bars = ROOT.parent / "shared" / "reference" / "bars" / "REFREQ07-Referral-GP-to-OC.json"
+    if bars.is_file():
+        messages.append(("bars REFREQ07", json.loads(bars.read_text(encoding="utf-8"))))
+    for name, bundle in messages:
+        message = MessageBundle(bundle)
+        request = message.focus(message.of_type("MessageHeader")[0], "ServiceRequest")
+        site = "custody-birmingham"
+        referral = referral_from_message(message, request, INBOUND_SENDER, site, ANSWERED_AT)
+        ids = ReferralResourceIds(
+            patient="patient-1",
+            service_request="service-request-1",
+            encounter="encounter-1",
+            consents=[f"consent-{n}" for n in range(1, len(referral.referral.consents) + 1)],
+            referrer_organization="organization-1",
+        )
+        service = site_service(directory_resources(), site)
+        resources = referral_to_fhir(
+            referral.referral, ids, performer=service.performer, provider=service.provider
+        )
+        yield from _bundle_items(f"received {name}", referral_bundle(resources, BASE_URL))
+
+
 def directory() -> Iterator[tuple[str, dict]]:
     """The service directory the adapter serves (Organizations, Locations, HealthcareServices)."""
     for resource in directory_resources():
@@ -119,7 +147,7 @@ def directory() -> Iterator[tuple[str, dict]]:
 
 def everything() -> list[tuple[str, dict]]:
     """Every item above, in a stable order."""
-    return [*referrals(), *assessments(), *onward(), *responses(), *directory()]
+    return [*referrals(), *assessments(), *onward(), *responses(), *received(), *directory()]
 
 
 def _bundle_items(label: str, bundle: dict) -> Iterator[tuple[str, dict]]:
