@@ -11,6 +11,7 @@ from adapter.conformance.invariants import lazy_check
 from adapter.conformance.national import national_package
 from adapter.conformance.package import Package, package
 from adapter.conformance.slicing import (
+    R4_PROFILE_BASE,
     discriminator_path,
     inherit_slicing,
     reference_targets,
@@ -87,20 +88,29 @@ class Profile:
 class Profiles:
     """Our StructureDefinitions and the national ones, each compiled on first use."""
 
-    def __init__(self, pkg: Package, national: Package | None = None) -> None:
+    def __init__(self, pkg: Package, national: Callable[[], Package] | None = None) -> None:
         self.package = pkg
-        self.national = national
-        packages = (pkg, national) if national is not None else (pkg,)
-        self.terminology = Terminology(*packages)
-        self.sources: dict[str, tuple[dict, bool]] = {}
-        for source, is_national in ((national, True), (pkg, False)):
-            for sd in source.by_type.get("StructureDefinition", []) if source else ():
-                self.sources[sd["url"]] = (sd, is_national)  # ours win over a national same url
+        self.terminology = Terminology(pkg)
+        self.sources: dict[str, tuple[dict, bool]] = {
+            sd["url"]: (sd, False) for sd in pkg.by_type.get("StructureDefinition", [])
+        }
         self.by_url: dict[str, Profile | None] = {}
+        self._national = national  # read on first need: most resources never claim UK Core
+
+    def _load_national(self) -> None:
+        """Add the national definitions (once); ours win over a national one with the same url."""
+        if self._national is None:
+            return
+        national, self._national = self._national(), None
+        self.terminology.packages = (self.package, national)
+        for sd in national.by_type.get("StructureDefinition", []):
+            self.sources.setdefault(sd["url"], (sd, True))
 
     def get(self, canonical: str) -> Profile | None:
         """A compiled profile by canonical, ignoring a `|version` suffix."""
         url = canonical.partition("|")[0]
+        if url not in self.sources and not url.startswith(R4_PROFILE_BASE):
+            self._load_national()
         if url not in self.by_url:
             self.by_url[url] = None  # a baseDefinition loop compiles to nothing, not forever
             found = self.sources.get(url)
@@ -118,6 +128,8 @@ class Profiles:
 
     def resource_profile_urls(self, national: bool = True) -> list[str]:
         """Every profile of a resource type we can check against (ours, and national unless not)."""
+        if national:
+            self._load_national()
         return sorted(
             url
             for url, (sd, is_national) in self.sources.items()
@@ -125,6 +137,9 @@ class Profiles:
         )
 
     def _compile(self, sd: dict, is_national: bool) -> Profile:
+        # The base first: a UK Core base loads the national ValueSets our bindings may name.
+        base = sd.get("baseDefinition")
+        parent = self.get(base) if isinstance(base, str) else None
         root = Node(sd["type"])
         for element in sd.get("differential", {}).get("element", []):
             node = root
@@ -134,8 +149,6 @@ class Profiles:
                 if slice_name:
                     node = node.slices.setdefault(slice_name, Node(name))
             self._apply(node, element, sd)
-        base = sd.get("baseDefinition")
-        parent = self.get(base) if isinstance(base, str) else None
         if parent is not None:
             inherit_slicing(root, parent.root)
         resolve_slices(root)
@@ -172,6 +185,8 @@ class Profiles:
 
     def _type_of(self, canonical: str) -> str | None:
         """The resource type a profile constrains, None when the profile is unknown here."""
+        if canonical.partition("|")[0] not in self.sources:
+            self._load_national()
         found = self.sources.get(canonical.partition("|")[0])
         return str(found[0]["type"]) if found else None
 
@@ -192,4 +207,4 @@ def _invariant(constraint: dict, sd: dict) -> Invariant:
 @functools.cache
 def profiles() -> Profiles:
     """Our package's profiles and the national ones, each compiled on first use."""
-    return Profiles(package(), national_package())
+    return Profiles(package(), national_package)
