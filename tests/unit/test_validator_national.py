@@ -213,3 +213,40 @@ def test_every_profile_in_the_national_packages_compiles() -> None:
     compiled = profiles()
     for url in compiled.resource_profile_urls():
         assert compiled.get(url) is not None, url
+
+
+def test_a_slice_restated_by_a_derived_profile_keeps_its_base_discriminator() -> None:
+    """BodyWeight fixes the code of the `loinc` slice that UKCore-Observation-VitalSigns defines."""
+    weight = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [
+                {"system": "http://loinc.org", "code": "29463-7"},
+                {"system": "http://snomed.info/sct", "code": "27113001"},
+            ]
+        },
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-01-01",
+        "valueQuantity": {
+            "value": 70,
+            "unit": "kilogram",
+            "system": "http://unitsofmeasure.org",
+            "code": "kg",
+        },
+    }
+    profile = UKCORE + "UKCore-Observation-VitalSigns-BodyWeight"
+    assert [f for f in _found(weight, profile) if f[0] == "error"] == []
+    weight["code"]["coding"][0]["code"] = "8302-2"  # body height
+    found = _found(weight, profile)
+    assert ("error", "LD-PROFILE-FIXED", "Observation.code.coding[0].code") in found
