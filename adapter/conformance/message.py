@@ -106,6 +106,37 @@ def _partner_counts(
     for code, most in high.items():
         limit = "*" if most is None else str(most)
         out.issues.extend(_count_issues(code, low[code], limit, counts[code], name, path))
+    _claimed_row_maxima(rows, resources, name, path, out)
+
+
+def _claimed_row_maxima(
+    rows: list[dict], resources: list, name: str, path: str, out: MessageResult
+) -> None:
+    """Where a type has several rows, each row's max over the entries claiming its profile.
+
+    Only the max: an entry that claims no profile may be any row's, so a row's min is not known.
+    """
+    per_type = Counter(str(row.get("code")) for row in rows)
+    for row in rows:
+        code, wanted = str(row.get("code")), row.get("profile")
+        if per_type[code] < 2 or not isinstance(wanted, str) or row.get("max", "*") == "*":
+            continue
+        count = sum(1 for r in resources if _type_of(r) == code and wanted in _claims(r))
+        what = f"{code} ({wanted.rsplit('/', 1)[-1]})"
+        out.issues.extend(_count_issues(what, 0, str(row["max"]), count, name, path))
+
+
+def _type_of(resource: object) -> str | None:
+    return resource.get("resourceType") if isinstance(resource, dict) else None
+
+
+def _claims(resource: dict) -> set[str]:
+    """The profiles a resource claims in meta.profile, without their versions."""
+    meta = resource.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    if not isinstance(claimed, list):
+        return set()
+    return {p.partition("|")[0] for p in claimed if isinstance(p, str)}
 
 
 def _bound(value: object) -> int:

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BARS = ROOT.parent / "shared" / "reference" / "bars"
 NATIONAL_BARS = ROOT / "conformance" / "national" / "bars"
 # The reference messages whose MessageHeader.definition names a published BaRS MessageDefinition.
+# As the published BaRS definition spells it (under fhir.hl7.org.uk, not fhir.nhs.uk).
+INCIDENT = "https://fhir.hl7.org.uk/StructureDefinition/BARSLocation-incident-location"
 NAMED = (
     "REFREQ07-Referral-GP-to-OC.json",
     "SERVREQ01-Cancellation-Revoked.json",
@@ -109,3 +111,27 @@ def test_a_validation_request_needs_its_one_location() -> None:
     ((message_id, why),) = _counts(message)
     assert message_id == "LD-MSG-COUNT-MIN"
     assert "at least 1 Location" in why
+
+
+def _with_locations(message: dict, profile: str, how_many: int) -> dict:
+    for n in range(how_many):
+        uuid = f"5b6c7d8e-9f01-4a23-8b45-6c7d8e9f0a{n:02d}"
+        location = {"resourceType": "Location", "id": uuid, "meta": {"profile": [profile]}}
+        message["entry"].append({"fullUrl": f"urn:uuid:{uuid}", "resource": location})
+    return message
+
+
+def test_a_type_with_several_rows_keeps_each_rows_max_for_the_entries_claiming_its_profile() -> (
+    None
+):
+    # Request Referral: Location as BARSLocation-incident-location 0..1, and as UKCore-Location 0..*
+    message = _with_locations(_message("REFREQ07-Referral-GP-to-OC.json"), INCIDENT, 2)
+    ((message_id, why),) = _counts(message)
+    assert message_id == "LD-MSG-COUNT-MAX"
+    assert "at most 1 Location (BARSLocation-incident-location)" in why and "found 2" in why
+
+
+def test_entries_claiming_the_open_row_are_not_held_to_the_other_rows_max() -> None:
+    uk_core = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Location"
+    message = _with_locations(_message("REFREQ07-Referral-GP-to-OC.json"), uk_core, 3)
+    assert _counts(_with_locations(message, INCIDENT, 1)) == []
