@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from adapter.conformance.bundle import BundleIndex
 from adapter.conformance.messages import issue
+from adapter.conformance.national import national_package
 from adapter.conformance.package import Package, partner_message_definitions
 from adapter.errors import Issue
 
@@ -48,6 +49,7 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
     name = str(definition.get("name") or definition.get("id"))
     if not ours:  # a partner's focus rows list contents; which one is the focus is not said
         _partner_counts(rows, resources, name, path, out)
+        _partner_implied(rows, resources, out)
         return out
     primary = next(
         (r.get("code") for r in rows if r.get("code") not in ("Bundle", "MessageHeader")), None
@@ -107,6 +109,23 @@ def _partner_counts(
         limit = "*" if most is None else str(most)
         out.issues.extend(_count_issues(code, low[code], limit, counts[code], name, path))
     _claimed_row_maxima(rows, resources, name, path, out)
+
+
+def _partner_implied(rows: list[dict], resources: list, out: MessageResult) -> None:
+    """Entries claiming no profile get the one their type's only row names, if it is held."""
+    per_type = Counter(str(row.get("code")) for row in rows)
+    wanted = {
+        str(row.get("code")): row["profile"]
+        for row in rows
+        if per_type[str(row.get("code"))] == 1 and isinstance(row.get("profile"), str)
+    }
+    for i, resource in enumerate(resources):
+        profile = wanted.get(str(_type_of(resource)))
+        if profile is None or not isinstance(resource, dict) or _claims(resource):
+            continue
+        held = national_package().canonical(profile)
+        if held is not None and held.get("resourceType") == "StructureDefinition":
+            out.implied[i] = [profile]
 
 
 def _claimed_row_maxima(
@@ -216,7 +235,7 @@ def _definition(
         return None, False
     if not ours:
         why = f"definition is {definition['name']}: entry counts checked against its focus list; "
-        why += "its profiles are not checked here"
+        why += "an entry claiming no profile is checked against the one its type's row names"
         out.issues.append(issue("LD-MSG-DEFINITION-PARTNER", f"{at}.definition", why))
     expected = definition.get("eventCoding", {})
     if (event.get("system"), event.get("code")) != (expected.get("system"), expected.get("code")):

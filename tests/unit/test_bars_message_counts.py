@@ -1,4 +1,4 @@
-"""BaRS messages against the entry counts of the published MessageDefinitions they name."""
+"""BaRS messages against the published MessageDefinitions they name: entry counts, row profiles."""
 
 from __future__ import annotations
 
@@ -135,3 +135,30 @@ def test_entries_claiming_the_open_row_are_not_held_to_the_other_rows_max() -> N
     uk_core = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Location"
     message = _with_locations(_message("REFREQ07-Referral-GP-to-OC.json"), uk_core, 3)
     assert _counts(_with_locations(message, INCIDENT, 1)) == []
+
+
+def _patient_without_profile_or_nhs_number_value() -> dict:
+    message = _message("REFREQ07-Referral-GP-to-OC.json")
+    patient = next(e for e in message["entry"] if e["resource"]["resourceType"] == "Patient")
+    del patient["resource"]["meta"]  # claims nothing: the definition's row says UKCore-Patient
+    del patient["resource"]["identifier"][0]["value"]  # UKCore-Patient: nhsNumber.value 1..1
+    return message
+
+
+def test_an_entry_claiming_no_profile_is_checked_against_its_rows_profile() -> None:
+    found = validate(_patient_without_profile_or_nhs_number_value())
+    errors = [(i.message_id, i.expression[0]) for i in found if i.severity == "error"]
+    assert any(where.startswith("Bundle.entry[8].resource.identifier[0]") for _, where in errors)
+
+
+def test_an_entry_of_a_type_with_several_rows_gets_no_profile_guessed() -> None:
+    message = _with_locations(_message("REFREQ07-Referral-GP-to-OC.json"), INCIDENT, 1)
+    del message["entry"][-1]["resource"][
+        "meta"
+    ]  # BARSLocation-incident-location or UKCore-Location?
+    found = validate(message)
+    assert not any(
+        i.severity == "error"
+        and i.expression[0].startswith(f"Bundle.entry[{len(message['entry']) - 1}]")
+        for i in found
+    )
