@@ -65,16 +65,7 @@ def test_every_extension_is_used_by_an_example() -> None:
     assert unused <= {SD + "ld-youth-details"}
 
 
-# UK Core's LegalStatus needs legalStatusContext beside the classification; the mapping writes only
-# the classification (issue 12). Strict: this fails as soon as the legal-status fix lands.
-LEGAL_STATUS = b"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-LegalStatus"
-LEGAL_STATUS_WITHOUT_CONTEXT = pytest.mark.xfail(
-    strict=True, reason="Extension-UKCore-LegalStatus lacks legalStatusContext (issue 12)"
-)
-MAPPED = [
-    pytest.param(p, marks=LEGAL_STATUS_WITHOUT_CONTEXT) if LEGAL_STATUS in p.read_bytes() else p
-    for p in GOLDEN + ASSESSMENTS
-]
+MAPPED = GOLDEN + ASSESSMENTS
 
 
 @pytest.mark.parametrize(
