@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,28 +95,41 @@ class Profiles:
         self.sources: dict[str, tuple[dict, bool]] = {
             sd["url"]: (sd, False) for sd in pkg.by_type.get("StructureDefinition", [])
         }
-        self.by_url: dict[str, Profile | None] = {}
+        self.by_url: dict[str, Profile | None] = {}  # only finished profiles: read without the lock
         self._national = national  # read on first need: most resources never claim UK Core
+        # Compiling is lazy and server threads share this object: one compiles, others wait.
+        self._lock = threading.RLock()
+        self._compiling: set[str] = set()
 
     def _load_national(self) -> None:
         """Add the national definitions (once); ours win over a national one with the same url."""
-        if self._national is None:
-            return
-        national, self._national = self._national(), None
-        self.terminology.packages = (self.package, national)
-        for sd in national.by_type.get("StructureDefinition", []):
-            self.sources.setdefault(sd["url"], (sd, True))
+        with self._lock:
+            if self._national is None:
+                return
+            national, self._national = self._national(), None
+            # A fresh cache: a ValueSet not found before may be a national one.
+            self.terminology = Terminology(self.package, national)
+            sds = national.by_type.get("StructureDefinition", [])
+            # Swapped whole, so a reader never sees it half-made.
+            self.sources = {**{sd["url"]: (sd, True) for sd in sds}, **self.sources}
 
     def get(self, canonical: str) -> Profile | None:
         """A compiled profile by canonical, ignoring a `|version` suffix."""
         url = canonical.partition("|")[0]
-        if url not in self.sources and not url.startswith(R4_PROFILE_BASE):
-            self._load_national()
-        if url not in self.by_url:
-            self.by_url[url] = None  # a baseDefinition loop compiles to nothing, not forever
-            found = self.sources.get(url)
-            self.by_url[url] = self._compile(*found) if found else None
-        return self.by_url[url]
+        if url in self.by_url:
+            return self.by_url[url]
+        with self._lock:
+            if url not in self.sources and not url.startswith(R4_PROFILE_BASE):
+                self._load_national()
+            if url in self.by_url or url in self._compiling:
+                return self.by_url.get(url)  # a baseDefinition loop compiles to nothing
+            self._compiling.add(url)
+            try:
+                found = self.sources.get(url)
+                self.by_url[url] = self._compile(*found) if found else None
+            finally:
+                self._compiling.discard(url)
+            return self.by_url[url]
 
     def chain(self, profile: Profile) -> list[Profile]:
         """The profile, then each compiled profile it derives from (not the R4 base spec)."""

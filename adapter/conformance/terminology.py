@@ -37,7 +37,7 @@ class Terminology:
     """Expands and caches the ValueSets of one or more packages (ours first, then national)."""
 
     def __init__(self, *packages: Package) -> None:
-        self.packages: tuple[Package, ...] = packages
+        self.packages = packages
         self._cache: dict[str, Expansion | None] = {}
 
     def canonical(self, reference: str) -> dict | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ import orjson
 import pytest
 
 from adapter.conformance import validate
-from adapter.conformance.national import national_sources
-from adapter.conformance.profiles import profiles
+from adapter.conformance.national import national_package, national_sources
+from adapter.conformance.package import package
+from adapter.conformance.profiles import Profile, Profiles, profiles
 
 UKCORE = "https://fhir.hl7.org.uk/StructureDefinition/"
 BARS = "https://fhir.nhs.uk/StructureDefinition/"
@@ -250,3 +253,18 @@ def test_a_slice_restated_by_a_derived_profile_keeps_its_base_discriminator() ->
     weight["code"]["coding"][0]["code"] = "8302-2"  # body height
     found = _found(weight, profile)
     assert ("error", "LD-PROFILE-FIXED", "Observation.code.coding[0].code") in found
+
+
+def test_threads_asking_at_once_all_get_the_compiled_uk_core_profile() -> None:
+    """Compiling is lazy; a server thread must never see a half-compiled or missing profile."""
+    fresh = Profiles(package(), national_package)
+    barrier = threading.Barrier(8)
+
+    def ask() -> Profile | None:
+        barrier.wait()
+        return fresh.get(UKCORE + "UKCore-Encounter")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: ask(), range(8)))
+    assert answers[0] is not None
+    assert all(a is answers[0] for a in answers)
