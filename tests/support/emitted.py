@@ -1,6 +1,7 @@
 """Everything the adapter emits, built from every native fixture the way the service layer does.
 
-Referrals and screens through their mappings (each resource and the Bundle served), every onward
+Referrals and screens through their mappings (each resource and the Bundle served), a referral
+after each completed screen (findings added, consent answers as new Consents), every onward
 referral scenario (its ServiceRequest, Task, Consents and message), the cancellation of each, the
 response message for every answer, and the service directory. Each item is (label, resource).
 """
@@ -9,21 +10,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from adapter.conformance.full import questionnaires
 from adapter.directory import directory_resources, site_service
-from adapter.domain import OnwardReferralIds, ReferralResourceIds
+from adapter.domain import OnwardReferralIds, Referral, ReferralResourceIds
 from adapter.domain.assessment import AssessmentResourceIds
+from adapter.domain.pathway import stage_after_assessment
 from adapter.exchange.message import cancellation_message
 from adapter.exchange.response import Answer, response_message
 from adapter.mapping import referral_bundle, referral_to_fhir
 from adapter.mapping.assessment import assessment_bundle, assessment_to_fhir
 from adapter.mapping.codes import codes
+from adapter.mapping.findings import screening_findings
 from adapter.mapping.inbound_referral import Sender, referral_from_message
 from adapter.mapping.message_bundle import MessageBundle
 from adapter.mapping.onward_referral import revoked, task_for_onward_referral
+from adapter.mapping.screen_consents import consents_after_screen
 from adapter.native.assessment_schema import load_assessment
 from adapter.native.referral_schema import load_referral
 from tests.support.onward import AT, CANCELLATION_ID, SCENARIOS, SENDER, Scenario, build, partner
@@ -43,22 +48,45 @@ def _native(folder: str) -> list[Path]:
 
 def referrals() -> Iterator[tuple[str, dict]]:
     """Each native referral's resources and the Bundle that serves them."""
-    directory = directory_resources()
     for path in _native("referrals"):
         referral = load_referral(json.loads(path.read_text(encoding="utf-8")))
-        ids = ReferralResourceIds(
-            patient="patient-1",
-            service_request="service-request-1",
-            encounter="encounter-1",
-            consents=[f"consent-{n}" for n in range(1, len(referral.consents) + 1)],
-            referrer_organization="organization-1",
+        yield from _bundle_items(f"referral {path.stem}", _referral_bundle(referral))
+
+
+def screened_referrals() -> Iterator[tuple[str, dict]]:
+    """A referral after each completed screen, as services/assessments.py moves it on.
+
+    The screen's findings join the reasons and its consent answers become new Consent decisions.
+    """
+    path = NATIVE / "referrals" / "adult-custody-telford.json"
+    referral = load_referral(json.loads(path.read_text(encoding="utf-8")))
+    for screen_path in _native("assessments"):
+        screen = load_assessment(json.loads(screen_path.read_text(encoding="utf-8")))
+        found = screening_findings(screen, questionnaires())
+        screened = replace(
+            referral,
+            status=stage_after_assessment(referral.status, screen.kind, screen.status),
+            concerns=tuple(dict.fromkeys((*referral.concerns, *found))),
+            consents=consents_after_screen(referral.consents, screen),
         )
-        service = site_service(directory, referral.site)
-        resources = referral_to_fhir(
-            referral, ids, performer=service.performer, provider=service.provider
-        )
-        bundle = referral_bundle(resources, BASE_URL)
-        yield from _bundle_items(f"referral {path.stem}", bundle)
+        label = f"referral after screen {screen_path.stem}"
+        yield from _bundle_items(label, _referral_bundle(screened))
+
+
+def _referral_bundle(referral: Referral) -> dict:
+    """The FHIR Bundle of a native referral, with the fixed ids the golden tests use."""
+    ids = ReferralResourceIds(
+        patient="patient-1",
+        service_request="service-request-1",
+        encounter="encounter-1",
+        consents=[f"consent-{n}" for n in range(1, len(referral.consents) + 1)],
+        referrer_organization="organization-1",
+    )
+    service = site_service(directory_resources(), referral.site)
+    resources = referral_to_fhir(
+        referral, ids, performer=service.performer, provider=service.provider
+    )
+    return referral_bundle(resources, BASE_URL)
 
 
 def assessments() -> Iterator[tuple[str, dict]]:
@@ -124,19 +152,8 @@ def received() -> Iterator[tuple[str, dict]]:
         message = MessageBundle(bundle)
         request = message.focus(message.of_type("MessageHeader")[0], "ServiceRequest")
         site = "custody-birmingham"
-        referral = referral_from_message(message, request, INBOUND_SENDER, site, ANSWERED_AT)
-        ids = ReferralResourceIds(
-            patient="patient-1",
-            service_request="service-request-1",
-            encounter="encounter-1",
-            consents=[f"consent-{n}" for n in range(1, len(referral.referral.consents) + 1)],
-            referrer_organization="organization-1",
-        )
-        service = site_service(directory_resources(), site)
-        resources = referral_to_fhir(
-            referral.referral, ids, performer=service.performer, provider=service.provider
-        )
-        yield from _bundle_items(f"received {name}", referral_bundle(resources, BASE_URL))
+        received = referral_from_message(message, request, INBOUND_SENDER, site, ANSWERED_AT)
+        yield from _bundle_items(f"received {name}", _referral_bundle(received.referral))
 
 
 def directory() -> Iterator[tuple[str, dict]]:
@@ -147,7 +164,15 @@ def directory() -> Iterator[tuple[str, dict]]:
 
 def everything() -> list[tuple[str, dict]]:
     """Every item above, in a stable order."""
-    return [*referrals(), *assessments(), *onward(), *responses(), *received(), *directory()]
+    return [
+        *referrals(),
+        *assessments(),
+        *screened_referrals(),
+        *onward(),
+        *responses(),
+        *received(),
+        *directory(),
+    ]
 
 
 def _bundle_items(label: str, bundle: dict) -> Iterator[tuple[str, dict]]:
