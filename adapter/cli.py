@@ -198,14 +198,14 @@ def validate_files(
 
 
 def _known_profile(url: str) -> None:
-    """Exit 2 (a usage error) when --profile names no StructureDefinition of ours."""
+    """Exit 2 (a usage error) when --profile names no profile of ours, UK Core's or BaRS's."""
     from adapter.conformance.profiles import profiles
 
     found = profiles().get(url)
     if found is None or found.is_extension:
-        known = sorted(p.url for p in profiles().by_url.values() if not p.is_extension)
+        ours = profiles().resource_profile_urls(national=False)
         raise click.BadParameter(
-            f"{url} is not a profile of this adapter; known: {', '.join(known)}",
+            f"{url} is not a profile of this adapter, UK Core or BaRS; ours: {', '.join(ours)}",
             param_hint="--profile",
         )
 

@@ -8,7 +8,7 @@ from adapter.conformance.message import message_issues
 from adapter.conformance.messages import issue
 from adapter.conformance.package import package
 from adapter.conformance.profile_check import ProfileCheck, nhs_number_issues
-from adapter.conformance.profiles import profiles
+from adapter.conformance.profiles import Profile, profiles
 from adapter.conformance.questionnaire_response import (
     QuestionnaireIndex,
     load_questionnaire_index,
@@ -52,27 +52,49 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
     meta = resource.get("meta")
     claimed = meta.get("profile") if isinstance(meta, dict) else None
     claimed = [p for p in claimed if isinstance(p, str)] if isinstance(claimed, list) else []
-    checked: set[str] = set()
+    checked: list[Profile] = []
     compiled = profiles()
     for position, url in [*enumerate(claimed), *((None, u) for u in extra)]:
         at = f"{path}.meta.profile[{position}]" if position is not None else path
         prof = compiled.get(url)
         if prof is None or prof.is_extension:
-            why = "profile is not one of this adapter's: checked against the FHIR R4 base spec only"
-            found.append(issue("LD-PROFILE-NOT-OURS", at, why))
+            why = "profile is not one this adapter holds (its own, UK Core or BaRS)"
+            found.append(issue("LD-PROFILE-NOT-OURS", at, f"{why}: checked against R4 only"))
         elif prof.type != rtype:
             why = f"profile {prof.name} constrains {prof.type}, not {rtype}"
             found.append(issue("LD-PROFILE-WRONG-TYPE", at, why))
-        elif prof.url not in checked:
-            checked.add(prof.url)
-            found.extend(ProfileCheck(compiled, prof, resource).run(resource, path))
+        else:
+            urls = {p.url for p in checked}
+            checked.extend(p for p in compiled.chain(prof) if p.url not in urls)
+    found.extend(_profile_issues(resource, path, checked))
     reported = {i.expression for i in found if i.message_id == "LD-PROFILE-NHS-NUMBER"}
     found.extend(i for i in nhs_number_issues(resource, path) if i.expression not in reported)
     if rtype == "QuestionnaireResponse":
-        found.extend(_questionnaire_response(resource, path, bool(checked)))
+        ours = any(not p.national for p in checked)
+        found.extend(_questionnaire_response(resource, path, ours))
     elif rtype == "Bundle":
         found.extend(_bundle(resource, path))
     return found
+
+
+def _profile_issues(resource: dict, path: str, checked: list[Profile]) -> list[Issue]:
+    """Each profile claimed or implied and each it derives from; every broken rule once."""
+    found: list[Issue] = []
+    seen: set[tuple[str | None, tuple[str, ...]]] = set()
+    for position, step in enumerate(checked):
+        # Extensions are checked against their own definitions once, whichever profile is first.
+        check = ProfileCheck(profiles(), step, resource)
+        for one in check.run(resource, path, extensions=not position):
+            if (one.message_id, one.expression) not in seen:
+                seen.add((one.message_id, one.expression))
+                found.append(one)
+    # A code our profile requires from its ValueSet needs no second, weaker word from UK Core's.
+    required = {i.expression for i in found if i.message_id == "LD-PROFILE-BINDING-REQUIRED"}
+    return [
+        i
+        for i in found
+        if i.message_id != "LD-PROFILE-BINDING-EXTENSIBLE" or i.expression not in required
+    ]
 
 
 def _questionnaire_response(response: dict, path: str, ours: bool) -> list[Issue]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from adapter.conformance.bundle import BundleIndex
 from adapter.conformance.messages import issue
+from adapter.conformance.national import national_package
 from adapter.conformance.package import Package, partner_message_definitions
 from adapter.errors import Issue
 
@@ -48,6 +49,7 @@ def message_issues(bundle: dict, path: str, pkg: Package) -> MessageResult:
     name = str(definition.get("name") or definition.get("id"))
     if not ours:  # a partner's focus rows list contents; which one is the focus is not said
         _partner_counts(rows, resources, name, path, out)
+        _partner_implied(rows, resources, out)
         return out
     primary = next(
         (r.get("code") for r in rows if r.get("code") not in ("Bundle", "MessageHeader")), None
@@ -106,6 +108,54 @@ def _partner_counts(
     for code, most in high.items():
         limit = "*" if most is None else str(most)
         out.issues.extend(_count_issues(code, low[code], limit, counts[code], name, path))
+    _claimed_row_maxima(rows, resources, name, path, out)
+
+
+def _partner_implied(rows: list[dict], resources: list, out: MessageResult) -> None:
+    """Entries claiming no profile get the one their type's only row names, if it is held."""
+    per_type = Counter(str(row.get("code")) for row in rows)
+    wanted = {
+        str(row.get("code")): row["profile"]
+        for row in rows
+        if per_type[str(row.get("code"))] == 1 and isinstance(row.get("profile"), str)
+    }
+    for i, resource in enumerate(resources):
+        profile = wanted.get(str(_type_of(resource)))
+        if profile is None or not isinstance(resource, dict) or _claims(resource):
+            continue
+        held = national_package().canonical(profile)
+        if held is not None and held.get("resourceType") == "StructureDefinition":
+            out.implied[i] = [profile]
+
+
+def _claimed_row_maxima(
+    rows: list[dict], resources: list, name: str, path: str, out: MessageResult
+) -> None:
+    """Where a type has several rows, each row's max over the entries claiming its profile.
+
+    Only the max: an entry that claims no profile may be any row's, so a row's min is not known.
+    """
+    per_type = Counter(str(row.get("code")) for row in rows)
+    for row in rows:
+        code, wanted = str(row.get("code")), row.get("profile")
+        if per_type[code] < 2 or not isinstance(wanted, str) or row.get("max", "*") == "*":
+            continue
+        count = sum(1 for r in resources if _type_of(r) == code and wanted in _claims(r))
+        what = f"{code} ({wanted.rsplit('/', 1)[-1]})"
+        out.issues.extend(_count_issues(what, 0, str(row["max"]), count, name, path))
+
+
+def _type_of(resource: object) -> str | None:
+    return resource.get("resourceType") if isinstance(resource, dict) else None
+
+
+def _claims(resource: dict) -> set[str]:
+    """The profiles a resource claims in meta.profile, without their versions."""
+    meta = resource.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    if not isinstance(claimed, list):
+        return set()
+    return {p.partition("|")[0] for p in claimed if isinstance(p, str)}
 
 
 def _bound(value: object) -> int:
@@ -185,7 +235,7 @@ def _definition(
         return None, False
     if not ours:
         why = f"definition is {definition['name']}: entry counts checked against its focus list; "
-        why += "its profiles are not checked here"
+        why += "an entry claiming no profile is checked against the one its type's row names"
         out.issues.append(issue("LD-MSG-DEFINITION-PARTNER", f"{at}.definition", why))
     expected = definition.get("eventCoding", {})
     if (event.get("system"), event.get("code")) != (expected.get("system"), expected.get("code")):

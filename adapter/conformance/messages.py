@@ -50,7 +50,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-BUNDLE-DOCUMENT": ("invariant", "error"),
     # R4 base invariants are FHIR-INV-<key> (invariants.py); this one when one cannot be evaluated.
     "LD-INVARIANT-NOT-EVALUATED": ("informational", "information"),
-    # Profile tier: our StructureDefinitions in conformance/.
+    # Profile tier: our StructureDefinitions (conformance/) and UK Core and BaRS (national/).
     "LD-PROFILE-NOT-OURS": ("informational", "information"),
     "LD-PROFILE-WRONG-TYPE": ("invalid", "error"),
     "LD-PROFILE-CARDINALITY-MIN": ("required", "error"),
@@ -67,6 +67,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-PROFILE-INVARIANT": ("invariant", "error"),
     "LD-PROFILE-INVARIANT-WARNING": ("invariant", "warning"),
     "LD-PROFILE-INVARIANT-FAILED": ("processing", "warning"),
+    "LD-PROFILE-REFERENCE-TARGET": ("value", "error"),
+    # A required binding whose codes come from a system we do not hold (SNOMED CT, LOINC, dm+d).
+    "LD-PROFILE-BINDING-NOT-CHECKED": ("informational", "information"),
+    # Not in a required ValueSet, from a code system no package here holds (a retired UK Core one).
+    "LD-PROFILE-BINDING-UNKNOWN-SYSTEM": ("code-invalid", "warning"),
     # Partner payloads claiming profiles we do not own: what the base spec allows, flagged.
     "LD-PARTNER-NHS-NUMBER": ("value", "warning"),  # retired: now LD-NHS-NUMBER-INVALID
     # Any resource: an NHS number (https://fhir.nhs.uk/Id/nhs-number) must pass Modulus 11.

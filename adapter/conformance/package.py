@@ -11,8 +11,9 @@ import orjson
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "conformance"
 CANONICAL_BASE = "https://ld-adapter.github.io/fhir"
-# base/ is compiled validator data, examples/ are instances, other/ holds non-resource data.
-NOT_DEFINITIONS = frozenset({"base", "examples", "other"})
+# base/ is compiled validator data, examples/ are instances, other/ holds non-resource data,
+# national/ holds UK Core and BaRS: dependencies we validate against, not ours to publish.
+NOT_DEFINITIONS = frozenset({"base", "examples", "other", "national"})
 # Until the lead moves the project CodeSystems into conformance/terminology; duplicates by url
 # are ignored, so this keeps working after the move and can then be deleted.
 TRANSITIONAL_DIRS = (PACKAGE_DIR.parent / "mappings" / "terminology",)
@@ -133,6 +134,7 @@ def profiles_by_type() -> dict[str, list[str]]:
 
 @functools.cache
 def partner_message_definitions() -> dict[str, dict]:
-    """NHS England's BaRS MessageDefinitions we ship as data (conformance/other), by url."""
-    path = PACKAGE_DIR / "other" / "bars-message-definitions.json"
-    return {d["url"]: d for d in orjson.loads(path.read_bytes())["definitions"]}
+    """NHS England's published BaRS MessageDefinitions (conformance/national/bars), by url."""
+    folder = PACKAGE_DIR / "national" / "bars"
+    found = (orjson.loads(p.read_bytes()) for p in sorted(folder.glob("MessageDefinition-*.json")))
+    return {d["url"]: d for d in found}

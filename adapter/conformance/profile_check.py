@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 from adapter.conformance.messages import issue
 from adapter.conformance.profiles import Invariant, Node, Profile, Profiles
+from adapter.conformance.slicing import values_at
 from adapter.conformance.terminology import Expansion
 from adapter.domain import is_valid_nhs_number
 from adapter.errors import Issue
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 NHS_SYSTEM_BYTES = orjson.dumps(NHS_NUMBER_SYSTEM)  # quoted, as it appears in a JSON value
+# `Type/id` at the end of a relative or absolute reference (FHIR's own pattern for both parts).
+REFERENCE_TYPE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}$")
 
 
 class ProfileCheck:
@@ -25,10 +29,11 @@ class ProfileCheck:
         self.env = {"resource": resource, "rootResource": resource}
         self.issues: list[Issue] = []
 
-    def run(self, resource: dict, path: str) -> list[Issue]:
-        """Every rule of the profile against the resource at `path`."""
+    def run(self, resource: dict, path: str, extensions: bool = True) -> list[Issue]:
+        """Every rule of the profile (and, unless told not, each extension's) at `path`."""
         self.value(self.profile.root, resource, path)
-        self.extensions(resource, path)
+        if extensions:
+            self.extensions(resource, path)
         return self.issues
 
     def value(self, node: Node, item: Any, at: str) -> None:
@@ -41,6 +46,8 @@ class ProfileCheck:
             self.issues.append(issue("LD-PROFILE-PATTERN", at, f"{why} ({_show(node.pattern)})"))
         if node.binding is not None:
             self.binding(node, item, at)
+        if node.targets is not None and isinstance(item, dict):
+            self.target(node.targets, item, at)
         for inv in node.invariants:
             self.invariant(inv, item, at)
         if isinstance(item, dict):
@@ -79,14 +86,14 @@ class ProfileCheck:
             self.issues.append(issue(f"LD-PROFILE-{kind}-MAX", at, why))
 
     def sliced(self, node: Node, items: list, at: str, is_list: bool) -> None:
-        """Slices by system (identifier, coding) or url (extension): count and check each slice."""
-        key = node.discriminator or ""
+        """Slices by the value at their discriminator path (system, url, ...): count, check each."""
+        parts = (node.discriminator or "").split(".")
         by_value = {s.slice_value: s for s in node.slices.values() if s.slice_value}
         members: dict[str, list[tuple[int, Any]]] = {v: [] for v in by_value}
         for i, item in enumerate(items):
-            value = item.get(key) if isinstance(item, dict) else None
-            if isinstance(value, str) and value in members:
-                members[value].append((i, item))
+            for value in set(values_at(item, parts)) if isinstance(item, dict) else ():
+                if value in members:
+                    members[value].append((i, item))
         for value, slice_node in by_value.items():
             self.cardinality(slice_node, len(members[value]), at, "SLICE")
             if slice_node.has_rules():
@@ -105,7 +112,17 @@ class ProfileCheck:
             ok = _coded_ok(item, vs)
         else:
             return  # not a coded value: the base tier reports the wrong type
-        if ok is False:
+        if ok is None and strength == "required":
+            why = f"{_leaf(at)} uses a code system of {vs.describe()} not held here: not checked"
+            self.issues.append(issue("LD-PROFILE-BINDING-NOT-CHECKED", at, why))
+        national = self.profile.national  # ours accept exactly what our ValueSets list
+        if ok is False and strength == "required" and national and self._systems_unknown(item):
+            why = (
+                f"{_leaf(at)} uses a code system that is not in the required ValueSet "
+                f"{vs.describe()} and not held here (another version's, perhaps): not judged"
+            )
+            self.issues.append(issue("LD-PROFILE-BINDING-UNKNOWN-SYSTEM", at, why))
+        elif ok is False:
             message_id = (
                 "LD-PROFILE-BINDING-REQUIRED"
                 if strength == "required"
@@ -113,6 +130,23 @@ class ProfileCheck:
             )
             why = f"{_leaf(at)} must use a code from the {strength} ValueSet {vs.describe()}"
             self.issues.append(issue(message_id, at, why))
+
+    def _systems_unknown(self, item: Any) -> bool:
+        """Whether every coding names a system no package here defines (e.g. a retired one)."""
+        codings = item.get("coding") if isinstance(item, dict) and "coding" in item else [item]
+        systems = [c.get("system") for c in codings or () if isinstance(c, dict)]
+        terminology = self.profiles.terminology
+        return bool(systems) and all(
+            isinstance(s, str) and terminology.canonical(s) is None for s in systems
+        )
+
+    def target(self, targets: frozenset[str], item: dict, at: str) -> None:
+        """A Reference whose resource type we can tell points to a type the profile allows."""
+        rtype = _referenced_type(item, self.env["resource"])
+        if rtype is not None and rtype not in targets:
+            allowed = ", ".join(sorted(targets))
+            why = f"{_leaf(at)} must refer to {allowed} in {self.profile.name}, not to {rtype}"
+            self.issues.append(issue("LD-PROFILE-REFERENCE-TARGET", f"{at}.reference", why))
 
     def invariant(self, inv: Invariant, item: Any, at: str) -> None:
         """One FHIRPath (or native) constraint on one item."""
@@ -140,6 +174,8 @@ class ProfileCheck:
             # Only objects and arrays can hold extensions: a path is built for those alone.
             if not isinstance(value, dict | list) or key in ("contained", "resourceType"):
                 continue
+            if isinstance(value, dict) and "resourceType" in value:
+                continue  # a Bundle entry's resource: checked on its own, against its profiles
             here = f"{at}.{key}"
             if key in ("extension", "modifierExtension") and isinstance(value, list):
                 for i, ext in enumerate(value):
@@ -183,11 +219,32 @@ def _matches(pattern: Any, value: Any) -> bool:
 
 
 def _coded_ok(item: dict, vs: Expansion) -> bool | None:
+    """True: a coding is in the ValueSet; None: one may be (a system not held); else False."""
     codings = item.get("coding") if "coding" in item else [item]
     if not isinstance(codings, list):
         return None
     verdicts = [vs.contains(c.get("system"), c.get("code")) for c in codings if isinstance(c, dict)]
-    return any(v is not False for v in verdicts)
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
+
+
+def _referenced_type(reference: dict, resource: dict) -> str | None:
+    """The resource type a Reference names (`type`, `Type/id`, or a contained `#id`), if any."""
+    if isinstance(reference.get("type"), str):
+        return str(reference["type"])
+    ref = reference.get("reference")
+    if not isinstance(ref, str):
+        return None
+    if ref.startswith("#"):
+        contained = resource.get("contained")
+        for item in contained if isinstance(contained, list) else ():
+            if isinstance(item, dict) and item.get("id") == ref[1:]:
+                rtype = item.get("resourceType")
+                return rtype if isinstance(rtype, str) else None
+        return None
+    match = REFERENCE_TYPE.search(ref.split("/_history/", 1)[0])
+    return match.group(1) if match else None
 
 
 def _leaf(at: str) -> str:

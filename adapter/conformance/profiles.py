@@ -1,14 +1,23 @@
-"""Our StructureDefinitions (differentials) compiled into element trees of rules, once."""
+"""StructureDefinitions (ours, UK Core, BaRS) compiled from differentials into rule trees."""
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapter.conformance.invariants import lazy_check
+from adapter.conformance.national import national_package
 from adapter.conformance.package import Package, package
+from adapter.conformance.slicing import (
+    R4_PROFILE_BASE,
+    discriminator_path,
+    inherit_slicing,
+    reference_targets,
+    resolve_slices,
+)
 from adapter.conformance.terminology import Expansion, Terminology
 from adapter.domain import is_valid_nhs_number
 
@@ -45,10 +54,11 @@ class Node:
     binding: tuple[str, Expansion] | None = None
     invariants: list[Invariant] = field(default_factory=list)
     children: dict[str, Node] = field(default_factory=dict)
-    discriminator: str | None = None  # on a sliced element: "system" or "url"
+    discriminator: str | None = None  # on a sliced element: a value path ("system", "url", ...)
     slices: dict[str, Node] = field(default_factory=dict)
-    slice_value: str | None = None  # on a slice: the system or url its items carry
+    slice_value: str | None = None  # on a slice: the value its items carry at that path
     type_profile: str | None = None
+    targets: frozenset[str] | None = None  # on a Reference: the resource types it may point to
 
     def has_rules(self) -> bool:
         """Whether checking items against this node can find anything."""
@@ -59,6 +69,7 @@ class Node:
             or self.invariants
             or self.children
             or self.slices
+            or self.targets is not None
         )
 
 
@@ -71,24 +82,78 @@ class Profile:
     type: str
     root: Node
     is_extension: bool
+    base: str | None = None  # the baseDefinition: its rules hold here too
+    national: bool = False  # UK Core or BaRS, not ours
 
 
 class Profiles:
-    """Every StructureDefinition in the package, compiled; extensions also indexed by url."""
+    """Our StructureDefinitions and the national ones, each compiled on first use."""
 
-    def __init__(self, pkg: Package) -> None:
+    def __init__(self, pkg: Package, national: Callable[[], Package] | None = None) -> None:
         self.package = pkg
         self.terminology = Terminology(pkg)
-        self.by_url: dict[str, Profile] = {}
-        for sd in pkg.by_type.get("StructureDefinition", []):
-            profile = self._compile(sd)
-            self.by_url[profile.url] = profile
+        self.sources: dict[str, tuple[dict, bool]] = {
+            sd["url"]: (sd, False) for sd in pkg.by_type.get("StructureDefinition", [])
+        }
+        self.by_url: dict[str, Profile | None] = {}  # only finished profiles: read without the lock
+        self._national = national  # read on first need: most resources never claim UK Core
+        # Compiling is lazy and server threads share this object: one compiles, others wait.
+        self._lock = threading.RLock()
+        self._compiling: set[str] = set()
+
+    def _load_national(self) -> None:
+        """Add the national definitions (once); ours win over a national one with the same url."""
+        with self._lock:
+            if self._national is None:
+                return
+            national, self._national = self._national(), None
+            # A fresh cache: a ValueSet not found before may be a national one.
+            self.terminology = Terminology(self.package, national)
+            sds = national.by_type.get("StructureDefinition", [])
+            # Swapped whole, so a reader never sees it half-made.
+            self.sources = {**{sd["url"]: (sd, True) for sd in sds}, **self.sources}
 
     def get(self, canonical: str) -> Profile | None:
         """A compiled profile by canonical, ignoring a `|version` suffix."""
-        return self.by_url.get(canonical.partition("|")[0])
+        url = canonical.partition("|")[0]
+        if url in self.by_url:
+            return self.by_url[url]
+        with self._lock:
+            if url not in self.sources and not url.startswith(R4_PROFILE_BASE):
+                self._load_national()
+            if url in self.by_url or url in self._compiling:
+                return self.by_url.get(url)  # a baseDefinition loop compiles to nothing
+            self._compiling.add(url)
+            try:
+                found = self.sources.get(url)
+                self.by_url[url] = self._compile(*found) if found else None
+            finally:
+                self._compiling.discard(url)
+            return self.by_url[url]
 
-    def _compile(self, sd: dict) -> Profile:
+    def chain(self, profile: Profile) -> list[Profile]:
+        """The profile, then each compiled profile it derives from (not the R4 base spec)."""
+        out = [profile]
+        while out[-1].base and (base := self.get(out[-1].base)):
+            if any(p.url == base.url for p in out):
+                break  # a loop in published baseDefinitions must not hang the validator
+            out.append(base)
+        return out
+
+    def resource_profile_urls(self, national: bool = True) -> list[str]:
+        """Every profile of a resource type we can check against (ours, and national unless not)."""
+        if national:
+            self._load_national()
+        return sorted(
+            url
+            for url, (sd, is_national) in self.sources.items()
+            if sd.get("kind") == "resource" and (national or not is_national)
+        )
+
+    def _compile(self, sd: dict, is_national: bool) -> Profile:
+        # The base first: a UK Core base loads the national ValueSets our bindings may name.
+        base = sd.get("baseDefinition")
+        parent = self.get(base) if isinstance(base, str) else None
         root = Node(sd["type"])
         for element in sd.get("differential", {}).get("element", []):
             node = root
@@ -98,9 +163,12 @@ class Profiles:
                 if slice_name:
                     node = node.slices.setdefault(slice_name, Node(name))
             self._apply(node, element, sd)
-        _resolve_slices(root)
+        if parent is not None:
+            inherit_slicing(root, parent.root)
+        resolve_slices(root)
         is_extension = sd["type"] == "Extension" and sd.get("derivation") == "constraint"
-        return Profile(sd["url"], str(sd.get("name") or sd["id"]), sd["type"], root, is_extension)
+        name = str(sd.get("name") or sd["id"])
+        return Profile(sd["url"], name, sd["type"], root, is_extension, base, is_national)
 
     def _apply(self, node: Node, element: dict, sd: dict) -> None:
         if "min" in element:
@@ -114,17 +182,27 @@ class Profiles:
                 node.pattern = value
         slicing = element.get("slicing")
         if slicing and slicing.get("discriminator"):
-            node.discriminator = slicing["discriminator"][0]["path"]
+            node.discriminator = discriminator_path(slicing)
         for type_ in element.get("type", []):
             if type_.get("profile"):
                 node.type_profile = type_["profile"][0]
+        if element.get("type"):
+            node.targets = reference_targets(element["type"], self._type_of)
         binding = element.get("binding")
-        if binding and binding.get("valueSet"):
+        if binding and binding.get("valueSet") and binding.get("strength"):
             expansion = self.terminology.expand(binding["valueSet"])
             if expansion is not None:
                 node.binding = (binding["strength"], expansion)
         for constraint in element.get("constraint", []):
-            node.invariants.append(_invariant(constraint, sd))
+            if constraint.get("expression"):  # some national constraints are prose only
+                node.invariants.append(_invariant(constraint, sd))
+
+    def _type_of(self, canonical: str) -> str | None:
+        """The resource type a profile constrains, None when the profile is unknown here."""
+        if canonical.partition("|")[0] not in self.sources:
+            self._load_national()
+        found = self.sources.get(canonical.partition("|")[0])
+        return str(found[0]["type"]) if found else None
 
 
 def _invariant(constraint: dict, sd: dict) -> Invariant:
@@ -140,22 +218,7 @@ def _invariant(constraint: dict, sd: dict) -> Invariant:
     return Invariant(key, constraint.get("severity", "error"), human, message_id, check)
 
 
-def _resolve_slices(node: Node) -> None:
-    """Give every slice the system or url that its items carry."""
-    for child in node.children.values():
-        for slice_node in child.slices.values():
-            inner = slice_node.children.get(child.discriminator or "")
-            if inner is not None and isinstance(inner.fixed, str):
-                slice_node.slice_value = inner.fixed
-            elif inner is not None and isinstance(inner.pattern, str):
-                slice_node.slice_value = inner.pattern
-            elif child.discriminator == "url":
-                slice_node.slice_value = slice_node.type_profile
-            _resolve_slices(slice_node)
-        _resolve_slices(child)
-
-
 @functools.cache
 def profiles() -> Profiles:
-    """The package's profiles, compiled on first use."""
-    return Profiles(package())
+    """Our package's profiles and the national ones, each compiled on first use."""
+    return Profiles(package(), national_package)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from adapter.conformance.package import Package
 
@@ -33,11 +34,19 @@ class Expansion:
 
 
 class Terminology:
-    """Expands and caches the package's ValueSets."""
+    """Expands and caches the ValueSets of one or more packages (ours first, then national)."""
 
-    def __init__(self, package: Package) -> None:
-        self.package = package
+    def __init__(self, *packages: Package) -> None:
+        self.packages = packages
         self._cache: dict[str, Expansion | None] = {}
+
+    def canonical(self, reference: str) -> dict | None:
+        """A ValueSet or CodeSystem by canonical, from the first package that has it."""
+        for pkg in self.packages:
+            found = pkg.canonical(reference)
+            if found is not None:
+                return found
+        return None
 
     def expand(self, canonical: str) -> Expansion | None:
         """The expansion of a ValueSet in the package, None if the package does not have it."""
@@ -47,7 +56,7 @@ class Terminology:
         return self._cache[canonical]
 
     def _expand(self, canonical: str) -> Expansion | None:
-        vs = self.package.canonical(canonical)
+        vs = self.canonical(canonical)
         if vs is None or vs.get("resourceType") != "ValueSet":
             return None
         codes: set[tuple[str, str]] = set()
@@ -57,18 +66,29 @@ class Terminology:
             if system and include.get("concept"):
                 codes.update((system, c["code"]) for c in include["concept"])
             elif system:
-                cs = self.package.canonical(system)
-                if cs is not None and cs.get("resourceType") == "CodeSystem":
+                cs = self.canonical(system)
+                if _complete(cs) and not include.get("filter"):
                     codes.update((system, code) for code in _all_codes(cs.get("concept", [])))
-                else:
+                else:  # SNOMED, LOINC, dm+d, a fragment or a filter: not enumerable here
                     open_systems.add(system)
             for inner in include.get("valueSet", []):
                 nested = self.expand(inner)
-                if nested is not None:
-                    codes.update(nested.codes)
-                    open_systems.update(nested.open_systems)
+                if nested is None:
+                    return None  # part of it is unknown here: judging codes would guess
+                codes.update(nested.codes)
+                open_systems.update(nested.open_systems)
         name = str(vs.get("name") or vs.get("id") or canonical)
         return Expansion(canonical, name, frozenset(codes), frozenset(open_systems))
+
+
+def _complete(cs: dict | None) -> TypeGuard[dict]:
+    """Whether a CodeSystem lists the codes we accept (our fragments list all we use)."""
+    return (
+        cs is not None
+        and cs.get("resourceType") == "CodeSystem"
+        and cs.get("content", "complete") in ("complete", "fragment")
+        and bool(cs.get("concept"))
+    )
 
 
 def _all_codes(concepts: list[dict]) -> Iterator[str]:

@@ -154,15 +154,31 @@ def _legal_status_extension(code: str) -> dict:
     coding = legal_status_coding(code)
     if coding is None:
         raise ValueError("legal_status must be one of legal_status_codes()")
+    # UK Core requires both parts (Extension.extension min 2); the context is data in
+    # ld-mha-place-of-safety (`admission`: the section the person was brought in under).
+    context = codes.code_list(MHA).concepts[_section(code)].properties["legal-status-context"]
     return {
         "url": codes.url("extension.legal-status"),
         "extension": [
             {
+                "url": codes.url("value.legal-status-context"),
+                "valueCodeableConcept": {"coding": [dict(context)]},
+            },
+            {
                 "url": codes.url("value.legal-status-classification"),
                 "valueCodeableConcept": {"coding": [coding]},
-            }
+            },
         ],
     }
+
+
+def _section(code: str) -> str:
+    """The ld-mha-place-of-safety concept whose UK Core classification code is code."""
+    return next(
+        c.code
+        for c in codes.code_list(MHA).concepts.values()
+        if c.properties["legal-status"]["code"] == code
+    )
 
 
 def _narrative(assessment: Assessment) -> dict:

@@ -23,6 +23,7 @@ from tests.benchmarks import (
     intake_parallel,
     invariants,
     json_input,
+    national,
     onward,
     reports,
     screening,
@@ -67,6 +68,7 @@ def main() -> None:
     every += delivery.SECTIONS
     every += inbound.SECTIONS
     every += reports.SECTIONS
+    every += national.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

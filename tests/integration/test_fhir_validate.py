@@ -107,3 +107,25 @@ def test_nhs_uk_core_patient_example_has_no_errors(client, auth):
         (REFERENCE / "ukcore" / "UKCore-Patient-RichardSmith-Example.json").read_text()
     )
     assert errors(post(client, auth, "/fhir/$validate", patient)) == []
+
+
+def test_parameters_body_with_a_uk_core_profile(client, auth):
+    patient = {
+        "resourceType": "Patient",
+        "identifier": [
+            {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"},
+            {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000017"},
+        ],
+    }
+    uk_core = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": patient},
+            {"name": "profile", "valueUri": uk_core},
+        ],
+    }
+    response = post(client, auth, "/fhir/Patient/$validate", body)
+    assert response.status_code == 200
+    assert errors(response) == [("structure", "Patient.identifier")]  # one NHS number at most
+    assert errors(post(client, auth, "/fhir/Patient/$validate", patient)) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -40,3 +41,48 @@ def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("ld-adapter, version ")
+
+
+LEGAL_STATUS = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-LegalStatus"
+CLASSIFICATION_ONLY = {
+    "resourceType": "Encounter",
+    "status": "finished",
+    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"},
+    "extension": [
+        {
+            "url": LEGAL_STATUS,
+            "extension": [
+                {
+                    "url": "legalStatusClassification",
+                    "valueCodeableConcept": {
+                        "coding": [
+                            {
+                                "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusClassificationEngland",
+                                "code": "20",
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_a_uk_core_profile_finds_what_only_it_forbids(tmp_path: Path) -> None:
+    encounter = tmp_path / "encounter.json"
+    encounter.write_text(json.dumps(CLASSIFICATION_ONLY))
+    plain = CliRunner().invoke(main, ["validate", str(encounter)])
+    assert plain.exit_code == 0, plain.output  # the R4 base spec allows it
+    profile = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Encounter"
+    result = CliRunner().invoke(main, ["validate", "--profile", profile, str(encounter)])
+    assert result.exit_code == 1
+    assert "Encounter.extension[0].extension" in result.output
+    assert "legalStatusContext" in result.output
+
+
+def test_a_bars_profile_is_accepted_by_validate() -> None:
+    profile = "https://fhir.nhs.uk/StructureDefinition/BARSServiceRequest-request-referral"
+    result = CliRunner().invoke(main, ["validate", "--profile", profile, str(PATIENT)])
+    assert result.exit_code == 1  # a Patient is not a ServiceRequest: the profile was found
+    assert "BARSServiceRequestRequestReferral constrains ServiceRequest" in result.output

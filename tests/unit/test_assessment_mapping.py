@@ -171,13 +171,31 @@ def test_section_136_sets_the_uk_core_legal_status() -> None:
         extension["url"]
         == "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-LegalStatus"
     )
-    coding = extension["extension"][0]["valueCodeableConcept"]["coding"][0]
+    parts = {p["url"]: p["valueCodeableConcept"]["coding"] for p in extension["extension"]}
+    # UK Core requires both parts: the context (1..1) and the classification (1..1).
+    assert set(parts) == {"legalStatusContext", "legalStatusClassification"}
+    (context,) = parts["legalStatusContext"]
+    assert (context["system"], context["code"]) == (
+        "https://fhir.hl7.org.uk/CodeSystem/UKCore-LegalStatusContext",
+        "admission",
+    )
+    (coding,) = parts["legalStatusClassification"]
     assert (coding["code"], coding["display"]) == (
         "20",
         "Formally detained under Mental Health Act Section 136",
     )
     adult = _resources(_fixture("adult-custody-telford")).encounter
     assert "extension" not in adult
+
+
+def test_legal_status_is_read_from_its_classification_whatever_the_context() -> None:
+    # The domain holds only the section; a partner's context (or an older Encounter without
+    # one) does not change what is read back.
+    assessment = _load(_fixture("lacks-capacity-worcester-s136"))
+    resources = _map(assessment)
+    (extension,) = resources.encounter["extension"]
+    extension["extension"] = [p for p in extension["extension"] if p["url"] != "legalStatusContext"]
+    assert assessment_from_fhir(resources, questionnaires()).legal_status == "20"
 
 
 def test_encounter_is_in_progress_while_the_screen_is() -> None:

@@ -23,6 +23,24 @@ def test_manifest_names_fhir_r4_and_our_canonical() -> None:
     assert manifest["dependencies"]["hl7.fhir.r4.core"] == "4.0.1"
 
 
+def test_manifest_depends_on_the_uk_core_package_our_profiles_derive_from() -> None:
+    """The UK Core dependency is the package national/ was converted from, holding every base."""
+    manifest = json.loads((PACKAGE_DIR / "package.json").read_text())
+    sources = json.loads((PACKAGE_DIR / "national" / "SOURCES.json").read_text())["ukcore"]
+    assert manifest["dependencies"][sources["package"]] == sources["version"]
+    assert set(manifest["dependencies"]) == {"hl7.fhir.r4.core", sources["package"]}
+    uk_core = {
+        json.loads(p.read_text())["url"]
+        for p in (PACKAGE_DIR / "national" / "ukcore").glob("StructureDefinition-*.json")
+    }
+    bases = {
+        sd["baseDefinition"]
+        for sd in conformance_resources("StructureDefinition")
+        if sd["baseDefinition"].startswith("https://fhir.hl7.org.uk/")
+    }
+    assert bases and bases <= uk_core
+
+
 def test_index_json_is_up_to_date() -> None:
     """Fails after a resource is added, moved or renamed: run write_package_index()."""
     on_disk = json.loads((PACKAGE_DIR / ".index.json").read_text())

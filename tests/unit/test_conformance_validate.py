@@ -40,9 +40,17 @@ def test_requested_profile_of_another_type_is_an_error() -> None:
 def test_unknown_profile_is_information_not_an_error() -> None:
     issues = validate(
         _example("Patient-ld-patient-example"),
-        "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient",
+        "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient-NotPublished",
     )
     assert [(i.severity, i.message_id) for i in issues] == [("information", "LD-PROFILE-NOT-OURS")]
+
+
+def test_our_patient_example_meets_the_uk_core_patient_profile() -> None:
+    issues = validate(
+        _example("Patient-ld-patient-example"),
+        "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient",
+    )
+    assert issues == []
 
 
 def test_versioned_profile_claim_is_ours() -> None:
