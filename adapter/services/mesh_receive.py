@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from adapter.exchange.mesh_inbox import MeshInbound
 
 _MANY = 1000  # far more partner services than anyone has
+_CACHED_PARTNERS = 1000
+_FOUND: dict[tuple[str, str, str], Partner] = {}  # (database, partners bundle, mailbox) → partner
 _CORRELATION = uuid.UUID("6f6d6573-682d-4c64-a164-61707465720a")  # namespace for derived ids
 
 
@@ -42,7 +44,16 @@ def receive_fhir_message(store: Store, settings: Settings, inbound: MeshInbound)
     body = _body(inbound.body, settings)
 
     def find_partner(uow: UnitOfWork, _endpoint: str | None) -> Partner | None:
-        return partner_for_mailbox(uow, inbound.sender)
+        # Partners load at start, so a process keeps what it found (as $process-message does).
+        key = (settings.database_url, str(settings.partners_path), inbound.sender.upper())
+        if key not in _FOUND:
+            partner = partner_for_mailbox(uow, inbound.sender)
+            if partner is None:
+                return None  # not kept: a mailbox that is no partner must not fill the cache
+            if len(_FOUND) >= _CACHED_PARTNERS:
+                _FOUND.clear()
+            _FOUND[key] = partner
+        return _FOUND[key]
 
     receive(
         store,

@@ -23,6 +23,7 @@ from tests.benchmarks import (
     intake_parallel,
     invariants,
     json_input,
+    mesh,
     onward,
     screening,
     store,
@@ -65,6 +66,7 @@ def main() -> None:
     every += onward.SECTIONS
     every += delivery.SECTIONS
     every += inbound.SECTIONS
+    every += mesh.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",
