@@ -8,6 +8,9 @@ effect is committed, or after it was found bad or of a workflow no handler takes
     handler raises another AdapterError < 500  refused    acknowledged (retrying cannot help)
     no handler for the workflow id             unhandled  acknowledged
     anything else (database down, a bug)       left       NOT acknowledged: read again next poll
+                                                          (a message that meets a bug is logged at
+                                                          every poll rather than lost; MESH expires
+                                                          it after 5 days unacknowledged)
 
 Every outcome but `left` is audited (an AuditEvent naming the MESH message id and the sender's
 mailbox) and logged with the message id, workflow and outcome: never the body, never a reason
@@ -177,7 +180,15 @@ class MeshInbox:
             if error.status >= 500:
                 logger.warning("MESH message %s: %s", inbound.message_id, type(error).__name__)
                 return LEFT
-            duplicate = error.status == 409 and any(i.code == "duplicate" for i in error.issues)
+            codes_found = sorted({i.code for i in error.issues})
+            duplicate = error.status == 409 and "duplicate" in codes_found
+            if not duplicate:  # status and issue codes only: diagnostics may quote the message
+                logger.info(
+                    "MESH message %s refused: %d %s",
+                    inbound.message_id,
+                    error.status,
+                    " ".join(codes_found),
+                )
             return DUPLICATE if duplicate else REFUSED
         except Exception as error:  # transient (the database is down) or a bug: not acknowledged
             logger.warning("MESH message %s: %s", inbound.message_id, type(error).__name__)
