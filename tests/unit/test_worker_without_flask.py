@@ -1,4 +1,4 @@
-"""The delivery worker runs without Flask: `ld-adapter worker` imports no web framework."""
+"""The delivery worker runs without Flask: `ld-adapter worker` (MESH too) imports no web framework."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ CHECK = """
 import sys
 import adapter.cli_delivery, adapter.exchange.worker, adapter.exchange.http_transport
 import adapter.services.onward_checks
+import adapter.exchange.mesh_transport, adapter.exchange.mesh_inbox, adapter.services.mesh_receive
 web = sorted(name for name in sys.modules if name.split(".")[0] in ("flask", "werkzeug"))
 print(",".join(web))
 """
