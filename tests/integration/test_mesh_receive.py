@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -189,4 +191,20 @@ def test_the_mesh_referral_is_the_same_as_one_received_over_http(
     header["destination"] = [{"endpoint": "https://elsewhere.example.org/fhir"}]
     send(mesh_sandbox, json.dumps(message).encode())
     assert inbox.poll_once().counts == {"refused": 1}
+    assert referrals(ready_store) == 0
+
+
+def test_a_wrong_password_reads_nothing_and_loses_nothing(
+    mesh_sandbox, ready_store, settings, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    send(mesh_sandbox, orjson.dumps(referral_message()))
+    wrong = MeshInbox(ready_store, replace(settings, mesh_password="not-the-password"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="adapter.exchange.mesh_inbox"):
+            assert wrong.poll_once().counts == {}
+    finally:
+        wrong.close()
+    assert "MESH inbox: listing failed: HTTP 403" in caplog.text
+    assert "not-the-password" not in caplog.text
+    assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 1  # still there for the right password
     assert referrals(ready_store) == 0

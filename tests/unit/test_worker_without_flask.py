@@ -1,4 +1,4 @@
-"""The delivery worker runs without Flask: `ld-adapter worker` (MESH too) imports no web framework."""
+"""The delivery worker runs without Flask: `ld-adapter worker` and MESH import no web framework."""
 
 from __future__ import annotations
 
