@@ -24,6 +24,7 @@ that timed out after MESH took it may be sent again, and the receiver drops it b
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
@@ -43,6 +44,7 @@ from adapter.exchange.model import (
 from adapter.exchange.partners import mesh_workflow
 from adapter.settings import Settings
 
+logger = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 TO, WORKFLOW, LOCAL_ID, SUBJECT = "Mex-To", "Mex-WorkflowID", "Mex-LocalID", "Mex-Subject"
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -73,14 +75,14 @@ class MeshTransport(Transport):
         if len(body) > MAX_BYTES:
             return Rejected("the message is larger than one MESH chunk")
         with self._lock:
-            return self._attempt(envelope, body)
+            return self._attempt(message.id, envelope, body)
 
     def close(self) -> None:
         """Close the client's connections."""
         if self._client is not None:
             self._client.close()
 
-    def _attempt(self, envelope: dict[str, str], body: bytes) -> DeliveryResult:
+    def _attempt(self, message_id: str, envelope: dict[str, str], body: bytes) -> DeliveryResult:
         if self._client is None:
             self._client = mesh_client(self._settings)
         try:
@@ -100,7 +102,10 @@ class MeshTransport(Transport):
             return classify(exc.response)
         except requests.RequestException as exc:
             return failed(exc, self._settings.mesh_timeout)
-        return classify(response)
+        result = classify(response)
+        if isinstance(result, Delivered):  # MESH's id finds it in MESH's tracking
+            logger.info("message %s is MESH message %s", message_id, _sent_id(response))
+        return result
 
 
 def mesh_envelope(message: OutboundMessage, endpoint: dict) -> dict[str, str]:
@@ -132,6 +137,16 @@ def classify(response: requests.Response) -> DeliveryResult:
     if status in TRANSIENT_STATUSES or status >= 500:
         return TryAgain(f"MESH HTTP {status}", status)
     return Rejected(f"MESH HTTP {status}{error_detail(response)}", status)
+
+
+def _sent_id(response: requests.Response) -> str:
+    """The message id MESH gave an accepted message ("-" if it gave none)."""
+    try:
+        answer = orjson.loads(response.content or b"{}")
+    except orjson.JSONDecodeError:
+        return "-"
+    found = answer.get("message_id") if isinstance(answer, dict) else None
+    return found if isinstance(found, str) and found.isalnum() else "-"
 
 
 def error_detail(response: requests.Response) -> str:

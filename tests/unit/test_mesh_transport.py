@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from pathlib import Path
 
@@ -65,10 +66,12 @@ def test_the_messages_own_envelope_wins() -> None:
 
 
 @responses.activate
-def test_an_accepted_message_is_delivered_with_its_envelope_and_body(transport) -> None:  # type: ignore[no-untyped-def]
+def test_an_accepted_message_is_delivered_with_its_envelope_and_body(transport, caplog) -> None:  # type: ignore[no-untyped-def]
     responses.post(OUTBOX, status=202, json={"message_id": "20261201ABC"})
     sent = message()
-    assert transport.send(sent, ENDPOINT) == Delivered(202)
+    with caplog.at_level(logging.INFO, logger="adapter.exchange.mesh_transport"):
+        assert transport.send(sent, ENDPOINT) == Delivered(202)
+    assert f"message {sent.id} is MESH message 20261201ABC" in caplog.text
     request = responses.calls[0].request
     assert request.headers["Mex-To"] == "X26ABC2"
     assert request.headers["Mex-WorkflowID"] == "LD_FHIR_MESSAGE"
