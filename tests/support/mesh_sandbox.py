@@ -8,7 +8,8 @@
 It runs from its own virtual environment (.venv-mesh, made by `make setup`: the sandbox pins its
 own FastAPI) with AUTH_MODE=full, STORE_MODE=file in a temporary directory and SHARED_KEY set,
 so a client with another key or password is refused as MESH would refuse it. Mailboxes X26ABC1,
-X26ABC2 and X26ABC3 (password "password") come with the package. Starting takes 4–7 s: share one
+X26ABC2 and X26ABC3 (password "password") come with the package.
+`MeshSandbox(tls=make_pki(dir))` serves HTTPS and requires a client certificate, as MESH does. Starting takes 4–7 s: share one
 sandbox per module (the `mesh_sandbox` fixture in tests/conftest.py).
 """
 
@@ -25,6 +26,7 @@ from types import TracebackType
 import requests
 from mesh_client import MeshClient
 
+from tests.support.auth_partner import Pki
 from tests.support.served import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,9 +40,10 @@ READY_WITHIN = 60.0
 class MeshSandbox:
     """One mesh-sandbox process; `restart()` keeps its port and stored messages."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: Pki | None = None) -> None:
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # HTTPS, requiring a client certificate signed by the test CA
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.shared_key = SHARED_KEY
         self._dir = Path(tempfile.mkdtemp(prefix="mesh-sandbox-"))
         self._process: subprocess.Popen[bytes] | None = None
@@ -73,6 +76,10 @@ class MeshSandbox:
         command = [str(SANDBOX_PYTHON), "-m", "uvicorn", "mesh_sandbox.api:app"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
         command += ["--log-level", "warning"]
+        if self.tls is not None:
+            command += ["--ssl-keyfile", str(self.tls.server_key)]
+            command += ["--ssl-certfile", str(self.tls.server_cert)]
+            command += ["--ssl-ca-certs", str(self.tls.ca), "--ssl-cert-reqs", "2"]  # required
         with self._log.open("ab") as log:  # a file, not a pipe: a full pipe would stall it
             self._process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         self._wait_ready()
@@ -99,7 +106,12 @@ class MeshSandbox:
     ) -> MeshClient:
         """A mesh_client.MeshClient for one sandbox mailbox (no retries: tests see every answer)."""
         key = (shared_key or self.shared_key).encode()
-        client = MeshClient(self.url, mailbox, password, shared_key=key, max_retries=0, timeout=10)
+        tls: dict = {}
+        if self.tls is not None:
+            tls = {"verify": str(self.tls.ca), "cert": self._client_cert()}
+        client = MeshClient(
+            self.url, mailbox, password, shared_key=key, max_retries=0, timeout=10, **tls
+        )
         client._session.trust_env = False  # no CA bundle or proxy from the environment
         return client
 
@@ -112,10 +124,16 @@ class MeshSandbox:
         """What the sandbox printed (for assertion messages)."""
         return self._log.read_text(errors="replace") if self._log.exists() else ""
 
+    def _client_cert(self) -> tuple[str, str]:
+        assert self.tls is not None
+        return (str(self.tls.client_cert), str(self.tls.client_key))
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_WITHIN
         session = requests.Session()
         session.trust_env = False
+        if self.tls is not None:
+            session.verify, session.cert = str(self.tls.ca), self._client_cert()
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
