@@ -9,8 +9,8 @@ It runs from its own virtual environment (.venv-mesh, made by `make setup`: the 
 own FastAPI) with AUTH_MODE=full, STORE_MODE=file in a temporary directory and SHARED_KEY set,
 so a client with another key or password is refused as MESH would refuse it. Mailboxes X26ABC1,
 X26ABC2 and X26ABC3 (password "password") come with the package.
-`MeshSandbox(tls=make_pki(dir))` serves HTTPS and requires a client certificate, as MESH does. Starting takes 4–7 s: share one
-sandbox per module (the `mesh_sandbox` fixture in tests/conftest.py).
+`MeshSandbox(tls=make_pki(dir))` serves HTTPS and requires a client certificate, as MESH does.
+Starting takes 0.5–7 s: share one sandbox per module (the `mesh_sandbox` fixture in conftest.py).
 """
 
 from __future__ import annotations
