@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
-from adapter.exchange.partners import Partner, partner_for_service
+from adapter.exchange.partners import (
+    FHIR_MESSAGING,
+    Partner,
+    partner_for_service,
+    transport_of,
+)
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
@@ -31,7 +36,6 @@ from adapter.store import ReferralRecord, Store, UnitOfWork
 from adapter.store.onward_referrals import OnwardReferralRecord
 
 REFERRED_ON = "referred-on"
-FHIR_MESSAGING = "fhir-messaging"
 
 
 def refer_onward(
@@ -215,7 +219,7 @@ def _outbound(
         request_id=str(uuid.uuid4()),
         correlation_id=record.correlation_id,
         endpoint_id=partner.endpoint["id"],
-        transport=FHIR_MESSAGING,
+        transport=transport_of(partner.endpoint) or FHIR_MESSAGING,
         # One queue per partner and person: a cancellation never overtakes its referral.
         ordering_key=f"{partner.endpoint['id']}|{record.resource_ids['patient']}",
         kind=kind,

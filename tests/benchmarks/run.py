@@ -24,6 +24,7 @@ from tests.benchmarks import (
     invariants,
     json_input,
     national,
+    mesh,
     onward,
     reports,
     screening,
@@ -69,6 +70,7 @@ def main() -> None:
     every += inbound.SECTIONS
     every += reports.SECTIONS
     every += national.SECTIONS
+    every += mesh.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

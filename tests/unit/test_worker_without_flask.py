@@ -1,4 +1,4 @@
-"""The delivery worker runs without Flask: `ld-adapter worker` imports no web framework.
+"""The delivery worker runs without Flask: `ld-adapter worker` and MESH import no web framework.
 
 adapter.documents (PDFs) is checked too: the worker writes documents for MESH partners.
 """
@@ -12,6 +12,7 @@ CHECK = """
 import sys
 import adapter.cli_delivery, adapter.exchange.worker, adapter.exchange.http_transport
 import adapter.services.onward_checks, adapter.documents
+import adapter.exchange.mesh_transport, adapter.exchange.mesh_inbox, adapter.services.mesh_receive
 web = sorted(name for name in sys.modules if name.split(".")[0] in ("flask", "werkzeug"))
 print(",".join(web))
 """
