@@ -73,6 +73,8 @@ class Settings:
     delivery_poll_interval: float = 1.0  # an idle worker looks for due messages this often
     delivery_batch: int = 20  # messages one worker claims at a time
     delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
+    # Our MESH mailbox id: the source of GP Connect Send Document messages (unset: none are made).
+    mesh_mailbox: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -198,4 +200,5 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "delivery_poll_interval": _positive_number,
     "delivery_batch": _positive_int,
     "delivery_in_process": _boolean,
+    "mesh_mailbox": str,
 }

@@ -24,7 +24,7 @@ from adapter.exchange.partners import (
     PARTNER_TYPES,
     auth_problems,
     codes_of,
-    is_messaging_endpoint,
+    is_partner_endpoint,
     ods_code,
 )
 from adapter.mapping import codes
@@ -213,14 +213,15 @@ def _endpoint_choice(service: dict, index: dict[str, dict], resolve: Resolve) ->
         endpoint = _target(reference, "Endpoint", index, resolve)
         if endpoint is None:
             yield f"endpoint: {reference} is not an Endpoint in the bundle"
-        elif is_messaging_endpoint(endpoint):
+        elif is_partner_endpoint(endpoint):
             usable = True
     if not usable:
         connection = codes.url("partner.connection-type-system")
         yield (
             "endpoint: needs an Endpoint with connectionType "
             f"{connection}|{codes.url('partner.fhir-messaging')}, status active and an http(s) "
-            "address"
+            f"address, or a MESH one ({codes.url('partner.mesh-connection-type-system')}|"
+            f"{codes.url('partner.mesh')}, status active, the mailbox id as address)"
         )
 
 

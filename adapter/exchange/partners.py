@@ -106,6 +106,25 @@ def is_messaging_endpoint(endpoint: dict) -> bool:
     )
 
 
+def is_mesh_endpoint(endpoint: dict) -> bool:
+    """An active MESH Endpoint: its address is a mailbox id (or GPPROVIDER: routed by the person)."""
+    connection = endpoint.get("connectionType")
+    address = endpoint.get("address")
+    return (
+        isinstance(connection, dict)
+        and connection.get("system") == codes.url("partner.mesh-connection-type-system")
+        and connection.get("code") == codes.url("partner.mesh")
+        and endpoint.get("status") == "active"
+        and isinstance(address, str)
+        and bool(address)
+    )
+
+
+def is_partner_endpoint(endpoint: dict) -> bool:
+    """An Endpoint we can deliver onward referrals to: FHIR messaging over HTTP, or MESH."""
+    return is_messaging_endpoint(endpoint) or is_mesh_endpoint(endpoint)
+
+
 def partner_for_service(uow: UnitOfWork, service_id: str) -> Partner | None:
     """The partner running HealthcareService `service_id`, or None if it cannot take referrals."""
     service = uow.resources.read("HealthcareService", service_id)
@@ -117,7 +136,7 @@ def partner_for_service(uow: UnitOfWork, service_id: str) -> Partner | None:
     for reference in service.get("endpoint") or []:
         target = reference.get("reference") if isinstance(reference, dict) else None
         endpoint = _read(uow, target, "Endpoint")
-        if endpoint is not None and is_messaging_endpoint(endpoint):
+        if endpoint is not None and is_partner_endpoint(endpoint):
             partner = Partner(service, organization, endpoint)
             return partner if partner.pathways and partner.recipient_type else None
     return None

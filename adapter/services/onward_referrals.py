@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
-from adapter.exchange.partners import Partner, partner_for_service
+from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
@@ -24,6 +24,7 @@ from adapter.services.onward_messages import (
     onward_from_request,
     sender,
 )
+from adapter.services.gp_documents import GpSender
 from adapter.services.onward_view import OnwardReferralView
 from adapter.services.referrals import existing_referral, replace_referral_content
 from adapter.settings import Settings
@@ -32,6 +33,8 @@ from adapter.store.onward_referrals import OnwardReferralRecord
 
 REFERRED_ON = "referred-on"
 FHIR_MESSAGING = "fhir-messaging"
+MESH = "mesh"
+GP_PATHWAY = "gp"
 
 
 def refer_onward(
@@ -50,8 +53,10 @@ def refer_onward(
         now = datetime.now(UTC)
         onward = onward_from_request(request, now)
         record_id, message_id = new_id(), new_id()
-        built = build_onward(uow, referral, partner, onward, ours, record_id, message_id)
-        ensure_conformant([*built.resources, built.message])
+        gp = _gp_sender(settings, partner, request, directory)
+        built = build_onward(uow, referral, partner, onward, ours, record_id, message_id, gp)
+        # An STU3 ITK3 message was checked against the STU3 models when built; ours is R4.
+        ensure_conformant([*built.resources, *([] if gp else [built.message])])
         uow.resources.create_many(built.resources)
         record = uow.onward_referrals.add(
             OnwardReferralRecord(
@@ -113,6 +118,24 @@ def cancel_onward_referral(
         if built.message and partner is not None:
             uow.outbox.add(_outbound(settings, record, partner, built, "cancellation", now))
         return OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
+
+
+def _gp_sender(
+    settings: Settings, partner: Partner, request: OnwardReferralRequest, directory: list[dict]
+) -> GpSender | None:
+    """For a GP practice reached by MESH, what a Send Document message needs; else None."""
+    if not is_mesh_endpoint(partner.endpoint):
+        return None
+    if request.pathway != GP_PATHWAY:
+        raise Unprocessable(
+            Issue(
+                "This partner is reached by MESH, which carries only the gp pathway (GP Connect "
+                "Send Document).",
+                code="business-rule",
+                expression=("pathway",),
+            )
+        )
+    return GpSender(directory, settings.mesh_mailbox or None)
 
 
 def _withdraw_waiting(uow: UnitOfWork, record: OnwardReferralRecord) -> OutboundMessage | None:
@@ -215,7 +238,7 @@ def _outbound(
         request_id=str(uuid.uuid4()),
         correlation_id=record.correlation_id,
         endpoint_id=partner.endpoint["id"],
-        transport=FHIR_MESSAGING,
+        transport=MESH if is_mesh_endpoint(partner.endpoint) else FHIR_MESSAGING,
         # One queue per partner and person: a cancellation never overtakes its referral.
         ordering_key=f"{partner.endpoint['id']}|{record.resource_ids['patient']}",
         kind=kind,
