@@ -1,4 +1,7 @@
-"""The delivery worker runs without Flask: `ld-adapter worker` imports no web framework."""
+"""The delivery worker runs without Flask: `ld-adapter worker` imports no web framework.
+
+adapter.documents (PDFs) is checked too: the worker writes documents for MESH partners.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import sys
 CHECK = """
 import sys
 import adapter.cli_delivery, adapter.exchange.worker, adapter.exchange.http_transport
-import adapter.services.onward_checks
+import adapter.services.onward_checks, adapter.documents
 web = sorted(name for name in sys.modules if name.split(".")[0] in ("flask", "werkzeug"))
 print(",".join(web))
 """
