@@ -72,7 +72,6 @@ def contact_summary_document(summary: ContactSummary) -> Document:
         title=TITLE,
         subtitle="For the registered GP practice, to file in the person's record",
         sections=tuple(sections),
-        meta={"subject": "Liaison and Diversion contact summary for the registered GP"},
     )
 
 

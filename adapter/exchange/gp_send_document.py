@@ -60,7 +60,8 @@ class Identity:
 def identity_of(patient: dict) -> Identity:
     """The routing identity of a Patient; 422 naming what is missing, when MESH cannot route."""
     nhs_system = codes.url("identifier.nhs-number")
-    numbers = [i.get("value") for i in patient.get("identifier", ()) if i.get("system") == nhs_system]
+    identifiers = patient.get("identifier", ())
+    numbers = [i.get("value") for i in identifiers if i.get("system") == nhs_system]
     number = next((n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n)), None)
     name = _official_name(patient)
     surname = name.get("family") if isinstance(name.get("family"), str) else None
@@ -178,6 +179,13 @@ def _header(report: Report, ids: dict[str, str]) -> dict:
 def _document_bundle(report: Report, identity: Identity, pdf: bytes, ids: dict) -> dict:
     patient = _patient(report.patient)
     organization = _organization(report.organization, ids["organization"])
+    binary = {
+        "resourceType": "Binary",
+        "id": ids["binary"],
+        "meta": {"profile": [value("document.binary-profile")]},
+        "contentType": "application/pdf",
+        "content": base64.b64encode(pdf).decode("ascii"),
+    }
     composition = {
         "resourceType": "Composition",
         "id": ids["composition"],
@@ -199,16 +207,7 @@ def _document_bundle(report: Report, identity: Identity, pdf: bytes, ids: dict) 
         "title": value("document.title"),
         "confidentiality": value("document.confidentiality"),
         "custodian": _urn(organization),
-        "section": [
-            {"title": value("document.title"), "entry": [{"reference": f"urn:uuid:{ids['binary']}"}]}
-        ],
-    }
-    binary = {
-        "resourceType": "Binary",
-        "id": ids["binary"],
-        "meta": {"profile": [value("document.binary-profile")]},
-        "contentType": "application/pdf",
-        "content": base64.b64encode(pdf).decode("ascii"),
+        "section": [{"title": value("document.title"), "entry": [_urn(binary)]}],
     }
     practitioner = _practitioner(ids["practitioner"], report)
     resources = (composition, binary, practitioner, organization, patient)

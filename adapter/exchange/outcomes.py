@@ -30,6 +30,7 @@ from adapter.store import UnitOfWork
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
 ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
+MESH, SENT = "mesh", "sent"  # a MESH message is delivered to the mailbox, not yet the recipient
 # For the audit, when HTTP gave no status (a withdrawn message is not sent, so not audited as one).
 _NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400, Withdrawn: 409}
 
@@ -103,9 +104,16 @@ def follow_task(
     task = uow.resources.read("Task", reference.split("/")[-1])
     if task is None:
         return
-    changed = (update or task_with_delivery_status)(task, message.status, at)
+    changed = (update or task_with_delivery_status)(task, _delivery_status(message), at)
     if _content(changed) != _content(task):
         uow.resources.update(changed, expected_version=task["meta"]["versionId"])
+
+
+def _delivery_status(message: OutboundMessage) -> str:
+    """The ld-delivery-status of a message: in MESH is only `sent`; the recipient's ack delivers."""
+    if message.transport == MESH and message.status == DELIVERED:
+        return SENT
+    return message.status
 
 
 def _content(resource: dict) -> dict:
@@ -137,8 +145,15 @@ def attempt_event(
 
 def patient_of_message(message: OutboundMessage) -> str | None:
     """`Patient/id` of the person the message is about (its Patient entry), if any."""
-    for entry in message.body.get("entry", []):
+    return _patient_in(message.body)
+
+
+def _patient_in(bundle: dict) -> str | None:
+    """The first Patient in a Bundle, or in a Bundle inside it (an ITK3 message's document)."""
+    for entry in bundle.get("entry", []):
         resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
         if resource.get("resourceType") == "Patient" and isinstance(resource.get("id"), str):
             return f"Patient/{resource['id']}"
+        if resource.get("resourceType") == "Bundle" and (found := _patient_in(resource)):
+            return found
     return None

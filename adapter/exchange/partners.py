@@ -107,7 +107,7 @@ def is_messaging_endpoint(endpoint: dict) -> bool:
 
 
 def is_mesh_endpoint(endpoint: dict) -> bool:
-    """An active MESH Endpoint: its address is a mailbox id (or GPPROVIDER: routed by the person)."""
+    """An active MESH Endpoint: its address a mailbox id (or GPPROVIDER: routed by the person)."""
     connection = endpoint.get("connectionType")
     address = endpoint.get("address")
     return (

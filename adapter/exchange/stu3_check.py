@@ -1,4 +1,4 @@
-"""Check an STU3 message (an ITK3 Bundle) against the fhir.resources STU3 models, resource by resource.
+"""Check an STU3 message (an ITK3 Bundle) against the fhir.resources STU3 models, one by one.
 
 Our validator knows R4; ITK3 messages for GP practices are STU3, so each resource in them, and in
 any Bundle inside them, is parsed with its STU3 model before the message is queued.
@@ -20,7 +20,7 @@ def stu3_problems(resource: dict, where: str = "Bundle") -> list[str]:
     """
     from fhir.resources.STU3 import get_fhir_model_class
 
-    problems = []
+    problems: list[str] = []
     for path, item in _resources(resource, where):
         try:
             get_fhir_model_class(str(item.get("resourceType"))).model_validate(item)

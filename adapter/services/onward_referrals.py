@@ -17,6 +17,7 @@ from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_ser
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
+from adapter.services.gp_documents import GpSender
 from adapter.services.onward_messages import (
     Built,
     build_cancellation,
@@ -24,7 +25,6 @@ from adapter.services.onward_messages import (
     onward_from_request,
     sender,
 )
-from adapter.services.gp_documents import GpSender
 from adapter.services.onward_view import OnwardReferralView
 from adapter.services.referrals import existing_referral, replace_referral_content
 from adapter.settings import Settings
@@ -105,7 +105,8 @@ def cancel_onward_referral(
         sent = _withdraw_waiting(uow, record)
         partner = partner_for_service(uow, record.partner_service)
         now = datetime.now(UTC)
-        had_it = sent is not None and _partner_may_have_it(sent)
+        # GP Connect Send Document has no cancellation: what the practice filed, it keeps.
+        had_it = sent is not None and sent.transport != MESH and _partner_may_have_it(sent)
         built = build_cancellation(
             uow, record, partner, sent.body if sent else None, ours, new_id(), now, had_it
         )
