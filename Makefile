@@ -4,17 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FHIRJS := tests/fhirjs/node_modules/fhir/package.json
+# NHS England's MESH sandbox for the tests: its own environment, as it pins its own FastAPI.
+MESH_VENV := .venv-mesh
+MESH_STAMP := $(MESH_VENV)/.installed
+MESH_SANDBOX := mesh-sandbox>=1.0.137,<2
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: setup run test test-postgres lint format bench clean
 
-setup: $(STAMP) $(FHIRJS)
+setup: $(STAMP) $(FHIRJS) $(MESH_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+$(MESH_STAMP): Makefile
+	test -x $(MESH_VENV)/bin/python || $(PYTHON) -m venv $(MESH_VENV)
+	$(MESH_VENV)/bin/pip install --quiet "$(MESH_SANDBOX)"
+	touch $(MESH_STAMP)
 
 $(FHIRJS): tests/fhirjs/package.json tests/fhirjs/package-lock.json
 	npm ci --prefix tests/fhirjs --no-audit --no-fund --loglevel=error
@@ -45,4 +54,4 @@ bench: setup
 	LD_ADAPTER_TEST_POSTGRES_URL=$${LD_ADAPTER_TEST_POSTGRES_URL:-$(POSTGRES_TEST_URL)} $(BIN)/python -m tests.benchmarks.run
 
 clean:
-	rm -rf $(VENV) tests/fhirjs/node_modules var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MESH_VENV) tests/fhirjs/node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -73,8 +73,20 @@ class Settings:
     delivery_poll_interval: float = 1.0  # an idle worker looks for due messages this often
     delivery_batch: int = 20  # messages one worker claims at a time
     delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
-    # Our MESH mailbox id: the source of GP Connect Send Document messages (unset: none are made).
+    # MESH (adapter.exchange.mesh_*): unset URL, no MESH. Secrets from the variable or its *_FILE;
+    # kept out of repr so a logged Settings never shows them.
+    mesh_url: str = ""
     mesh_mailbox: str = ""
+    mesh_password: str = field(default="", repr=False)
+    mesh_password_file: Path | None = None
+    mesh_shared_key: str = field(default="", repr=False)
+    mesh_shared_key_file: Path | None = None
+    mesh_cert_file: Path | None = None  # client certificate (PEM) for mutual TLS
+    mesh_key_file: Path | None = None  # its private key (PEM)
+    mesh_ca_file: Path | None = None  # CA bundle the MESH server's certificate is checked against
+    mesh_timeout: float = 30.0  # seconds MESH has to answer one request
+    mesh_poll: bool = True  # the delivery loop also polls our MESH inbox
+    mesh_poll_interval: float = 30.0  # seconds between inbox polls
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -108,6 +120,15 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}DELIVERY_LEASE_SECONDS must be longer than {PREFIX}DELIVERY_TIMEOUT"
             )
+        from adapter.settings_mesh import check_mesh
+
+        for name, value in check_mesh(self).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def mesh_enabled(self) -> bool:
+        """True when a MESH mailbox is configured."""
+        return bool(self.mesh_url)
 
     @property
     def fhir_base_url(self) -> str:
@@ -200,5 +221,16 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "delivery_poll_interval": _positive_number,
     "delivery_batch": _positive_int,
     "delivery_in_process": _boolean,
+    "mesh_url": str,
     "mesh_mailbox": str,
+    "mesh_password": str,
+    "mesh_password_file": Path,
+    "mesh_shared_key": str,
+    "mesh_shared_key_file": Path,
+    "mesh_cert_file": Path,
+    "mesh_key_file": Path,
+    "mesh_ca_file": Path,
+    "mesh_timeout": _positive_number,
+    "mesh_poll": _boolean,
+    "mesh_poll_interval": _positive_number,
 }

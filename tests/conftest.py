@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from adapter import create_app
 from adapter.auth import mint_dev_token
 from adapter.settings import Settings
+from tests.support.mesh_sandbox import MeshSandbox
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
 
@@ -92,3 +93,10 @@ def fhirjs_checked_bodies(fhirjs) -> Iterator[list[dict]]:  # type: ignore[no-un
         if errors:
             failures.append(f"{body.get('resourceType')}: {errors}")
     assert not failures, "FHIR.js rejected what the API returned:\n" + "\n".join(failures)
+
+
+@pytest.fixture(scope="module")
+def mesh_sandbox() -> Iterator[MeshSandbox]:
+    """NHS England's mesh-sandbox on 127.0.0.1, one per test module (see tests/support)."""
+    with MeshSandbox() as sandbox:
+        yield sandbox

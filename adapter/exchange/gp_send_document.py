@@ -20,7 +20,7 @@ from typing import Any
 
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.errors import Issue, Unprocessable
-from adapter.exchange.partners import ods_code
+from adapter.exchange.partners import mesh_workflow, ods_code
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
 
@@ -106,6 +106,16 @@ class Report:
     practitioner_name: str
     organization: dict  # our R4 Organization from the service directory
     mailbox: str  # our MESH mailbox id (MessageHeader.source.endpoint)
+
+
+def is_send_document(headers: dict) -> bool:
+    """True for an outbox message that is a GP Connect Send Document (by its MESH workflow)."""
+    return headers.get("Mex-WorkflowID") == value("mesh.workflow")
+
+
+def is_send_document_endpoint(endpoint: dict) -> bool:
+    """A MESH Endpoint whose workflow is GP Connect Send Document (a practice, routed by person)."""
+    return mesh_workflow(endpoint) == value("mesh.workflow")
 
 
 def mesh_headers(report: Report, identity: Identity) -> dict[str, str]:

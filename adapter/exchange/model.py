@@ -25,7 +25,7 @@ class OutboundMessage:
     request_id: str  # X-Request-Id: unique per message, the same on every retry
     correlation_id: str  # X-Correlation-Id: the same across the conversation
     endpoint_id: str  # the partner's Endpoint resource id
-    transport: str  # "fhir-messaging" (MESH comes later)
+    transport: str  # "fhir-messaging" or "mesh" (adapter.exchange.partners.transport_of)
     ordering_key: str  # messages with one key go in `sequence` order (partner + person)
     kind: str  # "onward-referral" | "cancellation" | "response" (answering a received referral)
     body: dict  # the message Bundle, frozen when queued

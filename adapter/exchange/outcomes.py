@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapter.exchange.gp_send_document import is_send_document
 from adapter.exchange.model import (
     CANCELLED,
     DEAD_LETTER,
@@ -30,7 +31,7 @@ from adapter.store import UnitOfWork
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
 ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
-MESH, SENT = "mesh", "sent"  # a MESH message is delivered to the mailbox, not yet the recipient
+SENT = "sent"  # a GP Connect message in the practice's MESH mailbox, not yet acknowledged
 # For the audit, when HTTP gave no status (a withdrawn message is not sent, so not audited as one).
 _NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400, Withdrawn: 409}
 
@@ -110,8 +111,8 @@ def follow_task(
 
 
 def _delivery_status(message: OutboundMessage) -> str:
-    """The ld-delivery-status of a message: in MESH is only `sent`; the recipient's ack delivers."""
-    if message.transport == MESH and message.status == DELIVERED:
+    """The ld-delivery-status of a message; a Send Document in MESH is only `sent` (acks follow)."""
+    if is_send_document(message.headers) and message.status == DELIVERED:
         return SENT
     return message.status
 

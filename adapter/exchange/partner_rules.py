@@ -5,7 +5,7 @@
 Every resource passes our validator (an Endpoint also against ld-partner-endpoint, so its
 ld-endpoint-auth extension is checked); then the partner rules: a HealthcareService names the
 Organization providing it (with an ODS code), the pathways it accepts, exactly one recipient type
-that may take every one of those pathways, and an active FHIR messaging Endpoint; files an
+that may take every one of those pathways, and an active FHIR messaging or MESH Endpoint; files an
 Endpoint's authentication names exist; an OAuth client id (the client a partner calls us with)
 is on one Organization only.
 """
@@ -21,11 +21,14 @@ from adapter.conformance.package import package
 from adapter.exchange.endpoint_auth import AuthConfigError
 from adapter.exchange.http_transport import process_message_url
 from adapter.exchange.partners import (
+    MESH_MAILBOX,
     PARTNER_TYPES,
+    WORKFLOW_HEADER,
     auth_problems,
     codes_of,
-    is_partner_endpoint,
+    mesh_workflow,
     ods_code,
+    transport_of,
 )
 from adapter.mapping import codes
 from adapter.search.definitions import FHIR_ID
@@ -131,9 +134,25 @@ def _endpoint_problems(
             process_message_url(endpoint)
         except AuthConfigError as exc:
             yield f"address: {exc}"
+    elif _is_mesh_typed(connection):
+        yield from _mesh_endpoint_problems(endpoint)
     reference = (endpoint.get("managingOrganization") or {}).get("reference")
     if isinstance(reference, str) and _target(reference, "Organization", index, resolve) is None:
         yield f"managingOrganization: {reference} is neither in the bundle nor already stored"
+
+
+def _is_mesh_typed(connection: dict) -> bool:
+    return connection.get("system") == codes.url(
+        "partner.mesh-connection-type-system"
+    ) and connection.get("code") == codes.url("partner.mesh")
+
+
+def _mesh_endpoint_problems(endpoint: dict) -> Iterator[str]:
+    address = endpoint.get("address")
+    if not isinstance(address, str) or MESH_MAILBOX.fullmatch(address) is None:
+        yield "address: a MESH Endpoint's address is the partner's mailbox id (letters and digits)"
+    if mesh_workflow(endpoint) is None:
+        yield f'header: a MESH Endpoint needs a header "{WORKFLOW_HEADER}: <workflow id>"'
 
 
 def _service_problems(service: dict, index: dict[str, dict], resolve: Resolve) -> Iterator[str]:
@@ -213,15 +232,16 @@ def _endpoint_choice(service: dict, index: dict[str, dict], resolve: Resolve) ->
         endpoint = _target(reference, "Endpoint", index, resolve)
         if endpoint is None:
             yield f"endpoint: {reference} is not an Endpoint in the bundle"
-        elif is_partner_endpoint(endpoint):
+        elif transport_of(endpoint) is not None:
             usable = True
     if not usable:
         connection = codes.url("partner.connection-type-system")
+        mesh = codes.url("partner.mesh-connection-type-system")
         yield (
-            "endpoint: needs an Endpoint with connectionType "
-            f"{connection}|{codes.url('partner.fhir-messaging')}, status active and an http(s) "
-            f"address, or a MESH one ({codes.url('partner.mesh-connection-type-system')}|"
-            f"{codes.url('partner.mesh')}, status active, the mailbox id as address)"
+            "endpoint: needs an active Endpoint: connectionType "
+            f"{connection}|{codes.url('partner.fhir-messaging')} with an http(s) address, or "
+            f"{mesh}|{codes.url('partner.mesh')} with a MESH mailbox id as address and a header "
+            '"Mex-WorkflowID: <workflow id>"'
         )
 
 

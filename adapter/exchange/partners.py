@@ -4,11 +4,12 @@ A partners bundle (LD_ADAPTER_PARTNERS) is a collection Bundle of those resource
 validator and by the rules below, then stored so /fhir serves it like the service directory.
 A HealthcareService is a partner when it names the onward pathways it accepts (`type`, from
 ld-onward-referral), what kind of recipient it is (`category`, from ld-recipient-type), the
-Organization providing it (with an ODS code) and an active FHIR messaging Endpoint.
+Organization providing it (with an ODS code) and an active FHIR messaging or MESH Endpoint.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from adapter.store import Store, UnitOfWork
 
 PARTNER_TYPES = ("Organization", "HealthcareService", "Endpoint")
+FHIR_MESSAGING, MESH = "fhir-messaging", "mesh"  # OutboundMessage.transport names
+WORKFLOW_HEADER = "Mex-WorkflowID"
+MESH_MAILBOX = re.compile(r"[A-Za-z0-9]{1,20}")  # a MESH mailbox id, e.g. X26ABC1
 MAX_PROBLEMS = 20  # listed in one start-up error; more are counted
 
 
@@ -107,7 +111,7 @@ def is_messaging_endpoint(endpoint: dict) -> bool:
 
 
 def is_mesh_endpoint(endpoint: dict) -> bool:
-    """An active MESH Endpoint: its address a mailbox id (or GPPROVIDER: routed by the person)."""
+    """An active MESH Endpoint: a mailbox id as address and a Mex-WorkflowID header."""
     connection = endpoint.get("connectionType")
     address = endpoint.get("address")
     return (
@@ -116,13 +120,27 @@ def is_mesh_endpoint(endpoint: dict) -> bool:
         and connection.get("code") == codes.url("partner.mesh")
         and endpoint.get("status") == "active"
         and isinstance(address, str)
-        and bool(address)
+        and MESH_MAILBOX.fullmatch(address) is not None
+        and mesh_workflow(endpoint) is not None
     )
 
 
-def is_partner_endpoint(endpoint: dict) -> bool:
-    """An Endpoint we can deliver onward referrals to: FHIR messaging over HTTP, or MESH."""
-    return is_messaging_endpoint(endpoint) or is_mesh_endpoint(endpoint)
+def mesh_workflow(endpoint: dict) -> str | None:
+    """The workflow id of an Endpoint's `header` "Mex-WorkflowID: <id>", if it has one."""
+    for header in endpoint.get("header") or ():
+        name, _, value = header.partition(":") if isinstance(header, str) else ("", "", "")
+        if name.strip().lower() == WORKFLOW_HEADER.lower() and value.strip():
+            return value.strip()
+    return None
+
+
+def transport_of(endpoint: dict) -> str | None:
+    """The transport that reaches an Endpoint: "fhir-messaging", "mesh", or None (unusable)."""
+    if is_messaging_endpoint(endpoint):
+        return FHIR_MESSAGING
+    if is_mesh_endpoint(endpoint):
+        return MESH
+    return None
 
 
 def partner_for_service(uow: UnitOfWork, service_id: str) -> Partner | None:
@@ -136,7 +154,7 @@ def partner_for_service(uow: UnitOfWork, service_id: str) -> Partner | None:
     for reference in service.get("endpoint") or []:
         target = reference.get("reference") if isinstance(reference, dict) else None
         endpoint = _read(uow, target, "Endpoint")
-        if endpoint is not None and is_partner_endpoint(endpoint):
+        if endpoint is not None and transport_of(endpoint) is not None:
             partner = Partner(service, organization, endpoint)
             return partner if partner.pathways and partner.recipient_type else None
     return None

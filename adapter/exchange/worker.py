@@ -13,11 +13,13 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.model import (
     AttemptResult,
     DeliveryResult,
@@ -47,10 +49,11 @@ def wake() -> None:
 
 
 def default_transports(settings: Settings) -> dict[str, Transport]:
-    """The transports a worker uses unless given others: FHIR messaging over HTTP."""
+    """The transports a worker uses unless given others: FHIR messaging over HTTP, and MESH."""
     from adapter.exchange.http_transport import FhirMessagingTransport
+    from adapter.exchange.mesh_transport import MeshTransport
 
-    return {"fhir-messaging": FhirMessagingTransport(settings)}
+    return {"fhir-messaging": FhirMessagingTransport(settings), "mesh": MeshTransport(settings)}
 
 
 @dataclass
@@ -80,6 +83,10 @@ class DeliveryWorker:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._random = rng or random.Random()
         self._stop = threading.Event()  # set only by the event `run` is given
+        self._inbox: MeshInbox | None = None
+        if settings.mesh_enabled and settings.mesh_poll:
+            self._inbox = MeshInbox(store, settings, clock=self._clock)
+        self._next_poll = 0.0  # time.monotonic() of the next inbox poll
 
     @property
     def transports(self) -> Mapping[str, Transport]:
@@ -98,10 +105,32 @@ class DeliveryWorker:
             except Exception as error:  # e.g. the database is down: wait, then try again
                 logger.warning("delivery worker %s: %s", self.worker_id, type(error).__name__)
                 handled = 0
+            self.poll_inbox_if_due()
             if not handled and not stop.is_set():
                 _NUDGED.wait(self.settings.delivery_poll_interval)
                 _NUDGED.clear()
+        self.close()
         logger.info("delivery worker %s stopped", self.worker_id)
+
+    def close(self) -> None:
+        """Close the transports' and the inbox's connections."""
+        for transport in (self._transports or {}).values():
+            close = getattr(transport, "close", None)
+            if callable(close):
+                close()
+        if self._inbox is not None:
+            self._inbox.close()
+
+    def poll_inbox_if_due(self) -> int:
+        """Poll our MESH inbox if it is configured and its interval has passed; messages taken."""
+        if self._inbox is None or time.monotonic() < self._next_poll or self._stop.is_set():
+            return 0
+        self._next_poll = time.monotonic() + self.settings.mesh_poll_interval
+        try:
+            return self._inbox.poll_once().taken
+        except Exception as error:  # one poll's trouble must not stop delivery
+            logger.warning("MESH inbox poll: %s", type(error).__name__)
+            return 0
 
     def run_once(self) -> int:
         """Claim one batch of due messages and deliver them; returns how many were claimed."""

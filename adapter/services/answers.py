@@ -15,7 +15,12 @@ from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, Unprocessable
 from adapter.exchange.headers import bars_headers
 from adapter.exchange.model import OutboundMessage
-from adapter.exchange.partners import Partner, partner_for_service
+from adapter.exchange.partners import (
+    FHIR_MESSAGING,
+    Partner,
+    partner_for_service,
+    transport_of,
+)
 from adapter.exchange.response import Answer, response_message
 from adapter.native.answer_schema import AnswerRequest
 from adapter.native.referral_schema import load_referral
@@ -81,7 +86,7 @@ def record_answer(
             request_id=str(uuid.uuid4()),
             correlation_id=received.correlation_id,
             endpoint_id=partner.endpoint["id"],
-            transport="fhir-messaging",
+            transport=transport_of(partner.endpoint) or FHIR_MESSAGING,  # as the partner is reached
             # Answers about one referral go in order: a decision never overtaken by an outcome.
             ordering_key=f"{partner.endpoint['id']}|referral:{referral_id}",
             kind=RESPONSE_KIND,

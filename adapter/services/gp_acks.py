@@ -15,15 +15,17 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from adapter.exchange.gp_send_document import is_send_document
 from adapter.exchange.itk_ack import BUSINESS, AckError, ItkAck, read_ack
+from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services.common import bare_id
+from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 from adapter.store.onward_referrals import OnwardReferralRecord
 
 logger = logging.getLogger(__name__)
 DELIVERED, FILED, FAILED = "delivered", "filed", "failed"
-MESH = "mesh"
 # How far each status has got: an ack never moves an onward referral back (acks may cross).
 _RANK = {DELIVERED: 1, FILED: 2, FAILED: 3}
 _RECORD_STATUS = {FILED: "completed", FAILED: "rejected"}
@@ -34,6 +36,11 @@ def ack_status(ack: ItkAck) -> str:
     if not ack.positive:
         return FAILED
     return FILED if ack.kind == BUSINESS else DELIVERED
+
+
+def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> None:
+    """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows)."""
+    record_gp_ack(store, inbound.body, inbound.message_id, inbound.received_at)
 
 
 def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime) -> str | None:
@@ -56,7 +63,7 @@ def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime)
 
 def _answered(uow: UnitOfWork, ack: ItkAck) -> OnwardReferralRecord | None:
     message = uow.outbox.get(ack.responds_to)
-    if message is None or message.transport != MESH or not message.onward_referral_id:
+    if message is None or not is_send_document(message.headers) or not message.onward_referral_id:
         return None
     # The same key the worker and a cancel take: the Task moves one way at a time.
     uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])

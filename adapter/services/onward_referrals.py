@@ -12,8 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
+from adapter.exchange.gp_send_document import is_send_document, is_send_document_endpoint
 from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
-from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
+from adapter.exchange.partners import (
+    FHIR_MESSAGING,
+    Partner,
+    is_mesh_endpoint,
+    partner_for_service,
+    transport_of,
+)
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
@@ -32,8 +39,6 @@ from adapter.store import ReferralRecord, Store, UnitOfWork
 from adapter.store.onward_referrals import OnwardReferralRecord
 
 REFERRED_ON = "referred-on"
-FHIR_MESSAGING = "fhir-messaging"
-MESH = "mesh"
 GP_PATHWAY = "gp"
 
 
@@ -106,7 +111,8 @@ def cancel_onward_referral(
         partner = partner_for_service(uow, record.partner_service)
         now = datetime.now(UTC)
         # GP Connect Send Document has no cancellation: what the practice filed, it keeps.
-        had_it = sent is not None and sent.transport != MESH and _partner_may_have_it(sent)
+        gp_document = sent is not None and is_send_document(sent.headers)
+        had_it = sent is not None and not gp_document and _partner_may_have_it(sent)
         built = build_cancellation(
             uow, record, partner, sent.body if sent else None, ours, new_id(), now, had_it
         )
@@ -125,13 +131,13 @@ def _gp_sender(
     settings: Settings, partner: Partner, request: OnwardReferralRequest, directory: list[dict]
 ) -> GpSender | None:
     """For a GP practice reached by MESH, what a Send Document message needs; else None."""
-    if not is_mesh_endpoint(partner.endpoint):
+    if not (is_mesh_endpoint(partner.endpoint) and is_send_document_endpoint(partner.endpoint)):
         return None
     if request.pathway != GP_PATHWAY:
         raise Unprocessable(
             Issue(
-                "This partner is reached by MESH, which carries only the gp pathway (GP Connect "
-                "Send Document).",
+                "This partner is reached by GP Connect Send Document over MESH, which carries "
+                "only the gp pathway.",
                 code="business-rule",
                 expression=("pathway",),
             )
@@ -239,7 +245,7 @@ def _outbound(
         request_id=str(uuid.uuid4()),
         correlation_id=record.correlation_id,
         endpoint_id=partner.endpoint["id"],
-        transport=MESH if is_mesh_endpoint(partner.endpoint) else FHIR_MESSAGING,
+        transport=transport_of(partner.endpoint) or FHIR_MESSAGING,
         # One queue per partner and person: a cancellation never overtakes its referral.
         ordering_key=f"{partner.endpoint['id']}|{record.resource_ids['patient']}",
         kind=kind,

@@ -38,7 +38,8 @@ def gp_by_mesh_partners(folder: Path) -> Path:
         resource = entry["resource"]
         if resource["resourceType"] == "Endpoint" and resource["id"] == GP_ENDPOINT:
             resource["connectionType"] = MESH_CONNECTION
-            resource["address"] = "GPPROVIDER"
+            resource["address"] = "GPPROVIDER"  # Mex-To is per person (GPCM-SD-063)
+            resource["header"] = ["Mex-WorkflowID: GPFED_CONSULT_REPORT"]
             resource["payloadType"] = [{"text": "GP Connect Send Document (ITK3, FHIR STU3)"}]
     path = folder / "partners-gp-mesh.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")

@@ -273,7 +273,7 @@ def test_a_recipient_type_must_be_a_known_one(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "why"),
     [
-        ({"endpoint": []}, "needs an Endpoint with connectionType"),
+        ({"endpoint": []}, "needs an active Endpoint: connectionType"),
         ({"endpoint": [{"reference": "Endpoint/elsewhere"}]}, "Endpoint/elsewhere is not an"),
     ],
 )
@@ -293,7 +293,9 @@ def test_a_service_needs_a_fhir_messaging_endpoint_in_the_bundle(tmp_path, chang
 def test_the_endpoint_must_be_active_fhir_messaging(tmp_path: Path, change: dict) -> None:
     bundle = json.loads(LOCAL.read_text())
     problems = refusal(tmp_path, lambda _, r: r[GP_ENDPOINT].update(change))
-    assert f"{entry(bundle, GP)}: endpoint: needs an Endpoint with connectionType" in problems[-1]
+    assert (
+        f"{entry(bundle, GP)}: endpoint: needs an active Endpoint: connectionType" in problems[-1]
+    )
 
 
 def test_endpoint_authentication_is_checked_and_its_files_must_exist(tmp_path: Path) -> None:
