@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from adapter.conformance import has_errors, validate
 from adapter.exchange.stu3_check import stu3_problems
 from adapter.services.gp_acks import record_gp_ack
 from adapter.settings import Settings
@@ -159,4 +160,5 @@ def test_an_ack_for_no_message_of_ours_is_dropped(app: Flask) -> None:
 
 def _task_status(client: FlaskClient, auth: dict, onward: dict) -> tuple[str, str]:
     task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
+    assert not has_errors(validate(task))  # the Task profile ties status to businessStatus
     return task["businessStatus"]["coding"][0]["code"], task["status"]
