@@ -26,12 +26,15 @@ def stu3_problems(resource: dict, where: str = "Bundle") -> list[str]:
             get_fhir_model_class(str(item.get("resourceType"))).model_validate(item)
         except (KeyError, ValueError) as exc:
             errors = exc.errors(include_input=False) if isinstance(exc, ValidationError) else ()
-            problems.extend(
-                f"{path}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors
-            )
+            problems.extend(f"{path}{_where(e['loc'])}: {e['msg']}" for e in errors)
             if not errors:
                 problems.append(f"{path}: not an STU3 resource type")
-    return problems
+    # A Bundle's model checks what is inside it too: each problem once, where it is.
+    return list(dict.fromkeys(problems))
+
+
+def _where(loc: tuple) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
 def ensure_stu3(message: dict) -> None:
