@@ -18,6 +18,7 @@ from tests.benchmarks import (
     audit,
     bounded,
     delivery,
+    gp_document,
     inbound,
     intake,
     intake_parallel,
@@ -65,6 +66,7 @@ def main() -> None:
     every += onward.SECTIONS
     every += delivery.SECTIONS
     every += inbound.SECTIONS
+    every += gp_document.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

@@ -41,6 +41,11 @@ def _stored(resource_type: str) -> dict:
 
 
 def _summary_text(disclosure: Disclosure) -> str:
+    return pdf_text(render_pdf(contact_summary_document(_summary_inputs(disclosure))))
+
+
+def _summary_inputs(disclosure: Disclosure) -> ContactSummary:
+    """The summary of the Telford referral, cut to `disclosure` (also the benchmark's input)."""
     organization = next(r for r in DIRECTORY if r["id"] == "mpft")
     request = service_request_from_onward_referral(
         ONWARD,
@@ -50,14 +55,13 @@ def _summary_text(disclosure: Disclosure) -> str:
         ),
         organization=organization,
     )
-    summary = ContactSummary(
+    return ContactSummary(
         letterhead=letterhead_for_service(DIRECTORY, SERVICE),
         patient=minimise(_stored("Patient"), disclosure) or {},
         service_request=minimise(request, disclosure) or {},
         contact_date=date(2025, 3, 14),
         practitioner="Alex Morgan (L&D practitioner (RMN))",
     )
-    return pdf_text(render_pdf(contact_summary_document(summary)))
 
 
 def _gp() -> Disclosure:
