@@ -162,3 +162,28 @@ def _task_status(client: FlaskClient, auth: dict, onward: dict) -> tuple[str, st
     task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
     assert not has_errors(validate(task))  # the Task profile ties status to businessStatus
     return task["businessStatus"]["coding"][0]["code"], task["status"]
+
+
+def test_reading_a_send_document_body_needs_the_scopes_of_what_its_document_holds(
+    app: Flask, client: FlaskClient, auth: dict, token
+) -> None:  # type: ignore[no-untyped-def]
+    referral = _referral(client, auth)
+    message = _queued(app, _onward(client, auth, referral["id"]).get_json()["id"])
+    bundle_only = {"Authorization": f"Bearer {token('system/Bundle.r')}"}
+    refused = client.get(f"/api/messages/{message.id}?include=body", headers=bundle_only)
+    assert refused.status_code == 403
+    assert any("Patient" in i["diagnostics"] for i in refused.get_json()["issue"])
+    allowed = {"Authorization": f"Bearer {token('system/Bundle.r', 'system/*.r')}"}
+    shown = client.get(f"/api/messages/{message.id}?include=body", headers=allowed).get_json()
+    assert shown["body"]["entry"][0]["resource"]["event"]["code"] == "ITK007C"
+
+
+def test_cancelling_before_delivery_withdraws_the_document_and_sends_nothing_else(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    cancelled = client.post(f"/api/onward-referrals/{onward['id']}/cancel", headers=auth)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    messages = cancelled.get_json()["messages"]
+    assert [(m["kind"], m["status"]) for m in messages] == [("onward-referral", "cancelled")]

@@ -140,3 +140,16 @@ def test_a_negative_business_ack_through_mesh_fails_the_referral_with_the_reason
     assert task["statusReason"]["text"] == "ITK3 response 30002: Patient not known here"
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert now["status"] == "rejected"
+
+
+def test_cancelling_after_the_practice_has_the_document_sends_no_bars_cancellation(
+    app: Flask, client: FlaskClient, auth: dict, settings: Settings, sandbox: MeshSandbox
+) -> None:
+    onward = _refer(client, auth)
+    _deliver(app, settings)
+    cancelled = client.post(f"/api/onward-referrals/{onward['id']}/cancel", headers=auth)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    assert [m["kind"] for m in cancelled.get_json()["messages"]] == ["onward-referral"]
+    assert _deliver(app, settings) == 0
+    workflow, _ = _practice_takes_one(sandbox)  # the document alone: GP Connect has no cancel
+    assert workflow == "GPFED_CONSULT_REPORT"
