@@ -71,6 +71,8 @@ def _answered(uow: UnitOfWork, ack: ItkAck) -> OnwardReferralRecord | None:
 
 
 def _record(uow: UnitOfWork, record: OnwardReferralRecord, ack: ItkAck, at: datetime) -> None:
+    if ack.ack_id and any(o.get("message_id") == ack.ack_id for o in record.outcomes):
+        return  # taken before (MESH lets a message be read again until it is acknowledged)
     status = ack_status(ack)
     outcome = {
         "status": status,

@@ -15,6 +15,7 @@ from adapter.conformance import has_errors, validate
 from adapter.exchange.stu3_check import stu3_problems
 from adapter.services.gp_acks import record_gp_ack
 from adapter.settings import Settings
+from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
 from tests.support.pdf_text import pdf_text
 
@@ -24,8 +25,9 @@ PRACTITIONER = {"name": "Alex Morgan", "role": "L&D practitioner (RMN)"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return gp_mesh_settings(tmp_path, f"sqlite:///{tmp_path / 'store.db'}")
+def settings(tmp_path: Path, database_url: str) -> Settings:  # noqa: F811
+    """SQLite, and PostgreSQL when LD_ADAPTER_TEST_POSTGRES_URL is set."""
+    return gp_mesh_settings(tmp_path, database_url)
 
 
 def _referral(client: FlaskClient, auth: dict, **person: object) -> dict:
@@ -124,8 +126,10 @@ def test_acks_move_the_onward_referral_to_delivered_then_filed(
 
     assert record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at) == onward["id"]
     assert _task_status(client, auth, onward) == ("delivered", "received")
-    assert record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-2", at) == onward["id"]
+    business = itk_ack(message.id, "30001")
+    assert record_gp_ack(store, business, "mesh-2", at) == onward["id"]
     assert _task_status(client, auth, onward) == ("filed", "completed")
+    record_gp_ack(store, business, "mesh-2", at)  # read again before MESH heard it was taken
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert now["status"] == "completed"
     assert [o["status"] for o in now["outcomes"]] == ["delivered", "filed"]
