@@ -47,18 +47,24 @@ def _store(settings: Settings) -> Iterator[Store]:
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--once", is_flag=True, help="Deliver what is due now (and take our MESH inbox), then exit."
+)
 def worker(once: bool) -> None:
-    """Deliver queued messages to partners until SIGTERM or SIGINT (finishing the one in hand)."""
+    """Deliver queued messages to partners, and poll our MESH inbox, until SIGTERM or SIGINT."""
     from adapter.exchange.worker import DeliveryWorker, wake
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings()
     with _store(settings) as store:
+        if settings.mesh_enabled and settings.mesh_poll:
+            _prepare(store, settings)
         delivery = DeliveryWorker(store, settings)
         if once:
             while delivery.run_once():
                 pass
+            delivery.poll_inbox_if_due()
+            delivery.close()
             return
         stop = threading.Event()
 
@@ -69,6 +75,16 @@ def worker(once: bool) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         delivery.run(stop)
+
+
+def _prepare(store: Store, settings: Settings) -> None:
+    """Load the directory and partners, as `serve` does: MESH brings referrals to this worker."""
+    from adapter.services.startup import prepare_store
+
+    try:
+        prepare_store(store, settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

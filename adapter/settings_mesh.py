@@ -43,14 +43,16 @@ def _secret(value: str, path: Path | None, name: str) -> str:
     """The secret from its variable, else from its file (one trailing newline dropped)."""
     from adapter.settings import SettingsError
 
-    if value and path is not None:
-        raise SettingsError(f"set {PREFIX}{name} or {PREFIX}{name}_FILE, not both")
     if path is not None:
         raw = _read(path, f"{PREFIX}{name}_FILE")
         try:
-            value = raw.decode("utf-8").removesuffix("\n")
+            from_file = raw.decode("utf-8").removesuffix("\n")
         except UnicodeDecodeError:
             raise SettingsError(f"{PREFIX}{name}_FILE: {path} is not UTF-8 text") from None
+        # Settings copied with dataclasses.replace hold the value read before: that is no clash.
+        if value and value != from_file:
+            raise SettingsError(f"set {PREFIX}{name} or {PREFIX}{name}_FILE, not both")
+        value = from_file
     if not value:
         raise SettingsError(
             f"{PREFIX}URL is set: {PREFIX}{name} (or {PREFIX}{name}_FILE) is needed"

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, request
 from adapter.api.context import current_settings
 from adapter.api.fhir_format import fhir_response, negotiate
 from adapter.api.http import FHIR_JSON_TYPES, read_json_body
-from adapter.api.limits import check_validation_work, most_severe
 from adapter.conformance import outcome_for, validate
+from adapter.conformance.limits import check_validation_work, most_severe
 from adapter.errors import InvalidInput, Issue
 
 validate_blueprint = Blueprint("fhir_validate", __name__)

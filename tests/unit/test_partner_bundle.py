@@ -15,6 +15,8 @@ from adapter.exchange.partners import (
     Partner,
     PartnerBundleError,
     load_partner_bundle,
+    mesh_workflow,
+    transport_of,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -333,3 +335,48 @@ def test_endpoint_authentication_is_checked_and_its_files_must_exist(tmp_path: P
 @pytest.mark.parametrize("path", [EXAMPLE, LOCAL], ids=lambda p: p.name)
 def test_the_shipped_bundles_pass_fhirjs(fhirjs, path: Path) -> None:  # type: ignore[no-untyped-def]
     assert fhirjs.validate(json.loads(path.read_text())) == []
+
+
+def _on_mesh(endpoint: dict, **changes: object) -> None:
+    endpoint.pop("extension", None)
+    endpoint.update(
+        connectionType={
+            "system": "https://ld-adapter.github.io/fhir/CodeSystem/ld-endpoint-connection-type",
+            "code": "mesh",
+        },
+        address="X26ABC3",
+        header=["Mex-WorkflowID: LD_FHIR_MESSAGE"],
+    )
+    endpoint.update(changes)
+
+
+def test_a_partner_may_be_reached_over_mesh(tmp_path: Path) -> None:
+    bundle = json.loads(LOCAL.read_text())
+    for item in bundle["entry"]:
+        if item["resource"]["id"] == GP_ENDPOINT.split("/")[1]:
+            _on_mesh(item["resource"])
+    path = tmp_path / "partners.json"
+    path.write_text(json.dumps(bundle))
+    resources = load_partner_bundle(path, DIRECTORY.get)
+    endpoint = next(r for r in resources if f"Endpoint/{r['id']}" == GP_ENDPOINT)
+    assert transport_of(endpoint) == "mesh"
+    assert mesh_workflow(endpoint) == "LD_FHIR_MESSAGE"
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"header": []}, 'header: a MESH Endpoint needs a header "Mex-WorkflowID: <workflow id>"'),
+        (
+            {"address": "https://mesh.example"},
+            "address: a MESH Endpoint's address is the partner's mailbox id (letters and digits)",
+        ),
+    ],
+)
+def test_a_mesh_endpoint_needs_a_mailbox_and_a_workflow(
+    tmp_path: Path, changes: dict, problem: str
+) -> None:
+    bundle = json.loads(LOCAL.read_text())
+    problems = refusal(tmp_path, lambda _, r: _on_mesh(r[GP_ENDPOINT], **changes))
+    assert f"{entry(bundle, GP_ENDPOINT)}: {problem}" in problems
+    assert any(p.startswith(f"{entry(bundle, GP)}: endpoint: needs an active") for p in problems)

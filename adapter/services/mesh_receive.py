@@ -1,0 +1,105 @@
+"""FHIR messages from our MESH inbox: the same receiver as $process-message, by mailbox.
+
+The MESH envelope stands in for what HTTP carries in headers and the token:
+
+    Mex-From     the partner: the one whose active MESH Endpoint has this mailbox as address
+    Mex-LocalID  the X-Request-Id (a GUID): the duplicate key, so a message sent twice (a sender's
+                 retry, or one read again after an acknowledgement was lost) is taken once
+    Mex-Subject  the X-Correlation-Id, if it is a GUID; else one derived from the request id
+
+Then adapter.services.inbound_receive.receive checks and handles it exactly as it does a message
+received over HTTP. Its AdapterErrors (a bad message, a duplicate) reach the inbox poller, which
+records, audits and acknowledges the message.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adapter.directory import directory_resources
+from adapter.errors import InvalidInput, Issue, PayloadTooLarge
+from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
+from adapter.json_input import JsonInputError, load_json
+from adapter.search.query import SearchQuery
+from adapter.services.inbound_receive import receive
+from adapter.settings import Settings
+from adapter.store import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from adapter.exchange.mesh_inbox import MeshInbound
+
+_MANY = 1000  # far more partner services than anyone has
+_CORRELATION = uuid.UUID("6f6d6573-682d-4c64-a164-61707465720a")  # namespace for derived ids
+
+
+def receive_fhir_message(store: Store, settings: Settings, inbound: MeshInbound) -> None:
+    """Receive one FHIR message from MESH; AdapterError names what is wrong with it."""
+    request_id = _guid(inbound.local_id, "Mex-LocalID")
+    correlation_id = _correlation(inbound.subject, request_id)
+    body = _body(inbound.body, settings)
+
+    def find_partner(uow: UnitOfWork, _endpoint: str | None) -> Partner | None:
+        return partner_for_mailbox(uow, inbound.sender)
+
+    receive(
+        store,
+        settings,
+        _directory(settings.directory_path if settings.load_directory else None),
+        body,
+        (request_id, correlation_id),
+        find_partner,
+        inbound.received_at,
+    )
+
+
+def partner_for_mailbox(uow: UnitOfWork, mailbox: str) -> Partner | None:
+    """The partner whose active MESH Endpoint is `mailbox` (of several: the first by id)."""
+    query = SearchQuery("HealthcareService", (), count=_MANY)
+    services = uow.resources.search("HealthcareService", query).resources
+    for service in sorted(services, key=lambda s: str(s["id"])):
+        partner = partner_for_service(uow, service["id"])
+        if partner is None or not is_mesh_endpoint(partner.endpoint):
+            continue
+        if str(partner.endpoint["address"]).upper() == mailbox.upper():
+            return partner
+    return None
+
+
+def _guid(value: str | None, name: str) -> str:
+    """A GUID from the envelope, in lower case (so case cannot dodge the duplicate check)."""
+    try:
+        parsed = uuid.UUID(value or "")
+    except ValueError:
+        parsed = None
+    if parsed is None or len(value or "") != 36:
+        raise InvalidInput(
+            Issue(f"The MESH {name} must be a GUID (8-4-4-4-12): it is the message's X-Request-Id.")
+        )
+    return str(parsed)
+
+
+def _correlation(subject: str | None, request_id: str) -> str:
+    try:
+        if subject and len(subject) == 36:
+            return str(uuid.UUID(subject))
+    except ValueError:
+        pass
+    return str(uuid.uuid5(_CORRELATION, request_id))
+
+
+def _body(raw: bytes, settings: Settings) -> object:
+    if len(raw) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"The MESH message is larger than {settings.max_body_bytes} bytes.")
+    try:
+        return load_json(raw, settings.max_json_depth)
+    except JsonInputError as exc:
+        raise InvalidInput(Issue(f"The MESH message body {exc}.", code=exc.code)) from None
+
+
+@functools.cache
+def _directory(path: Path | None) -> list[dict]:
+    """The service directory's resources (read once per process; [] when none is loaded)."""
+    return directory_resources(path) if path is not None else []

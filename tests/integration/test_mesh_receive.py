@@ -1,0 +1,192 @@
+"""Messages dropped into our MESH mailbox (the real mesh-sandbox) become referrals exactly once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from adapter.exchange import mesh_workflows
+from adapter.exchange.mesh_inbox import MeshInbox
+from adapter.exchange.partners import load_partners
+from adapter.services.mesh_receive import receive_fhir_message
+from adapter.services.startup import load_service_directory
+from adapter.settings import Settings
+from adapter.store import ReferralFilters, Store
+from adapter.store.tables import resource
+from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
+from tests.support.inbound import referral_message
+from tests.support.mesh_partners import MPFT_MAILBOX, OUR_MAILBOX, drain, mesh_settings, workflow
+from tests.support.mesh_sandbox import MeshSandbox
+
+FHIR_JSON = "application/fhir+json"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, mesh_sandbox: MeshSandbox, database_url: str) -> Settings:
+    drain(mesh_sandbox, OUR_MAILBOX, MPFT_MAILBOX)
+    return mesh_settings(tmp_path, mesh_sandbox, database_url)
+
+
+@pytest.fixture
+def ready_store(store: Store, settings: Settings) -> Store:
+    """The store with the service directory and the partners (MPFT's L&D on MESH) loaded."""
+    load_partners(store, settings, load_service_directory(store, settings))
+    return store
+
+
+@pytest.fixture
+def inbox(ready_store: Store, settings: Settings):  # type: ignore[no-untyped-def]
+    inbox = MeshInbox(ready_store, settings)
+    yield inbox
+    inbox.close()
+
+
+def send(sandbox: MeshSandbox, body: bytes, local_id: str | None = None, **headers: str) -> str:
+    """MPFT sends a message to our mailbox; its MESH message id."""
+    with sandbox.client(MPFT_MAILBOX) as mpft:
+        return str(
+            mpft.send_message(
+                OUR_MAILBOX,
+                body,
+                workflow_id=headers.pop("workflow_id", workflow()),
+                local_id=local_id or str(uuid.uuid4()),
+                subject=str(uuid.uuid4()),
+                content_type=FHIR_JSON,
+                **headers,
+            )
+        )
+
+
+def referrals(store: Store) -> int:
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.referrals.list(ReferralFilters(), 10, 0)[1]
+
+
+def audited_message_ids(store: Store) -> dict[str, str]:
+    """MESH message id → the outcome of its AuditEvent."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(resource.c.content).where(resource.c.resource_type == "AuditEvent")
+        )
+        events = [orjson.loads(row.content) for row in rows]
+    found = {}
+    for event in events:
+        for entity in event.get("entity", []):
+            identifier = entity.get("what", {}).get("identifier", {})
+            if identifier.get("system", "").endswith("/mesh-message-id"):
+                found[identifier["value"]] = event["outcome"]
+    return found
+
+
+def test_a_referral_in_our_mailbox_becomes_one_referral_and_is_acknowledged(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    local_id = str(uuid.uuid4())
+    body = orjson.dumps(referral_message())
+    first = send(mesh_sandbox, body, local_id)
+    again = send(mesh_sandbox, body, local_id)  # the sender's retry: same Mex-LocalID
+
+    result = inbox.poll_once()
+
+    assert result.counts == {"accepted": 1, "duplicate": 1}
+    assert referrals(ready_store) == 1
+    assert mesh_sandbox.inbox(OUR_MAILBOX) == []  # both acknowledged
+    with ready_store.unit_of_work(read_only=True) as uow:
+        received = uow.inbound.get_by_request_id(local_id)
+    assert received is not None and received.partner_service == "mpft-ld-home-area"
+    assert received.referral_id is not None
+    audited = audited_message_ids(ready_store)
+    assert audited[first] == "0" and audited[again] == "4"  # the duplicate: a minor failure
+
+
+def test_bad_and_unknown_messages_are_recorded_audited_and_acknowledged(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    not_json = send(mesh_sandbox, b"{not json")
+    no_guid = send(mesh_sandbox, orjson.dumps(referral_message()), local_id="ref-1")
+    not_ours = send(mesh_sandbox, b"%PDF-1.4", workflow_id="SOME_OTHER_WORKFLOW")
+
+    result = inbox.poll_once()
+
+    assert result.counts == {"refused": 2, "unhandled": 1}
+    assert referrals(ready_store) == 0
+    assert mesh_sandbox.inbox(OUR_MAILBOX) == []  # none is read again and again
+    audited = audited_message_ids(ready_store)
+    assert {audited[not_json], audited[no_guid], audited[not_ours]} == {"4"}
+
+
+def test_a_message_from_a_mailbox_that_is_no_partner_is_refused(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    with mesh_sandbox.client("X26ABC3") as stranger:
+        stranger.send_message(
+            OUR_MAILBOX,
+            orjson.dumps(referral_message()),
+            workflow_id=workflow(),
+            local_id=str(uuid.uuid4()),
+        )
+    assert inbox.poll_once().counts == {"refused": 1}
+    assert referrals(ready_store) == 0
+
+
+def test_a_failure_that_may_pass_leaves_the_message_for_the_next_poll(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    send(mesh_sandbox, orjson.dumps(referral_message()))
+    calls = []
+
+    def database_down_once(store, settings, inbound):  # type: ignore[no-untyped-def]
+        calls.append(inbound.message_id)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+        receive_fhir_message(store, settings, inbound)
+
+    mesh_workflows.HANDLERS[workflow()] = database_down_once
+    try:
+        assert inbox.poll_once().counts == {"left": 1}
+        assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 1  # not acknowledged
+        assert inbox.poll_once().counts == {"accepted": 1}
+    finally:
+        del mesh_workflows.HANDLERS[workflow()]
+    assert referrals(ready_store) == 1
+    assert mesh_sandbox.inbox(OUR_MAILBOX) == []
+
+
+def test_a_lost_acknowledgement_means_a_duplicate_not_a_second_referral(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    """The sandbox stops after the referral is committed, before MESH hears the ack."""
+    send(mesh_sandbox, orjson.dumps(referral_message()))
+
+    def commit_then_sandbox_restarts(store, settings, inbound):  # type: ignore[no-untyped-def]
+        receive_fhir_message(store, settings, inbound)
+        mesh_sandbox.stop()
+
+    mesh_workflows.HANDLERS[workflow()] = commit_then_sandbox_restarts
+    try:
+        assert inbox.poll_once().counts == {"accepted": 1}
+    finally:
+        del mesh_workflows.HANDLERS[workflow()]
+    mesh_sandbox.start()  # the same store: the message is still in our inbox
+    assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 1
+
+    assert inbox.poll_once().counts == {"duplicate": 1}
+    assert referrals(ready_store) == 1
+    assert mesh_sandbox.inbox(OUR_MAILBOX) == []
+
+
+def test_the_mesh_referral_is_the_same_as_one_received_over_http(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    """Same receiver: a message addressed to someone else is refused as $process-message would."""
+    message = referral_message()
+    header = message["entry"][0]["resource"]
+    header["destination"] = [{"endpoint": "https://elsewhere.example.org/fhir"}]
+    send(mesh_sandbox, json.dumps(message).encode())
+    assert inbox.poll_once().counts == {"refused": 1}
+    assert referrals(ready_store) == 0
