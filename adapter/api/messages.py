@@ -76,8 +76,11 @@ def _resource_types(bundle: dict) -> list[str]:
     """Bundle and the type of every resource in it (what reading the body shows)."""
     found = {"Bundle": None}
     for entry in bundle.get("entry", []):
-        resource_type = entry.get("resource", {}).get("resourceType")
-        if isinstance(resource_type, str):
+        resource = entry.get("resource", {})
+        resource_type = resource.get("resourceType")
+        if resource_type == "Bundle":  # an ITK3 message carries its document as a Bundle
+            found.update(dict.fromkeys(_resource_types(resource)))
+        elif isinstance(resource_type, str):
             found.setdefault(resource_type, None)
     return list(found)
 

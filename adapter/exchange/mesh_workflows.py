@@ -31,6 +31,8 @@ HANDLERS: dict[str, MeshHandler] = {}
 
 # Imported when first asked for, so this table does not pull every use case into every process.
 _FHIR_HANDLER = "adapter.services.mesh_receive:receive_fhir_message"
+# GP Connect Send Document acknowledgements (workflow id in mappings/gp-send-document.json).
+_GP_ACK_HANDLER = "adapter.services.gp_acks:receive_gp_ack"
 
 
 def fhir_workflows() -> frozenset[str]:
@@ -45,7 +47,20 @@ def handler_for(workflow_id: str | None) -> MeshHandler | None:
     if workflow_id in HANDLERS:
         return HANDLERS[workflow_id]
     if workflow_id in fhir_workflows():
-        module_name, _, name = _FHIR_HANDLER.partition(":")
-        handler: MeshHandler = getattr(importlib.import_module(module_name), name)
-        return handler
+        return _imported(_FHIR_HANDLER)
+    if workflow_id == gp_ack_workflow():
+        return _imported(_GP_ACK_HANDLER)
     return None
+
+
+def gp_ack_workflow() -> str:
+    """The workflow id GP practices acknowledge our Send Document messages under."""
+    from adapter.exchange.gp_send_document import value
+
+    return str(value("mesh.ack-workflow"))
+
+
+def _imported(path: str) -> MeshHandler:
+    module_name, _, name = path.partition(":")
+    handler: MeshHandler = getattr(importlib.import_module(module_name), name)
+    return handler

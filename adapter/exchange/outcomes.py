@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapter.exchange.gp_send_document import is_send_document
 from adapter.exchange.model import (
     CANCELLED,
     DEAD_LETTER,
@@ -30,6 +31,7 @@ from adapter.store import UnitOfWork
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
 ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
+SENT = "sent"  # a GP Connect message in the practice's MESH mailbox, not yet acknowledged
 # For the audit, when HTTP gave no status (a withdrawn message is not sent, so not audited as one).
 _NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400, Withdrawn: 409}
 
@@ -103,9 +105,16 @@ def follow_task(
     task = uow.resources.read("Task", reference.split("/")[-1])
     if task is None:
         return
-    changed = (update or task_with_delivery_status)(task, message.status, at)
+    changed = (update or task_with_delivery_status)(task, _delivery_status(message), at)
     if _content(changed) != _content(task):
         uow.resources.update(changed, expected_version=task["meta"]["versionId"])
+
+
+def _delivery_status(message: OutboundMessage) -> str:
+    """The ld-delivery-status of a message; a Send Document in MESH is only `sent` (acks follow)."""
+    if is_send_document(message.headers) and message.status == DELIVERED:
+        return SENT
+    return message.status
 
 
 def _content(resource: dict) -> dict:
@@ -137,8 +146,15 @@ def attempt_event(
 
 def patient_of_message(message: OutboundMessage) -> str | None:
     """`Patient/id` of the person the message is about (its Patient entry), if any."""
-    for entry in message.body.get("entry", []):
+    return _patient_in(message.body)
+
+
+def _patient_in(bundle: dict) -> str | None:
+    """The first Patient in a Bundle, or in a Bundle inside it (an ITK3 message's document)."""
+    for entry in bundle.get("entry", []):
         resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
         if resource.get("resourceType") == "Patient" and isinstance(resource.get("id"), str):
             return f"Patient/{resource['id']}"
+        if resource.get("resourceType") == "Bundle" and (found := _patient_in(resource)):
+            return found
     return None

@@ -32,6 +32,7 @@ from adapter.mapping.onward_referral import (
 from adapter.native.onward_referral_schema import OnwardReferralRequest
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import bare_id, new_id
+from adapter.services.gp_documents import GpSender, gp_document
 from adapter.settings import Settings
 from adapter.store import ReferralRecord, UnitOfWork
 from adapter.store.onward_referrals import OnwardReferralRecord
@@ -77,8 +78,13 @@ def build_onward(
     ours: Sender,
     record_id: str,
     message_id: str,
+    gp: GpSender | None = None,
 ) -> Built:
-    """Check consent, then make the ServiceRequest, Task, message and headers (or 422)."""
+    """Check consent, then make the ServiceRequest, Task, message and headers (or 422).
+
+    A partner reached by MESH (`gp` given) gets a GP Connect Send Document message instead of a
+    BaRS request: the contact summary PDF, cut to the same disclosure rule.
+    """
     patient_id = bare_id(referral.resource_ids["patient"]) or ""
     stored_consents = _read_all(uow, "Consent", referral.resource_ids.get("consents", []))
     rule = rule_for(partner.recipient_type)
@@ -110,13 +116,25 @@ def build_onward(
     shared = SharedRecord(
         _read(uow, "Patient", patient_id), [*relied, *made], encounter, questionnaire
     )
-    message = onward_referral_message(
-        message_id, onward.authored_on, request, shared, basis.disclosure, partner, ours
-    )
-    practitioner = requesting_practitioner(
-        onward.referred_by, onward.referred_by_role, ours.organization
-    )
-    headers = bars_headers(partner.endpoint, partner.service, ours.organization, practitioner)
+    if gp is not None:
+        document = gp_document(
+            gp,
+            referral,
+            onward,
+            ours.organization,
+            (message_id, record_id),
+            (shared.patient, request, encounter),
+            basis.disclosure,
+        )
+        message, headers = document.message, document.headers
+    else:
+        message = onward_referral_message(
+            message_id, onward.authored_on, request, shared, basis.disclosure, partner, ours
+        )
+        practitioner = requesting_practitioner(
+            onward.referred_by, onward.referred_by_role, ours.organization
+        )
+        headers = bars_headers(partner.endpoint, partner.service, ours.organization, practitioner)
     resource_ids = {
         "service_request": f"ServiceRequest/{ids.service_request}",
         "task": f"Task/{ids.task}",

@@ -12,16 +12,19 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
+from adapter.exchange.gp_send_document import is_send_document, is_send_document_endpoint
 from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import (
     FHIR_MESSAGING,
     Partner,
+    is_mesh_endpoint,
     partner_for_service,
     transport_of,
 )
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
 from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
+from adapter.services.gp_documents import GpSender
 from adapter.services.onward_messages import (
     Built,
     build_cancellation,
@@ -36,6 +39,7 @@ from adapter.store import ReferralRecord, Store, UnitOfWork
 from adapter.store.onward_referrals import OnwardReferralRecord
 
 REFERRED_ON = "referred-on"
+GP_PATHWAY = "gp"
 
 
 def refer_onward(
@@ -54,8 +58,10 @@ def refer_onward(
         now = datetime.now(UTC)
         onward = onward_from_request(request, now)
         record_id, message_id = new_id(), new_id()
-        built = build_onward(uow, referral, partner, onward, ours, record_id, message_id)
-        ensure_conformant([*built.resources, built.message])
+        gp = _gp_sender(settings, partner, request, directory)
+        built = build_onward(uow, referral, partner, onward, ours, record_id, message_id, gp)
+        # An STU3 ITK3 message was checked against the STU3 models when built; ours is R4.
+        ensure_conformant([*built.resources, *([] if gp else [built.message])])
         uow.resources.create_many(built.resources)
         record = uow.onward_referrals.add(
             OnwardReferralRecord(
@@ -104,7 +110,9 @@ def cancel_onward_referral(
         sent = _withdraw_waiting(uow, record)
         partner = partner_for_service(uow, record.partner_service)
         now = datetime.now(UTC)
-        had_it = sent is not None and _partner_may_have_it(sent)
+        # GP Connect Send Document has no cancellation: what the practice filed, it keeps.
+        gp_document = sent is not None and is_send_document(sent.headers)
+        had_it = sent is not None and not gp_document and _partner_may_have_it(sent)
         built = build_cancellation(
             uow, record, partner, sent.body if sent else None, ours, new_id(), now, had_it
         )
@@ -117,6 +125,24 @@ def cancel_onward_referral(
         if built.message and partner is not None:
             uow.outbox.add(_outbound(settings, record, partner, built, "cancellation", now))
         return OnwardReferralView(record, uow.outbox.for_onward_referral(record.id))
+
+
+def _gp_sender(
+    settings: Settings, partner: Partner, request: OnwardReferralRequest, directory: list[dict]
+) -> GpSender | None:
+    """For a GP practice reached by MESH, what a Send Document message needs; else None."""
+    if not (is_mesh_endpoint(partner.endpoint) and is_send_document_endpoint(partner.endpoint)):
+        return None
+    if request.pathway != GP_PATHWAY:
+        raise Unprocessable(
+            Issue(
+                "This partner is reached by GP Connect Send Document over MESH, which carries "
+                "only the gp pathway.",
+                code="business-rule",
+                expression=("pathway",),
+            )
+        )
+    return GpSender(directory, settings.mesh_mailbox or None)
 
 
 def _withdraw_waiting(uow: UnitOfWork, record: OnwardReferralRecord) -> OutboundMessage | None:

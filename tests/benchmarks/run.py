@@ -18,6 +18,7 @@ from tests.benchmarks import (
     audit,
     bounded,
     delivery,
+    gp_document,
     inbound,
     intake,
     intake_parallel,
@@ -71,6 +72,7 @@ def main() -> None:
     every += reports.SECTIONS
     every += national.SECTIONS
     every += mesh.SECTIONS
+    every += gp_document.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

@@ -40,9 +40,18 @@ READY_WITHIN = 60.0
 class MeshSandbox:
     """One mesh-sandbox process; `restart()` keeps its port and stored messages."""
 
-    def __init__(self, port: int | None = None, tls: Pki | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        tls: Pki | None = None,
+        extra_mailboxes: tuple[str, ...] = (),
+    ) -> None:
+        """extra_mailboxes: more mailbox ids (password "password"), e.g. a GPPROVIDER_… address
+        standing for the registered practice's mailbox, as the sandbox does no registered-GP
+        routing (its ids are upper case: it upper-cases Mex-To)."""
         self.port = port or free_port()
         self.tls = tls  # HTTPS, requiring a client certificate signed by the test CA
+        self.extra_mailboxes = tuple(m.upper() for m in extra_mailboxes)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.shared_key = SHARED_KEY
         self._dir = Path(tempfile.mkdtemp(prefix="mesh-sandbox-"))
@@ -66,6 +75,8 @@ class MeshSandbox:
         """Start the sandbox and wait until it answers."""
         if not SANDBOX_PYTHON.exists():
             raise RuntimeError(f"{SANDBOX_PYTHON} is missing: run `make setup`")
+        for mailbox in self.extra_mailboxes:  # the file store adds a mailbox per directory
+            (self._dir / "mailboxes" / mailbox / "in").mkdir(parents=True, exist_ok=True)
         env = {
             **{k: v for k, v in os.environ.items() if not k.endswith("_CA_BUNDLE")},
             "AUTH_MODE": "full",

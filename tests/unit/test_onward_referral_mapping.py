@@ -130,6 +130,9 @@ def test_task_tracks_the_request_for_the_partner() -> None:
         (DELIVERED, "received"),
         (DEAD_LETTER, "failed"),
         (CANCELLED, "cancelled"),
+        ("sent", "requested"),  # GP Connect over MESH: in the practice's mailbox
+        ("filed", "completed"),  # the practice's business acknowledgement
+        ("failed", "failed"),  # a negative acknowledgement
     ],
 )
 def test_task_status_follows_delivery(delivery: str, status: str) -> None:
@@ -146,13 +149,15 @@ def test_a_task_whose_status_disagrees_with_delivery_fails_its_profile() -> None
     assert ("LD-PROFILE-INVARIANT", ("Task",)) in _errors(task)
 
 
-def test_every_delivery_state_of_the_outbox_has_a_code() -> None:
+def test_every_delivery_state_of_the_outbox_and_of_itk_acks_has_a_code() -> None:
+    itk_acks = {"sent", "filed", "failed"}  # GP Connect Send Document (adapter.services.gp_acks)
     assert set(codes.codes("ld-delivery-status")) == {
         QUEUED,
         RETRYING,
         DELIVERED,
         DEAD_LETTER,
         CANCELLED,
+        *itk_acks,
     }
 
 

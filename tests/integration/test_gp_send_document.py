@@ -1,0 +1,193 @@
+"""An onward referral to a GP practice reached by MESH: GP Connect Send Document, then acks."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from adapter.conformance import has_errors, validate
+from adapter.exchange.stu3_check import stu3_problems
+from adapter.services.gp_acks import record_gp_ack
+from adapter.settings import Settings
+from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
+from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
+from tests.support.pdf_text import pdf_text
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERRALS = ROOT / "fixtures" / "native" / "referrals"
+PRACTITIONER = {"name": "Alex Morgan", "role": "L&D practitioner (RMN)"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:  # noqa: F811
+    """SQLite, and PostgreSQL when LD_ADAPTER_TEST_POSTGRES_URL is set."""
+    return gp_mesh_settings(tmp_path, database_url)
+
+
+def _referral(client: FlaskClient, auth: dict, **person: object) -> dict:
+    payload = json.loads((REFERRALS / "adult-custody-telford.json").read_text(encoding="utf-8"))
+    payload["person"].update(person)
+    payload["person"] = {k: v for k, v in payload["person"].items() if v is not None}
+    response = client.post("/api/referrals", json=payload, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _onward(client: FlaskClient, auth: dict, referral_id: str, **body: object):  # type: ignore[no-untyped-def]
+    body = {
+        "pathway": "gp",
+        "to": GP,
+        "referred_by": PRACTITIONER,
+        "reason": "Please review his low mood and drinking.",
+        "note": "Booked with the community alcohol team on 20 March.",
+        **body,
+    }
+    return client.post(f"/api/referrals/{referral_id}/onward-referrals", json=body, headers=auth)
+
+
+def _queued(app: Flask, onward_id: str):  # type: ignore[no-untyped-def]
+    store = app.extensions["ld_adapter"].store
+    with store.unit_of_work(read_only=True) as uow:
+        return uow.outbox.for_onward_referral(onward_id)[0]
+
+
+def _documents(message: dict) -> dict[str, dict]:
+    document = message["entry"][2]["resource"]
+    return {e["resource"]["resourceType"]: e["resource"] for e in document["entry"]}
+
+
+def test_a_gp_reached_by_mesh_is_queued_a_valid_send_document_message_with_the_summary(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    created = _onward(client, auth, referral["id"])
+    assert created.status_code == 201, created.get_json()
+    message = _queued(app, created.get_json()["id"])
+
+    assert message.transport == "mesh"
+    assert message.headers["Mex-To"] == "GPPROVIDER_9990012342_02061988_Hartley"
+    assert message.headers["Mex-WorkflowID"] == "GPFED_CONSULT_REPORT"
+    assert message.headers["Mex-LocalID"] == message.id
+    assert stu3_problems(message.body) == []
+    header = message.body["entry"][0]["resource"]
+    assert header["id"] == message.id  # what the practice's acks answer
+    assert header["event"]["code"] == "ITK007C"
+    assert header["source"]["endpoint"] == OUR_MAILBOX
+    assert "destination" not in header  # MESH routes it by the person (GPCM-SD-049)
+    resources = _documents(message.body)
+    assert resources["Composition"]["type"]["coding"][0]["code"] == "371531000"
+    assert resources["Patient"]["identifier"] == [
+        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990012342"}
+    ]
+
+    text = pdf_text(base64.b64decode(resources["Binary"]["content"]))
+    for expected in (
+        "Liaison and Diversion contact summary",
+        "Daniel James Hartley",
+        "999 001 2342",
+        "2 June 1988",
+        "Alex Morgan (L&D practitioner (RMN))",
+        "Please review his low mood and drinking.",
+        "Booked with the community alcohol team on 20 March.",
+        "Alcohol",
+    ):
+        assert expected in text, expected
+    for withheld in ("22TE/4417/25", "Custody", "custody", "Sgt Priya Kaur", "West Mercia"):
+        assert withheld not in text, withheld
+
+
+def test_without_a_date_of_birth_the_gp_cannot_be_addressed_and_nothing_is_stored(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth, birth_date=None)
+    refused = _onward(client, auth, referral["id"])
+    assert refused.status_code == 422
+    issue = refused.get_json()["issue"][0]
+    assert issue["expression"] == ["person.birth_date"]
+    assert "date of birth" in issue["diagnostics"]
+    assert client.get("/api/messages", headers=auth).get_json()["total"] == 0
+    assert client.get("/fhir/Task?_count=1", headers=auth).get_json()["total"] == 0
+
+
+def test_acks_move_the_onward_referral_to_delivered_then_filed(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime.now(UTC)
+
+    assert record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at) == onward["id"]
+    assert _task_status(client, auth, onward) == ("delivered", "received")
+    business = itk_ack(message.id, "30001")
+    assert record_gp_ack(store, business, "mesh-2", at) == onward["id"]
+    assert _task_status(client, auth, onward) == ("filed", "completed")
+    record_gp_ack(store, business, "mesh-2", at)  # read again before MESH heard it was taken
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["status"] == "completed"
+    assert [o["status"] for o in now["outcomes"]] == ["delivered", "filed"]
+
+
+def test_a_negative_ack_fails_the_onward_referral_with_the_code_not_the_free_text(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    record_gp_ack(store, itk_ack(message.id, "30002", ok=False), "mesh-1", datetime.now(UTC))
+
+    task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
+    assert task["businessStatus"]["coding"][0]["code"] == "failed"
+    assert task["statusReason"]["text"] == "ITK3 response 30002: Patient not known here"
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["status"] == "rejected"
+    assert "Hartley" not in json.dumps(now["outcomes"])
+    # A late positive infrastructure ack does not undo the failure.
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-2", datetime.now(UTC))
+    assert _task_status(client, auth, onward) == ("failed", "failed")
+
+
+def test_an_ack_for_no_message_of_ours_is_dropped(app: Flask) -> None:
+    store = app.extensions["ld_adapter"].store
+    unknown = itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013")
+    assert record_gp_ack(store, unknown, "mesh-1", datetime.now(UTC)) is None
+    assert record_gp_ack(store, b"not json", "mesh-2", datetime.now(UTC)) is None
+
+
+def _task_status(client: FlaskClient, auth: dict, onward: dict) -> tuple[str, str]:
+    task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
+    assert not has_errors(validate(task))  # the Task profile ties status to businessStatus
+    return task["businessStatus"]["coding"][0]["code"], task["status"]
+
+
+def test_reading_a_send_document_body_needs_the_scopes_of_what_its_document_holds(
+    app: Flask, client: FlaskClient, auth: dict, token
+) -> None:  # type: ignore[no-untyped-def]
+    referral = _referral(client, auth)
+    message = _queued(app, _onward(client, auth, referral["id"]).get_json()["id"])
+    bundle_only = {"Authorization": f"Bearer {token('system/Bundle.r')}"}
+    refused = client.get(f"/api/messages/{message.id}?include=body", headers=bundle_only)
+    assert refused.status_code == 403
+    assert any("Patient" in i["diagnostics"] for i in refused.get_json()["issue"])
+    allowed = {"Authorization": f"Bearer {token('system/Bundle.r', 'system/*.r')}"}
+    shown = client.get(f"/api/messages/{message.id}?include=body", headers=allowed).get_json()
+    assert shown["body"]["entry"][0]["resource"]["event"]["code"] == "ITK007C"
+
+
+def test_cancelling_before_delivery_withdraws_the_document_and_sends_nothing_else(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    cancelled = client.post(f"/api/onward-referrals/{onward['id']}/cancel", headers=auth)
+    assert cancelled.status_code == 200, cancelled.get_json()
+    messages = cancelled.get_json()["messages"]
+    assert [(m["kind"], m["status"]) for m in messages] == [("onward-referral", "cancelled")]

@@ -1,0 +1,158 @@
+"""The GP Connect Send Document message: addressing, every element's source, STU3 validity."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapter.errors import Unprocessable
+from adapter.exchange.gp_send_document import (
+    Report,
+    identity_of,
+    mesh_headers,
+    send_document_message,
+)
+from adapter.exchange.stu3_check import ensure_stu3, stu3_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+ORGANIZATION = json.loads(
+    (ROOT / "mappings/service-directory/Organization-mpft.json").read_text(encoding="utf-8")
+)
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "0b7f2c1e-5d2a-4c59-9a47-0d3d3f1f6a11",
+    "meta": {"profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]},
+    "identifier": [
+        {
+            "extension": [{"url": "https://example.org/verification", "valueString": "02"}],
+            "system": NHS,
+            "value": "9990012342",
+        }
+    ],
+    "name": [{"use": "official", "family": "Hartley", "given": ["Daniel", "James"]}],
+    "gender": "male",
+    "birthDate": "1988-06-02",
+}
+PDF = b"%PDF-1.7 a summary"
+AT = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
+
+
+def _report(**changes: object) -> Report:
+    values: dict = {
+        "message_id": "5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00",
+        "sender_reference": "onward-1",
+        "at": AT,
+        "patient": PATIENT,
+        "practitioner_name": "Alex Morgan (RMN)",
+        "organization": ORGANIZATION,
+        "mailbox": "X26ABC1",
+        **changes,
+    }
+    return Report(**values)
+
+
+def _message() -> dict:
+    return send_document_message(_report(), identity_of(PATIENT), PDF)
+
+
+def _by_type(bundle: dict) -> dict[str, dict]:
+    return {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
+
+
+def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
+    headers = mesh_headers(_report(), identity_of(PATIENT))
+    assert headers["Mex-To"] == "GPPROVIDER_9990012342_02061988_Hartley"
+    assert headers["Mex-WorkflowID"] == "GPFED_CONSULT_REPORT"
+    assert headers["Mex-Subject"] == (
+        "Consultation report for Daniel James Hartley , NHS Number 9990012342, seen at "
+        f"{ORGANIZATION['name']}, ODS Code RRE"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"identifier": []}, "person.nhs_number"),
+        ({"identifier": [{"system": NHS, "value": "9990012343"}]}, "person.nhs_number"),
+        ({"birthDate": None}, "person.birth_date"),
+        ({"name": [{"use": "official", "given": ["Daniel"]}]}, "person.family_name"),
+        ({"name": [{"use": "official", "family": "Hart_ley"}]}, "person.family_name"),
+    ],
+)
+def test_a_person_mesh_cannot_route_is_refused_naming_what_is_missing(
+    change: dict, field: str
+) -> None:
+    patient = {k: v for k, v in {**PATIENT, **change}.items() if v is not None}
+    with pytest.raises(Unprocessable) as refused:
+        identity_of(patient)
+    assert refused.value.issues[0].expression == (field,)
+
+
+def test_the_message_is_valid_stu3_resource_by_resource() -> None:
+    assert stu3_problems(_message()) == []
+
+
+def test_the_itk3_header_asks_for_both_acks_and_names_no_destination() -> None:
+    message = _message()
+    assert message["meta"]["profile"] == [
+        "https://fhir.nhs.uk/STU3/StructureDefinition/ITK-Message-Bundle-1"
+    ]
+    header = message["entry"][0]["resource"]
+    assert header["id"] == "5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00"  # what the acks answer
+    handling = {e["url"]: e for e in header["extension"][0]["extension"]}
+    assert handling["BusAckRequested"]["valueBoolean"] is True
+    assert handling["InfAckRequested"]["valueBoolean"] is True
+    assert handling["RecipientType"]["valueCoding"]["code"] == "FA"
+    assert handling["MessageDefinition"]["valueReference"]["reference"].endswith(
+        "/ITK-GPConnectSendDocument-MessageDefinition-1"
+    )
+    assert handling["SenderReference"]["valueString"] == "onward-1"
+    assert handling["LocalExtension"]["valueString"] == "SendDocument-ConsultationReport"
+    assert header["event"]["code"] == "ITK007C"
+    assert header["source"] == {"endpoint": "X26ABC1"}
+    assert header["timestamp"] == "2026-12-01T10:30:00+00:00"
+    assert "destination" not in header
+    sender = message["entry"][1]
+    assert header["sender"]["reference"] == sender["fullUrl"]
+    assert sender["resource"]["identifier"][0]["value"] == "RRE"
+    assert header["focus"][0]["reference"] == message["entry"][2]["fullUrl"]
+
+
+def test_the_document_carries_the_pdf_the_person_our_organisation_and_the_practitioner() -> None:
+    document = _message()["entry"][2]["resource"]
+    assert document["type"] == "document"
+    urls = {e["resource"]["resourceType"]: e["fullUrl"] for e in document["entry"]}
+    found = _by_type(document)
+    composition = found["Composition"]
+    assert composition["status"] == "final"
+    assert composition["type"]["coding"][0]["code"] == "371531000"
+    assert composition["title"] == "Consultation report"
+    assert composition["subject"]["reference"] == urls["Patient"]
+    assert composition["author"][0]["reference"] == urls["Practitioner"]
+    assert composition["custodian"]["reference"] == urls["Organization"]
+    assert composition["section"][0]["entry"][0]["reference"] == urls["Binary"]
+    assert "Daniel James Hartley , NHS Number 9990012342" in composition["text"]["div"]
+    assert base64.b64decode(found["Binary"]["content"]) == PDF
+    assert found["Binary"]["contentType"] == "application/pdf"
+    assert found["Patient"]["id"] == PATIENT["id"]  # our id: the audit names the person by it
+    assert found["Patient"]["identifier"] == [{"system": NHS, "value": "9990012342"}]
+    assert found["Patient"]["birthDate"] == "1988-06-02"
+    assert found["Organization"]["name"] == ORGANIZATION["name"]
+    assert found["Practitioner"]["name"] == [{"use": "official", "text": "Alex Morgan (RMN)"}]
+
+
+def test_a_message_the_stu3_models_refuse_is_refused_without_its_values() -> None:
+    message = _message()
+    _by_type(message["entry"][2]["resource"])["Patient"]["birthDate"] = "2 June 1988"
+    problems = stu3_problems(message)
+    assert problems == [
+        "Bundle.entry[2].resource.entry[4].resource.birthDate: "
+        "Value error, Date value string does not match spec regex."
+    ]
+    with pytest.raises(Unprocessable):
+        ensure_stu3(message)
