@@ -48,6 +48,11 @@ INTERACTIONS = {
     # The console (a signed-in person, not a token): signing in and out, what it shows, its actions.
     "console.use_link": "operation",
     "console.sign_out": "operation",
+    "console.overview": "search-type",
+    "console.messages": "search-type",
+    "console.partners": "search-type",
+    "console.overdue": "search-type",
+    "console.confirm": "read",
     "console.message": "read",
     "console.reveal_message": "read",
     "console.replay_message": "update",
