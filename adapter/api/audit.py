@@ -58,6 +58,7 @@ INTERACTIONS = {
     "console.replay_message": "update",
     "console.cancel_message": "update",
     "console.validate": "operation",
+    "console.audit_log": "search-type",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")

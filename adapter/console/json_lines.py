@@ -40,7 +40,9 @@ def _emit(value: Any, path: Path, depth: int, label: str, comma: str, out: list)
         items = list(value.items())
         for index, (key, item) in enumerate(items):
             tail = "," if index < len(items) - 1 else ""
-            _emit(item, (*path, key), depth + 1, f"{json.dumps(key)}: ", tail, out)
+            _emit(
+                item, (*path, key), depth + 1, f"{json.dumps(key, ensure_ascii=False)}: ", tail, out
+            )
         out.append((f"{pad}}}{comma}", path))
     elif isinstance(value, list) and value:
         out.append((f"{pad}{label}[", path))

@@ -144,3 +144,13 @@ def overdue() -> str:
 
 def _store() -> Store:
     return app_services().store
+
+
+@console_blueprint.get("/audit")
+@require_role(AUDITOR)
+def audit_log() -> str:
+    """The audit trail, newest first: auditors only."""
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isdigit() else 1
+    rows, more = console_view.audit_log(_store(), page)
+    return render_template("console/audit.html", rows=rows, more=more, page=page)

@@ -69,16 +69,25 @@ def partners(store: Store, now: datetime | None = None) -> list[PartnerRow]:
     now = now or datetime.now(UTC)
     with store.unit_of_work(read_only=True) as uow:
         endpoints = uow.resources.search("Endpoint", SearchQuery("Endpoint", count=_MANY))
+        ids = [str(endpoint["id"]) for endpoint in endpoints.resources]
+        last = uow.console.last_attempts(ids, (DELIVERED, RETRYING, DEAD_LETTER))
         dead = uow.console.attempts_since(now - timedelta(days=1))
-        rows = [
-            PartnerRow(
-                **_describe(endpoint),
-                last_success=uow.console.last_attempt(endpoint["id"], DELIVERED),
-                last_failure=uow.console.last_failure(endpoint["id"]),
-                dead_letters_day=dead.get((endpoint["id"], DEAD_LETTER), 0),
-            )
-            for endpoint in endpoints.resources
-        ]
+    rows = [
+        PartnerRow(
+            **_describe(endpoint),
+            last_success=last.get((endpoint["id"], DELIVERED)),
+            last_failure=max(
+                (
+                    last[key]
+                    for key in ((endpoint["id"], RETRYING), (endpoint["id"], DEAD_LETTER))
+                    if key in last
+                ),
+                default=None,
+            ),
+            dead_letters_day=dead.get((endpoint["id"], DEAD_LETTER), 0),
+        )
+        for endpoint in endpoints.resources
+    ]
     return sorted(rows, key=lambda row: (row.name.lower(), row.id))
 
 
@@ -154,3 +163,39 @@ def _describe(endpoint: dict) -> dict[str, str]:
         "transport": str(connection.get("code") or ""),
         "auth_type": auth_type,
     }
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One AuditEvent as the audit log page lists it."""
+
+    recorded: str
+    interaction: str
+    outcome: str
+    who: str
+    entities: list[str]
+
+
+def audit_log(store: Store, page: int) -> tuple[list[AuditRow], bool]:
+    """A page of the audit trail, newest first, and whether there is an older page."""
+    page = min(max(page, 1), MAX_PAGES)
+    with store.unit_of_work(read_only=True) as uow:
+        events = uow.console.newest_audit_events(PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    rows = [_audit_row(event) for event in events[:PAGE_SIZE]]
+    return rows, len(events) > PAGE_SIZE and page < MAX_PAGES
+
+
+def _audit_row(event: dict) -> AuditRow:
+    client: dict = next((a for a in event.get("agent", []) if a.get("requestor")), {})
+    who = client.get("who", {})
+    entities = [
+        what.get("reference") or what.get("identifier", {}).get("value", "")
+        for what in (entity.get("what", {}) for entity in event.get("entity", []))
+    ]
+    return AuditRow(
+        recorded=str(event.get("recorded", "")),
+        interaction=str((event.get("subtype") or [{}])[0].get("code", "")),
+        outcome=str(event.get("outcomeDesc") or event.get("outcome", "")),
+        who=str(who.get("identifier", {}).get("value") or who.get("display", "")),
+        entities=[str(e) for e in entities if e],
+    )

@@ -296,3 +296,15 @@ def test_production_needs_a_console_secret_key(key: str, tmp_path) -> None:  # t
 
     with pytest.raises(SettingsError, match="CONSOLE_SECRET_KEY"):
         Settings(home=tmp_path, environment="production", console_secret_key=key)
+
+
+def test_only_an_auditor_reads_the_audit_log_and_it_names_the_console_user(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings, "operator")
+    assert client.get("/console/audit").status_code == 403
+    auditor = app.test_client()
+    sign_in(auditor, store_of(app), settings, "auditor")
+    html = page(auditor, "/console/audit")
+    assert "console operator dev-link:Sam Operator" in html  # the operator's refused attempt
+    assert "403 Forbidden" in html
