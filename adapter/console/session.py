@@ -16,7 +16,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, abort, session
+from flask import Flask, abort, g, session
 
 from adapter.settings import Settings
 
@@ -92,6 +92,7 @@ def sign_in(subject: str, name: str, role: str) -> None:
         "signed_in_at": time.time(),
         "nonce": secrets.token_hex(8),  # a new cookie value even for the same user and second
     }
+    g.console_user = current_user()  # this request's audit names who signed in
 
 
 def sign_out() -> None:

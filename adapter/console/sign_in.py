@@ -8,7 +8,6 @@ from werkzeug.wrappers import Response
 from adapter.api.context import app_services
 from adapter.api.http import public
 from adapter.console import console_blueprint
-from adapter.console.session import current_user
 from adapter.console.session import sign_in as start_session
 from adapter.console.session import sign_out as end_session
 from adapter.services.console_links import use_link as burn_link
@@ -29,17 +28,17 @@ def sign_in() -> str:
     )
 
 
-@console_blueprint.get("/link/<token>")
+@console_blueprint.get("/link")
 @public
-def link(token: str) -> str:
+def link() -> str:
     """Confirm before using a one-time link (a mail scanner's GET must not burn it)."""
-    return render_template("console/link.html", token=token)
+    return render_template("console/link.html", token=request.args.get("token", ""))
 
 
-@console_blueprint.post("/link/<token>")
-def use_link(token: str) -> Response | tuple[str, int]:
+@console_blueprint.post("/link")
+def use_link() -> Response | tuple[str, int]:
     """Use a one-time link: sign in, or refuse one that was used or has expired."""
-    holder = burn_link(app_services().store, token)
+    holder = burn_link(app_services().store, request.form.get("token", ""))
     if holder is None:
         page = render_template(
             "console/error.html",
@@ -48,7 +47,6 @@ def use_link(token: str) -> Response | tuple[str, int]:
         )
         return page, 403
     start_session(holder.subject, holder.name, holder.role)
-    g.console_user = current_user()  # the audit names who signed in
     return redirect(url_for("console.overview"))
 
 

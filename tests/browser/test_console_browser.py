@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.browser import chromium, screenshot
+from tests.support.browser import chromium, follow, screenshot
 from tests.support.partner_server import PartnerServer, operation_outcome
 from tests.support.partners import partners_at
 from tests.support.served import Served, free_port, served_adapter
@@ -67,23 +67,25 @@ def test_an_operator_replays_a_refused_message_and_sees_it_delivered(served, tmp
     )
 
     with chromium() as browser:
-        browser.get(_console_link(adapter, "operator"))
-        browser.find_element(By.ID, "sign-in").click()
+        link = _console_link(adapter, "operator")
+        browser.get(link)
+        follow(browser, browser.find_element(By.ID, "sign-in"))
+        assert link.split("token=")[1] not in adapter.log.read_text()  # never in the access log
         row = browser.find_element(By.CSS_SELECTOR, "#partners-overview tbody tr")
         assert "needs a look" in row.text  # the failing partner comes first
         screenshot(browser, "console-overview", tmp_path)
-        row.find_element(By.PARTIAL_LINK_TEXT, "1").click()  # its dead letters
-        browser.find_element(By.CSS_SELECTOR, "#messages tbody tr a").click()
+        follow(browser, row.find_element(By.CSS_SELECTOR, 'a[aria-label^="1 dead letters"]'))
+        follow(browser, browser.find_element(By.CSS_SELECTOR, "#messages tbody tr a"))
         assert browser.find_element(By.ID, "message-status").text == "dead-letter"
         assert "422" in browser.find_element(By.ID, "attempts").text
         screenshot(browser, "console-message", tmp_path)
 
-        browser.find_element(By.ID, "reveal").click()  # an operator may not
+        follow(browser, browser.find_element(By.ID, "reveal"))  # an operator may not
         assert "Not allowed" in browser.find_element(By.TAG_NAME, "h1").text
         browser.back()
 
-        browser.find_element(By.ID, "replay").click()
-        browser.find_element(By.ID, "confirm").click()
+        follow(browser, browser.find_element(By.ID, "replay"))
+        follow(browser, browser.find_element(By.ID, "confirm"))
         assert "queued again" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
 
         def delivered() -> bool:
@@ -100,10 +102,10 @@ def test_the_validator_shows_a_broken_payload_s_issues_on_its_lines(served, tmp_
     adapter, _partner = served
     with chromium() as browser:
         browser.get(_console_link(adapter, "auditor"))
-        browser.find_element(By.ID, "sign-in").click()
-        browser.find_element(By.LINK_TEXT, "Validator").click()
+        follow(browser, browser.find_element(By.ID, "sign-in"))
+        follow(browser, browser.find_element(By.LINK_TEXT, "Validator"))
         browser.find_element(By.ID, "payload").send_keys(BROKEN)
-        browser.find_element(By.ID, "check").click()
+        follow(browser, browser.find_element(By.ID, "check"))
         issues = browser.find_element(By.ID, "issues").text
         assert "Patient.birthDate" in issues and "Patient.gender" in issues
         marked = browser.find_elements(By.CSS_SELECTOR, "#payload-lines li.marked")

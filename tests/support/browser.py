@@ -42,6 +42,7 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator:  # type: ignore[
         options.add_argument(argument)
     options.add_argument(f"--window-size={width},{height}")
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(5)  # elements of a page still loading are waited for
     try:
         yield driver
     finally:
@@ -59,3 +60,14 @@ def screenshot(driver, name: str, folder: Path) -> Path:  # type: ignore[no-unty
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
     return path
+
+
+def follow(driver, element) -> None:  # type: ignore[no-untyped-def]
+    """Click a link or button that loads a new page, and wait until the new page has come."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))

@@ -12,11 +12,23 @@ from adapter.settings import Settings
 from adapter.store import Store
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+_LINK_TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 
 def link_path(store: Store, settings: Settings, role: str, name: str = "Sam Operator") -> str:
-    """The path of a new one-time sign-in link."""
-    return urlsplit(create_link(store, settings, role, name)).path
+    """The path and query of a new one-time sign-in link."""
+    url = urlsplit(create_link(store, settings, role, name))
+    return f"{url.path}?{url.query}"
+
+
+def use_link(client: FlaskClient, path: str, csrf: str | None = None):  # type: ignore[no-untyped-def]
+    """Press the link page's Sign in button (with `csrf` instead of the page's token if given)."""
+    page = client.get(path).get_data(as_text=True)
+    found = _LINK_TOKEN.search(page)
+    assert found, f"no sign-in form at {path}"
+    token = _TOKEN.search(page)
+    data = {"token": found.group(1), "csrf_token": csrf if csrf is not None else token.group(1)}  # type: ignore[union-attr]
+    return client.post("/console/link", data=data)
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:
@@ -29,8 +41,7 @@ def csrf_token(client: FlaskClient, path: str) -> str:
 
 def sign_in(client: FlaskClient, store: Store, settings: Settings, role: str = "operator") -> None:
     """Sign the client in through a one-time link, as a person would."""
-    path = link_path(store, settings, role)
-    response = client.post(path, data={"csrf_token": csrf_token(client, path)})
+    response = use_link(client, link_path(store, settings, role))
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
