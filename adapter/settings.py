@@ -87,6 +87,15 @@ class Settings:
     mesh_timeout: float = 30.0  # seconds MESH has to answer one request
     mesh_poll: bool = True  # the delivery loop also polls our MESH inbox
     mesh_poll_interval: float = 30.0  # seconds between inbox polls
+    # "development" or "production": production refuses development conveniences (console-link,
+    # a console secret key generated into the home directory).
+    environment: str = "development"
+    # The console's cookie sessions: signed with this key (from the environment or a file; in
+    # development generated under the home directory), ending this many seconds after sign-in.
+    console_secret_key: str = field(default="", repr=False)
+    console_secret_key_file: Path | None = None
+    console_session_seconds: int = 28_800
+    console_link_seconds: int = 600  # a one-time sign-in link works once, within this time
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -115,6 +124,7 @@ class Settings:
         if not self.delivery_lease_seconds:
             lease = 4.0 * self.delivery_timeout + 30
             object.__setattr__(self, "delivery_lease_seconds", lease)
+        self._check_console()
         if self.delivery_lease_seconds <= self.delivery_timeout:
             # A lease ending mid-attempt would let a second worker send the message again.
             raise SettingsError(
@@ -129,6 +139,22 @@ class Settings:
     def mesh_enabled(self) -> bool:
         """True when a MESH mailbox is configured."""
         return bool(self.mesh_url)
+
+    def _check_console(self) -> None:
+        if self.environment not in ("development", "production"):
+            raise SettingsError(f"{PREFIX}ENVIRONMENT must be development or production")
+        configured = self.console_secret_key or self.console_secret_key_file
+        if self.environment == "production" and not configured:
+            raise SettingsError(
+                f"production needs {PREFIX}CONSOLE_SECRET_KEY or {PREFIX}CONSOLE_SECRET_KEY_FILE"
+            )
+        if self.console_secret_key and len(self.console_secret_key) < 32:
+            raise SettingsError(f"{PREFIX}CONSOLE_SECRET_KEY must be at least 32 characters")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS: true unless the adapter is served on a plain http base URL."""
+        return self.base_url.startswith("https://")
 
     @property
     def fhir_base_url(self) -> str:
@@ -233,4 +259,9 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "mesh_timeout": _positive_number,
     "mesh_poll": _boolean,
     "mesh_poll_interval": _positive_number,
+    "environment": str,
+    "console_secret_key": str,
+    "console_secret_key_file": Path,
+    "console_session_seconds": _positive_int,
+    "console_link_seconds": _positive_int,
 }

@@ -47,6 +47,20 @@ INTERACTIONS = {
     "answers.list_answers": "search-type",
     # A report is kept as a DocumentReference: producing one creates it.
     "reports.justice_report": "create",
+    # The console (a signed-in person, not a token): signing in and out, what it shows, its actions.
+    "console.use_link": "operation",
+    "console.sign_out": "operation",
+    "console.overview": "search-type",
+    "console.messages": "search-type",
+    "console.partners": "search-type",
+    "console.overdue": "search-type",
+    "console.confirm": "read",
+    "console.message": "read",
+    "console.reveal_message": "read",
+    "console.replay_message": "update",
+    "console.cancel_message": "update",
+    "console.validate": "operation",
+    "console.audit_log": "search-type",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")
@@ -113,6 +127,11 @@ def _forget(_error: BaseException | None) -> None:
 
 
 def _requestor() -> Requestor:
+    user = g.get("console_user")
+    if user is not None:  # a person signed in to the console: who, and as what
+        return Requestor(
+            client_id=f"console {user.role} {user.subject}", address=request.remote_addr
+        )
     claims: dict = g.get("token_claims") or {}
     client = claims.get("client_id") or claims.get("sub")
     token_id = claims.get("jti")

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from adapter.search.definitions import SearchRegistry
 from adapter.store.answers import ReferralAnswerRepository
 from adapter.store.assessments import AssessmentRepository
+from adapter.store.console import ConsoleRepository
 from adapter.store.inbound import InboundRepository
 from adapter.store.locks import lock_keys
 from adapter.store.observer import Observer
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(connection)
         self.inbound = InboundRepository(connection)
         self.answers = ReferralAnswerRepository(connection)
+        self.console = ConsoleRepository(connection)
 
     def lock_keys(self, keys: Iterable[str]) -> None:
         """Serialise on these keys until this transaction ends (see store.locks.lock_keys)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.benchmarks import (
     audit,
     bounded,
+    console,
     delivery,
     gp_document,
     inbound,
@@ -73,6 +74,7 @@ def main() -> None:
     every += national.SECTIONS
     every += mesh.SECTIONS
     every += gp_document.SECTIONS
+    every += console.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",
