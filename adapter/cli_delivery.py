@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import signal
 import socket
@@ -50,10 +49,16 @@ def _store(settings: Settings) -> Iterator[Store]:
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def worker(once: bool) -> None:
     """Deliver queued messages to partners until SIGTERM or SIGINT (finishing the one in hand)."""
+    settings = _settings()
+    from adapter.observe.logs import configure
+    from adapter.observe.metrics import prepare_multiprocess_dir
+
+    configure(settings.log_format)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # Counted into the same files as a `serve` from this home, so its /metrics shows deliveries.
+    prepare_multiprocess_dir(settings.home / "metrics")
     from adapter.exchange.worker import DeliveryWorker, wake
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = _settings()
     with _store(settings) as store:
         delivery = DeliveryWorker(store, settings)
         if once:

@@ -73,6 +73,12 @@ class Settings:
     delivery_poll_interval: float = 1.0  # an idle worker looks for due messages this often
     delivery_batch: int = 20  # messages one worker claims at a time
     delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
+    # Observability: log lines as JSON or text; /metrics open on the listen address or behind a
+    # bearer token with the `metrics` scope; seconds a due message may wait with no worker's
+    # heartbeat before /readyz fails (0: 3 × delivery_timeout + 30).
+    log_format: str = "json"
+    metrics_open: bool = True
+    worker_stale_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -101,6 +107,11 @@ class Settings:
         if not self.delivery_lease_seconds:
             lease = 4.0 * self.delivery_timeout + 30
             object.__setattr__(self, "delivery_lease_seconds", lease)
+        if self.log_format not in ("json", "text"):
+            raise SettingsError(f"{PREFIX}LOG_FORMAT must be json or text")
+        if not self.worker_stale_seconds:
+            stale = 3.0 * self.delivery_timeout + 30
+            object.__setattr__(self, "worker_stale_seconds", stale)
         if self.delivery_lease_seconds <= self.delivery_timeout:
             # A lease ending mid-attempt would let a second worker send the message again.
             raise SettingsError(
@@ -198,4 +209,7 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "delivery_poll_interval": _positive_number,
     "delivery_batch": _positive_int,
     "delivery_in_process": _boolean,
+    "log_format": str,
+    "metrics_open": _boolean,
+    "worker_stale_seconds": _positive_number,
 }

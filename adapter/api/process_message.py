@@ -24,6 +24,7 @@ from adapter.api.context import AppServices, app_services
 from adapter.api.fhir_format import fhir_response, negotiate
 from adapter.api.http import FHIR_JSON_TYPES, read_json_body
 from adapter.api.limits import check_validation_work, most_severe
+from adapter.api.observe import note_validation
 from adapter.auth import require_scope
 from adapter.conformance import has_errors, validate
 from adapter.errors import (
@@ -151,6 +152,7 @@ def _message_bundle() -> dict:
 def _check_valid(body: dict) -> None:
     """Our validator accepts it (profiles, and its MessageDefinition's counts); ids are there."""
     issues = validate(body)
+    note_validation(not has_errors(issues))
     if has_errors(issues):
         errors = [i for i in issues if i.severity in ("fatal", "error")]
         raise InvalidInput(most_severe(errors, app_services().settings.max_validate_issues))

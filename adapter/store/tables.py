@@ -284,3 +284,12 @@ referral_answer = sa.Table(
     sa.ForeignKeyConstraint(["referral_id"], ["referral.id"], name="fk_referral_answer_referral"),
     sa.Index("ix_referral_answer_referral_id", "referral_id"),
 )
+
+# When each delivery worker last went round its loop: /readyz reads the newest (issue 11).
+worker_heartbeat = sa.Table(
+    "worker_heartbeat",
+    metadata,
+    sa.Column("worker_id", sa.String(128), primary_key=True),
+    sa.Column("beat_at", UTCDateTime, nullable=False),
+    sa.Index("ix_worker_heartbeat_beat_at", "beat_at"),
+)

@@ -11,6 +11,7 @@ from adapter.store.answers import ReferralAnswerRepository
 from adapter.store.assessments import AssessmentRepository
 from adapter.store.inbound import InboundRepository
 from adapter.store.locks import lock_keys
+from adapter.store.monitoring import MonitoringRepository
 from adapter.store.observer import Observer
 from adapter.store.onward_referrals import OnwardReferralRepository
 from adapter.store.outbox import OutboxRepository
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(connection)
         self.inbound = InboundRepository(connection)
         self.answers = ReferralAnswerRepository(connection)
+        self.monitoring = MonitoringRepository(connection)
 
     def lock_keys(self, keys: Iterable[str]) -> None:
         """Serialise on these keys until this transaction ends (see store.locks.lock_keys)."""

@@ -1,9 +1,11 @@
-"""`ld-adapter serve` logs what its in-process delivery loop does, as `ld-adapter worker` does."""
+"""`ld-adapter serve` logs each attempt of its in-process delivery loop as one JSON line."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
+import orjson
 
 from adapter.settings import Settings
 from adapter.store import Store
@@ -32,5 +34,14 @@ def test_serve_logs_each_delivery_naming_message_endpoint_status_and_attempt(
                 time.sleep(0.1)
             log = served.log.read_text()
     assert line in log, log
-    logged = next(entry for entry in log.splitlines() if line in entry)
-    assert " INFO adapter.exchange.worker " in logged  # time, level and logger too
+    logged = orjson.loads(next(entry for entry in log.splitlines() if line in entry))
+    assert (logged["level"], logged["logger"]) == ("INFO", "adapter.exchange.worker")
+    assert logged["time"]
+    assert logged["event"] == "delivery"
+    assert (logged["message_id"], logged["endpoint_id"]) == (queued.id, ENDPOINT_ID)
+    assert (logged["status"], logged["status_code"], logged["attempt"]) == ("delivered", 200, 1)
+    assert (logged["request_id"], logged["correlation_id"]) == (
+        queued.request_id,
+        queued.correlation_id,
+    )
+    assert logged["duration_ms"] >= 0
