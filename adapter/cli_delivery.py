@@ -54,9 +54,10 @@ def worker(once: bool) -> None:
     from adapter.observe.metrics import prepare_multiprocess_dir
 
     configure(settings.log_format)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    # Counted into the same files as a `serve` from this home, so its /metrics shows deliveries.
-    prepare_multiprocess_dir(settings.home / "metrics")
+    if not once:
+        # Count into the files of a `serve` from the same home: its /metrics shows deliveries.
+        settings.home.mkdir(parents=True, exist_ok=True)
+        prepare_multiprocess_dir(settings.home / "metrics")
     from adapter.exchange.worker import DeliveryWorker, wake
 
     with _store(settings) as store:

@@ -77,12 +77,13 @@ def formatter(log_format: str) -> logging.Formatter:
 
 
 def configure(log_format: str) -> None:
-    """Send INFO and above, from every logger, to stderr in the chosen format."""
+    """Send INFO and above, from every logger, to stderr in the chosen format.
+
+    As logging.basicConfig: nothing changes if the root logger already has a handler.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def gunicorn_config(log_format: str) -> dict:
