@@ -115,3 +115,21 @@ def test_metrics_can_be_closed_to_callers_without_a_token(settings: Settings) ->
         assert b"ld_adapter_outbox_messages" in answer.data
     finally:
         app.extensions["ld_adapter"].store.dispose()
+
+
+def test_readyz_is_503_when_this_process_delivery_loop_has_stopped(client) -> None:
+    import threading
+
+    from adapter.observe import heartbeat
+
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    heartbeat.register_loop(ended)
+    try:
+        response = client.get("/readyz")
+    finally:
+        heartbeat._LOOP.clear()
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "ok", "delivery": "stopped"}
+    assert client.get("/readyz").status_code == 200
