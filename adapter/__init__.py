@@ -29,6 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from adapter.api.openapi_page import docs_blueprint
     from adapter.api.process_message import process_blueprint
     from adapter.auth import TokenVerifier, authenticate, refuse_partner_client
+    from adapter.console import init_app as init_console
+    from adapter.console import is_console_request
     from adapter.exchange.partner_clients import partner_clients
     from adapter.store import Store
 
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         view = app.view_functions.get(request.endpoint or "")
         if request.method == "OPTIONS" or getattr(view, "is_public", False):
             return
+        if is_console_request():
+            return  # the console's own check: a signed-in session, never a bearer token
         authenticate(verifier)
         if request.endpoint != PROCESS_MESSAGE:
             refuse_partner_client(clients)
@@ -68,4 +72,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(fhir_blueprint, url_prefix="/fhir")
     app.register_blueprint(validate_blueprint, url_prefix="/fhir")
     app.register_blueprint(process_blueprint, url_prefix="/fhir")
+    init_console(app, settings)
     return app

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import orjson
 
+from adapter.cli_console import console_link
 from adapter.cli_delivery import messages, worker
 from adapter.errors import AdapterError, InvalidInput, Issue
 from adapter.json_input import JsonInputError, load_json
@@ -32,6 +33,7 @@ def main() -> None:
 
 main.add_command(worker)
 main.add_command(messages)
+main.add_command(console_link)
 
 
 @main.command()

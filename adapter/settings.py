@@ -73,12 +73,21 @@ class Settings:
     delivery_poll_interval: float = 1.0  # an idle worker looks for due messages this often
     delivery_batch: int = 20  # messages one worker claims at a time
     delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
-    # Observability: log lines as JSON or text; /metrics open on the listen address or behind a
-    # bearer token with the `metrics` scope; seconds a due message may wait with no worker's
+    # Observability: log lines as JSON or text; /metrics open on the listen address or behind
+    # any valid bearer token of a client not bound to a partner; seconds a due message may wait with no worker's
     # heartbeat before /readyz fails (0: 3 × delivery_timeout + 30).
     log_format: str = "json"
     metrics_open: bool = True
     worker_stale_seconds: float = 0.0
+    # "development" or "production": production refuses development conveniences (console-link,
+    # a console secret key generated into the home directory).
+    environment: str = "development"
+    # The console's cookie sessions: signed with this key (from the environment or a file; in
+    # development generated under the home directory), ending this many seconds after sign-in.
+    console_secret_key: str = field(default="", repr=False)
+    console_secret_key_file: Path | None = None
+    console_session_seconds: int = 28_800
+    console_link_seconds: int = 600  # a one-time sign-in link works once, within this time
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -112,11 +121,28 @@ class Settings:
         if not self.worker_stale_seconds:
             stale = 3.0 * self.delivery_timeout + 30
             object.__setattr__(self, "worker_stale_seconds", stale)
+        self._check_console()
         if self.delivery_lease_seconds <= self.delivery_timeout:
             # A lease ending mid-attempt would let a second worker send the message again.
             raise SettingsError(
                 f"{PREFIX}DELIVERY_LEASE_SECONDS must be longer than {PREFIX}DELIVERY_TIMEOUT"
             )
+
+    def _check_console(self) -> None:
+        if self.environment not in ("development", "production"):
+            raise SettingsError(f"{PREFIX}ENVIRONMENT must be development or production")
+        configured = self.console_secret_key or self.console_secret_key_file
+        if self.environment == "production" and not configured:
+            raise SettingsError(
+                f"production needs {PREFIX}CONSOLE_SECRET_KEY or {PREFIX}CONSOLE_SECRET_KEY_FILE"
+            )
+        if self.console_secret_key and len(self.console_secret_key) < 32:
+            raise SettingsError(f"{PREFIX}CONSOLE_SECRET_KEY must be at least 32 characters")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS: true unless the adapter is served on a plain http base URL."""
+        return self.base_url.startswith("https://")
 
     @property
     def fhir_base_url(self) -> str:
@@ -212,4 +238,9 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "log_format": str,
     "metrics_open": _boolean,
     "worker_stale_seconds": _positive_number,
+    "environment": str,
+    "console_secret_key": str,
+    "console_secret_key_file": Path,
+    "console_session_seconds": _positive_int,
+    "console_link_seconds": _positive_int,
 }

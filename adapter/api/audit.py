@@ -45,6 +45,14 @@ INTERACTIONS = {
     "answers.record_decision": "create",
     "answers.record_outcome": "create",
     "answers.list_answers": "search-type",
+    # The console (a signed-in person, not a token): signing in and out, what it shows, its actions.
+    "console.use_link": "operation",
+    "console.sign_out": "operation",
+    "console.message": "read",
+    "console.reveal_message": "read",
+    "console.replay_message": "update",
+    "console.cancel_message": "update",
+    "console.validate": "operation",
 }
 # The FHIR resources that stand for a native record in its audit: the person and the main resource.
 _RECORD_RESOURCES = ("patient", "service_request", "questionnaire_response")
@@ -104,6 +112,11 @@ def _forget(_error: BaseException | None) -> None:
 
 
 def _requestor() -> Requestor:
+    user = g.get("console_user")
+    if user is not None:  # a person signed in to the console: who, and as what
+        return Requestor(
+            client_id=f"console {user.role} {user.subject}", address=request.remote_addr
+        )
     claims: dict = g.get("token_claims") or {}
     client = claims.get("client_id") or claims.get("sub")
     token_id = claims.get("jti")

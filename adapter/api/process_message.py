@@ -68,6 +68,16 @@ def _echo_ids(response: Response) -> Response:
     return response
 
 
+@process_blueprint.after_request
+def _count_refusal(response: Response) -> Response:
+    """Count a refused message (4xx) for the console's overview: when, the status, the client."""
+    if 400 <= response.status_code < 500:
+        client = token_client(g.get("token_claims") or {})
+        with app_services().store.unit_of_work() as uow:
+            uow.console.add_rejection(datetime.now(UTC), response.status_code, client)
+    return response
+
+
 @process_blueprint.post("/$process-message")
 def process_message() -> Response:
     """Receive one message from a partner."""

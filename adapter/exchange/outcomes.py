@@ -56,7 +56,22 @@ def record_result(
             # The partner's last answer is what the operator needs; say why it ends here too.
             values["last_error"] = f"{values['last_error']}; last attempt: {message.last_error}"
     stored = uow.outbox.finish(message.id, owner, values)
-    if stored is not None and stored.status != message.status:
+    if stored is None:
+        return None
+    # The row keeps only the last attempt; the console shows each (and counts them by time).
+    uow.console.add_attempt(
+        stored.id,
+        stored.endpoint_id,
+        {
+            "at": now,
+            "result": stored.status,
+            "status_code": values.get("last_status_code") if attempted else None,
+            "error": stored.last_error,
+            "partner_outcome": values.get("partner_outcome"),
+            "worker": owner,
+        },
+    )
+    if stored.status != message.status:
         follow_task(uow, stored, now)
     return stored
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapter.errors import Conflict, Issue, NotFound
-from adapter.exchange.model import FINAL_STATES, OutboundMessage
-from adapter.exchange.outcomes import follow_task
+from adapter.exchange.model import FINAL_STATES, PENDING_STATES, OutboundMessage
+from adapter.exchange.outcomes import ONWARD_REFERRAL, follow_task
 from adapter.exchange.redact import sanitised_outcome
 from adapter.services.onward_checks import before_sending
+from adapter.services.onward_referrals import cancel_onward_referral
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 
@@ -38,6 +39,39 @@ def replay_message(store: Store, settings: Settings, message_id: str) -> Outboun
         message = uow.outbox.replay(message_id, now + timedelta(seconds=settings.delivery_ttl), now)
         follow_task(uow, message, now)
     return message
+
+
+def cancel_message(
+    store: Store, settings: Settings, directory: list[dict], message_id: str
+) -> OutboundMessage:
+    """Cancel a message still waiting to go; Conflict if it has gone, or a worker holds it.
+
+    A message of an onward referral is cancelled as the referral is (BaRS: the referral is
+    cancelled and the partner told if it may have it); any other kind (a response, a
+    cancellation) is withdrawn alone.
+    """
+    message = get_message(store, message_id)
+    if message.status not in PENDING_STATES:
+        raise Conflict(
+            Issue(
+                f"Only a waiting message can be cancelled; this one is {message.status}.",
+                code="business-rule",
+            )
+        )
+    if message.kind == ONWARD_REFERRAL and message.onward_referral_id:
+        cancel_onward_referral(store, settings, message.onward_referral_id, directory)
+        return get_message(store, message_id)
+    with store.unit_of_work() as uow:
+        if not uow.outbox.cancel_pending([message_id]):
+            raise Conflict(
+                Issue(
+                    "It is being delivered right now, or has just gone; look again in a moment.",
+                    code="business-rule",
+                )
+            )
+        cancelled = uow.outbox.get(message_id)
+    assert cancelled is not None
+    return cancelled
 
 
 def _refuse_if_withdrawn(uow: UnitOfWork, message: OutboundMessage | None) -> None:

@@ -244,6 +244,10 @@ outbox_message = sa.Table(
     ),
     sa.Index("ix_outbox_message_ordering", "ordering_key", "sequence"),
     sa.Index("ix_outbox_message_onward_referral_id", "onward_referral_id"),
+    # The console's filters and overview counts (migration 0010).
+    sa.Index("ix_outbox_message_endpoint_status", "endpoint_id", "status", "sequence"),
+    sa.Index("ix_outbox_message_status_sequence", "status", "sequence"),
+    sa.Index("ix_outbox_message_created_at", "created_at"),
 )
 
 # Messages received from partners on $process-message (issue 9). The unique request_id is the
@@ -267,6 +271,7 @@ inbound_message = sa.Table(
     sa.Index("ix_inbound_message_bundle_id", "bundle_id"),
     sa.Index("ix_inbound_message_referral_id", "referral_id"),
     sa.Index("ix_inbound_message_onward_referral_id", "onward_referral_id"),
+    sa.Index("ix_inbound_message_received_at", "received_at"),
 )
 
 # A decision or outcome recorded about a referral received from a partner, to be sent back.
@@ -292,4 +297,46 @@ worker_heartbeat = sa.Table(
     sa.Column("worker_id", sa.String(128), primary_key=True),
     sa.Column("beat_at", UTCDateTime, nullable=False),
     sa.Index("ix_worker_heartbeat_beat_at", "beat_at"),
+)
+
+# Each delivery attempt of an outbox message (the row keeps only the last): its history, and the
+# console overview's counts per partner by time. `result` is the status the attempt left.
+outbox_attempt = sa.Table(
+    "outbox_attempt",
+    metadata,
+    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("endpoint_id", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("result", sa.String, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("partner_outcome", sa.Text, nullable=True),
+    sa.Column("worker", sa.String, nullable=True),
+    sa.Index("ix_outbox_attempt_message", "message_id", "at"),
+    sa.Index("ix_outbox_attempt_at", "at", "endpoint_id", "result"),
+    sa.Index("ix_outbox_attempt_endpoint", "endpoint_id", "result", "at"),
+)
+
+# One-time console sign-in links (development): only the SHA-256 of the token is kept.
+console_link = sa.Table(
+    "console_link",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+)
+
+# Inbound messages refused on $process-message: when, the HTTP status, the client; no content.
+inbound_rejection = sa.Table(
+    "inbound_rejection",
+    metadata,
+    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("client_id", sa.String, nullable=True),
+    sa.Index("ix_inbound_rejection_at", "at"),
 )

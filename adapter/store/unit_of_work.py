@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from adapter.search.definitions import SearchRegistry
 from adapter.store.answers import ReferralAnswerRepository
 from adapter.store.assessments import AssessmentRepository
+from adapter.store.console import ConsoleRepository
 from adapter.store.inbound import InboundRepository
 from adapter.store.locks import lock_keys
 from adapter.store.monitoring import MonitoringRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.inbound = InboundRepository(connection)
         self.answers = ReferralAnswerRepository(connection)
         self.monitoring = MonitoringRepository(connection)
+        self.console = ConsoleRepository(connection)
 
     def lock_keys(self, keys: Iterable[str]) -> None:
         """Serialise on these keys until this transaction ends (see store.locks.lock_keys)."""

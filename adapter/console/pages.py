@@ -1,0 +1,146 @@
+"""The console's pages: overview, messages, a message (masked or revealed), partners, overdue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import g, render_template, request
+
+from adapter.api.audit import note_records
+from adapter.api.context import app_services
+from adapter.console import console_blueprint
+from adapter.console.json_lines import pretty_lines
+from adapter.console.masking import mask
+from adapter.console.session import AUDITOR, require_role
+from adapter.errors import InvalidInput, Issue
+from adapter.exchange.model import CANCELLED, DEAD_LETTER, DELIVERED, QUEUED, RETRYING
+from adapter.exchange.outcomes import patient_of_message
+from adapter.exchange.redact import sanitised_outcome
+from adapter.services import console_view
+from adapter.services.onward_overdue import overdue_onward_referrals
+from adapter.store import Store
+from adapter.store.console import MessageFilters
+
+STATUSES = (QUEUED, RETRYING, DELIVERED, DEAD_LETTER, CANCELLED)
+DIRECTIONS = (console_view.OUTBOUND, console_view.INBOUND)
+
+
+@console_blueprint.get("/")
+def overview() -> str:
+    """Per partner: what waits, what failed, what arrived; inbound accepted and refused."""
+    return render_template("console/overview.html", overview=console_view.overview(_store()))
+
+
+@console_blueprint.get("/messages")
+def messages() -> tuple[str, int]:
+    """Messages, newest first, filtered by partner, status, direction and date; paged."""
+    try:
+        direction, filters, page = _list_arguments()
+    except InvalidInput as error:
+        return _list_page([], False, 1, problem=error.issues[0].diagnostics), 400
+    rows, more = console_view.message_list(_store(), direction, filters, page)
+    return _list_page(rows, more, page), 200
+
+
+def _list_page(rows: list, more: bool, page: int, problem: str | None = None) -> str:
+    return render_template(
+        "console/messages.html",
+        rows=rows,
+        more=more,
+        page=page,
+        problem=problem,
+        statuses=STATUSES,
+        directions=DIRECTIONS,
+        partners=console_view.partners(_store()),
+        args=request.args,
+    )
+
+
+def _list_arguments() -> tuple[str, MessageFilters, int]:
+    """The list's query parameters, each checked; InvalidInput names the one that is wrong."""
+    args = request.args
+    direction = args.get("direction") or console_view.OUTBOUND
+    if direction not in DIRECTIONS:
+        raise InvalidInput(
+            Issue("direction must be outbound or inbound.", expression=("direction",))
+        )
+    status = args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(
+            Issue(f"status must be one of {', '.join(STATUSES)}.", expression=("status",))
+        )
+    partner = args.get("partner") or None
+    if partner is not None and len(partner) > 64:
+        raise InvalidInput(Issue("partner is not a partner id.", expression=("partner",)))
+    since, until = _day("from"), _day("to")
+    page = args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= console_view.MAX_PAGES:
+        raise InvalidInput(
+            Issue(
+                f"page must be a whole number from 1 to {console_view.MAX_PAGES}.",
+                expression=("page",),
+            )
+        )
+    end = until + timedelta(days=1) if until else None
+    return direction, MessageFilters(partner, status, since, end), int(page)
+
+
+def _day(name: str) -> datetime | None:
+    raw = request.args.get(name) or ""
+    if not raw:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(raw), time(), tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(
+            Issue(f"{name} must be a date, YYYY-MM-DD.", expression=(name,))
+        ) from None
+
+
+@console_blueprint.get("/messages/<message_id>")
+def message(message_id: str) -> str:
+    """One message: its attempts, the partner's answer (coded parts) and its content, masked."""
+    return _message_page(message_id, revealed=False)
+
+
+@console_blueprint.post("/messages/<message_id>/reveal")
+@require_role(AUDITOR)
+def reveal_message(message_id: str) -> str:
+    """The same page with the person's details shown: auditors only, and audited."""
+    return _message_page(message_id, revealed=True)
+
+
+def _message_page(message_id: str, revealed: bool) -> str:
+    found, attempts = console_view.message_with_attempts(_store(), message_id)
+    patient = patient_of_message(found)
+    if revealed and patient:
+        note_records([{"patient": patient}])  # the audit names whose details were shown
+    body = found.body if revealed else mask(found.body)
+    outcome = found.partner_outcome if revealed else sanitised_outcome(found.partner_outcome)
+    return render_template(
+        "console/message.html",
+        message=found,
+        attempts=attempts,
+        outcome=outcome,
+        attempt_outcome=(lambda o: o) if revealed else sanitised_outcome,
+        lines=pretty_lines(body),
+        revealed=revealed,
+        may_reveal=g.console_user.role == AUDITOR,
+        partner_names={p.id: p.name for p in console_view.partners(_store())},
+    )
+
+
+@console_blueprint.get("/partners")
+def partners() -> str:
+    """Each partner's endpoint, transport, auth type (never its secrets) and health."""
+    return render_template("console/partners.html", partners=console_view.partners(_store()))
+
+
+@console_blueprint.get("/overdue")
+def overdue() -> str:
+    """Onward referrals with no answer past their pathway's wait: to chase."""
+    return render_template("console/overdue.html", views=overdue_onward_referrals(_store()))
+
+
+def _store() -> Store:
+    return app_services().store

@@ -1,0 +1,132 @@
+"""The console's signed-in user: a signed cookie session with a role, ended after a fixed time.
+
+Sign-in (a one-time development link here, OpenID Connect elsewhere) ends in `sign_in`, which
+starts a fresh session so nothing set before signing in (a fixation attempt) survives it.
+The API never reads this cookie: /api and /fhir take bearer tokens only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, abort, session
+
+from adapter.settings import Settings
+
+OPERATOR = "operator"
+AUDITOR = "auditor"
+ROLES = (OPERATOR, AUDITOR)
+COOKIE_NAME = "ld_console"
+_KEY = "console_user"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """Who is signed in to the console, as what, since when (seconds since the epoch)."""
+
+    subject: str
+    name: str
+    role: str
+    signed_in_at: float
+
+    @property
+    def is_auditor(self) -> bool:
+        """Auditors may reveal a person's details and read the audit trail."""
+        return self.role == AUDITOR
+
+
+def configure_sessions(app: Flask, settings: Settings) -> None:
+    """Sign the console's cookie with the configured key; Secure, HttpOnly, SameSite=Lax."""
+    app.secret_key = console_secret_key(settings)
+    app.config.update(
+        SESSION_COOKIE_NAME=COOKIE_NAME,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=settings.console_session_seconds,
+        WTF_CSRF_TIME_LIMIT=settings.console_session_seconds,
+    )
+
+
+def console_secret_key(settings: Settings) -> str:
+    """The configured key; in development one generated (owner-only) under the home directory."""
+    if settings.console_secret_key:
+        return settings.console_secret_key
+    if settings.console_secret_key_file is not None:
+        return Path(settings.console_secret_key_file).read_text().strip()
+    return _generated_key(settings.home / "console-secret-key")
+
+
+def _generated_key(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def sign_in(subject: str, name: str, role: str) -> None:
+    """Start a fresh session for this user (any earlier session content is dropped)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    session.clear()
+    session.permanent = True
+    session[_KEY] = {
+        "subject": subject,
+        "name": name,
+        "role": role,
+        "signed_in_at": time.time(),
+        "nonce": secrets.token_hex(8),  # a new cookie value even for the same user and second
+    }
+
+
+def sign_out() -> None:
+    """End the session."""
+    session.clear()
+
+
+def current_user(lifetime: float | None = None) -> ConsoleUser | None:
+    """The signed-in user, or None (never signed in, or signed in longer ago than `lifetime`)."""
+    data = session.get(_KEY)
+    if not isinstance(data, dict) or data.get("role") not in ROLES:
+        return None
+    user = ConsoleUser(
+        str(data.get("subject")),
+        str(data.get("name")),
+        str(data["role"]),
+        float(data.get("signed_in_at", 0)),
+    )
+    if lifetime is not None and time.time() - user.signed_in_at > lifetime:
+        session.clear()
+        return None
+    return user
+
+
+def require_role(*roles: str) -> Callable[[View], View]:
+    """Let only users with one of `roles` in: 403 for others (sign-in is the blueprint's job)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None or user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
