@@ -74,8 +74,8 @@ class Settings:
     delivery_batch: int = 20  # messages one worker claims at a time
     delivery_in_process: bool = True  # each `serve` process runs a delivery loop of its own
     # Observability: log lines as JSON or text; /metrics open on the listen address or behind
-    # any valid bearer token of a client not bound to a partner; seconds a due message may wait with no worker's
-    # heartbeat before /readyz fails (0: 3 × delivery_timeout + 30).
+    # any valid bearer token of a client not bound to a partner; seconds a due message may wait
+    # with no worker's heartbeat before /readyz fails (0: 3 × delivery_timeout + 30).
     log_format: str = "json"
     metrics_open: bool = True
     worker_stale_seconds: float = 0.0
