@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FHIRJS := tests/fhirjs/node_modules/fhir/package.json
+OIDC := tests/oidc/node_modules/oidc-provider/package.json
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: setup run test test-postgres lint format bench clean
 
-setup: $(STAMP) $(FHIRJS)
+setup: $(STAMP) $(FHIRJS) $(OIDC)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(STAMP): pyproject.toml
 $(FHIRJS): tests/fhirjs/package.json tests/fhirjs/package-lock.json
 	npm ci --prefix tests/fhirjs --no-audit --no-fund --loglevel=error
 	touch $(FHIRJS)
+
+$(OIDC): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $(OIDC)
 
 run: $(STAMP)
 	$(BIN)/ld-adapter serve

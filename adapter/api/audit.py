@@ -47,6 +47,7 @@ INTERACTIONS = {
     "answers.list_answers": "search-type",
     # The console (a signed-in person, not a token): signing in and out, what it shows, its actions.
     "console.use_link": "operation",
+    "console_oidc.callback": "operation",
     "console.sign_out": "operation",
     "console.message": "read",
     "console.reveal_message": "read",
