@@ -155,9 +155,12 @@ class Settings:
     def _check_oidc(self) -> None:
         if not self.oidc_issuer:
             return
-        schemes = ("https://",) if self.environment == "production" else ("http://", "https://")
-        if not self.oidc_issuer.startswith(schemes):
-            raise SettingsError(f"{PREFIX}OIDC_ISSUER must be an {schemes[-1][:-3]} URL")
+        production = self.environment == "production"
+        if not self.oidc_issuer.startswith(
+            ("https://",) if production else ("http://", "https://")
+        ):
+            kind = "https" if production else "http(s)"
+            raise SettingsError(f"{PREFIX}OIDC_ISSUER must be an {kind} URL")
         if not self.oidc_client_id:
             raise SettingsError(f"{PREFIX}OIDC_ISSUER needs {PREFIX}OIDC_CLIENT_ID")
         if not (self.oidc_client_secret or self.oidc_client_secret_file):

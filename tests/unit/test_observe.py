@@ -45,3 +45,13 @@ def test_the_loop_is_seen_stopped_once_its_thread_ends() -> None:
     finally:
         heartbeat._LOOP.clear()
     assert heartbeat.loop_alive() is None
+
+
+def test_the_first_mapped_value_the_claim_holds_gives_the_role() -> None:
+    from adapter.console.oidc import role_for
+
+    mapping = {"ld-ops": "operator", "ld-audit": "auditor"}
+    assert role_for(["staff", "ld-audit", "ld-ops"], mapping) == "operator"
+    assert role_for("ld-audit", mapping) == "auditor"
+    assert role_for(["staff"], mapping) is None
+    assert role_for(None, mapping) is None
