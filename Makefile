@@ -7,7 +7,7 @@ FHIRJS := tests/fhirjs/node_modules/fhir/package.json
 OIDC := tests/oidc/node_modules/oidc-provider/package.json
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test test-postgres lint format bench clean
+.PHONY: setup browsers run test test-postgres lint format bench screenshots clean
 
 setup: $(STAMP) $(FHIRJS) $(OIDC)
 
@@ -28,8 +28,18 @@ $(OIDC): tests/oidc/package.json tests/oidc/package-lock.json
 run: $(STAMP)
 	$(BIN)/ld-adapter serve
 
-test: setup
+# The console's browser tests drive Debian's chromium through chromium-driver (selenium).
+browsers:
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || \
+		(apt-get install -y -qq chromium chromium-driver || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)) >/dev/null 2>&1 \
+		|| echo "chromium could not be installed: the console's browser tests will be skipped"
+
+test: setup browsers
 	$(BIN)/pytest
+
+# Retake the console screenshots in docs/screenshots (the browser test writes them).
+screenshots: setup browsers
+	LD_ADAPTER_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser
 
 test-postgres: setup
 	LD_ADAPTER_TEST_POSTGRES_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -m postgres

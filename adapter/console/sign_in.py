@@ -6,6 +6,7 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from adapter.api.context import app_services
+from adapter.api.http import public
 from adapter.console import console_blueprint
 from adapter.console.session import current_user
 from adapter.console.session import sign_in as start_session
@@ -17,6 +18,7 @@ OIDC_ENDPOINT_KEY = "CONSOLE_OIDC_LOGIN_ENDPOINT"
 
 
 @console_blueprint.get("/sign-in")
+@public
 def sign_in() -> str:
     """The sign-in page: OpenID Connect when configured, else how to get a development link."""
     oidc = current_app.config.get(OIDC_ENDPOINT_KEY)
@@ -28,6 +30,7 @@ def sign_in() -> str:
 
 
 @console_blueprint.get("/link/<token>")
+@public
 def link(token: str) -> str:
     """Confirm before using a one-time link (a mail scanner's GET must not burn it)."""
     return render_template("console/link.html", token=token)

@@ -247,6 +247,8 @@ outbox_message = sa.Table(
     # The console's filters and overview counts (migration 0010).
     sa.Index("ix_outbox_message_endpoint_status", "endpoint_id", "status", "sequence"),
     sa.Index("ix_outbox_message_status_sequence", "status", "sequence"),
+    # Covers the overview's count of waiting and dead-lettered messages per partner.
+    sa.Index("ix_outbox_message_status_endpoint", "status", "endpoint_id", "created_at"),
     sa.Index("ix_outbox_message_created_at", "created_at"),
 )
 

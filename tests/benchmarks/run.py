@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.benchmarks import (
     audit,
     bounded,
+    console,
     delivery,
     inbound,
     intake,
@@ -65,6 +66,7 @@ def main() -> None:
     every += onward.SECTIONS
     every += delivery.SECTIONS
     every += inbound.SECTIONS
+    every += console.SECTIONS
     sections = [section(median_seconds) for section in every]
     header = [
         "# Benchmarks",

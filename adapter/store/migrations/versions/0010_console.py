@@ -63,6 +63,11 @@ def upgrade() -> None:
         ["endpoint_id", "status", "sequence"],
     )
     op.create_index("ix_outbox_message_status_sequence", "outbox_message", ["status", "sequence"])
+    op.create_index(
+        "ix_outbox_message_status_endpoint",
+        "outbox_message",
+        ["status", "endpoint_id", "created_at"],
+    )
     op.create_index("ix_outbox_message_created_at", "outbox_message", ["created_at"])
     op.create_index("ix_inbound_message_received_at", "inbound_message", ["received_at"])
 
@@ -72,6 +77,7 @@ def downgrade() -> None:
     for index, table in (
         ("ix_inbound_message_received_at", "inbound_message"),
         ("ix_outbox_message_created_at", "outbox_message"),
+        ("ix_outbox_message_status_endpoint", "outbox_message"),
         ("ix_outbox_message_status_sequence", "outbox_message"),
         ("ix_outbox_message_endpoint_status", "outbox_message"),
     ):

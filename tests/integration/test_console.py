@@ -1,0 +1,298 @@
+"""The operations console: sign-in, roles, CSRF, overview, messages (masked), actions, validator."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from adapter.exchange.model import DEAD_LETTER, QUEUED, Rejected
+from adapter.exchange.outcomes import record_result
+from adapter.settings import Settings
+from adapter.store import Store
+from tests.integration.test_audit import audits, client_of, references, summary
+from tests.support.console import csrf_token, link_path, post_form, sign_in
+from tests.support.outbox import endpoint, message
+
+NAMED = {
+    "resourceType": "OperationOutcome",
+    "issue": [
+        {
+            "severity": "error",
+            "code": "invalid",
+            "diagnostics": "No patient Jo Bloggs born 1990-01-01",
+            "expression": ["Patient.name"],
+        }
+    ],
+}
+
+
+def store_of(app: Flask) -> Store:
+    return app.extensions["ld_adapter"].store
+
+
+def dead_letter(app: Flask, **changes: object) -> str:
+    """A message to the test partner that the partner refused: dead-lettered after one attempt."""
+    store = store_of(app)
+    queued = message(**changes)
+    body = queued.body
+    body["entry"][1]["resource"].update(
+        name=[{"family": "Bloggs", "given": ["Jo"]}],
+        birthDate="1990-01-01",
+        identifier=[{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+    )
+    with store.unit_of_work() as uow:
+        if uow.resources.read("Endpoint", "partner-endpoint") is None:
+            uow.resources.create({**endpoint("http://127.0.0.1:9/fhir"), "name": "Test GP"})
+        uow.outbox.add(queued)
+    now = datetime.now(UTC)
+    with store.unit_of_work() as uow:
+        (claimed,) = uow.outbox.claim("w", now, now + timedelta(minutes=1), 1)
+        rejected = Rejected("HTTP 422", 422, NAMED)
+        assert record_result(uow, claimed, rejected, "w", now, 0)
+    return queued.id
+
+
+def page(client: FlaskClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
+def test_no_console_page_opens_without_signing_in_not_even_with_a_bearer_token(
+    client: FlaskClient, auth: dict
+) -> None:
+    for path in ("/console/", "/console/messages", "/console/validate", "/console/partners"):
+        response = client.get(path, headers=auth)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/console/sign-in")
+
+
+def test_the_api_does_not_accept_the_console_cookie(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings)
+    assert client.get("/console/").status_code == 200
+    assert client.get("/api/messages").status_code == 401
+    assert client.get("/fhir/Patient").status_code == 401
+
+
+def test_a_sign_in_link_works_once(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    path = link_path(store_of(app), settings, "operator")
+    token = csrf_token(client, path)
+    assert client.post(path, data={"csrf_token": token}).status_code == 302
+    other = app.test_client()
+    again = other.post(path, data={"csrf_token": csrf_token(other, path)})
+    assert again.status_code == 403
+    assert "used or has expired" in again.get_data(as_text=True)
+
+
+def test_an_unknown_or_expired_link_is_refused(app, settings) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from adapter.services.console_links import create_link, use_link
+
+    url = create_link(store_of(app), replace(settings, console_link_seconds=1), "operator", "A")
+    token = url.rsplit("/", 1)[1]
+    assert use_link(store_of(app), "not-a-link") is None
+    from sqlalchemy import update
+
+    from adapter.store.tables import console_link
+
+    with store_of(app).engine.begin() as connection:
+        connection.execute(update(console_link).values(expires_at=datetime.now(UTC)))
+    assert use_link(store_of(app), token) is None
+
+
+def test_a_form_without_its_csrf_token_is_refused(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    path = link_path(store_of(app), settings, "operator")
+    client.get(path)
+    assert client.post(path).status_code == 400
+    assert client.post(path, data={"csrf_token": "forged"}).status_code == 400
+    sign_in(client, store_of(app), settings)
+    sent = dead_letter(app)
+    refused = client.post(f"/console/messages/{sent}/replay")
+    assert refused.status_code == 400
+    assert "did not come from this console" in refused.get_data(as_text=True)
+
+
+def test_cookies_are_httponly_samesite_lax_and_secure_on_https(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from adapter import create_app
+
+    settings = Settings(home=tmp_path, base_url="https://adapter.example")
+    app = create_app(settings)
+    client = app.test_client()
+    client.get(link_path(store_of(app), settings, "operator"), base_url="https://adapter.example")
+    cookie = client.get_cookie("ld_console", domain="adapter.example")
+    assert cookie is not None and cookie.secure and cookie.http_only
+    assert cookie.same_site == "Lax"
+    store_of(app).dispose()
+
+
+def test_a_session_ends_after_its_lifetime(client: FlaskClient, app, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import adapter.console.session as session_module
+
+    sign_in(client, store_of(app), settings)
+    assert client.get("/console/").status_code == 200
+    later = session_module.time.time() + settings.console_session_seconds + 1
+    monkeypatch.setattr(session_module.time, "time", lambda: later)
+    assert client.get("/console/").status_code == 302
+
+
+def test_the_overview_shows_the_failing_partner_first(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    dead_letter(app)
+    with store_of(app).unit_of_work() as uow:
+        uow.outbox.add(message(ordering_key="other"))
+    sign_in(client, store_of(app), settings)
+    html = page(client, "/console/")
+    row = re.search(r'<tr data-partner="partner-endpoint">(.*?)</tr>', html, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="n[^"]*">(?:<a [^>]*>)?(\d+)', row.group(1))
+    assert cells[:3] == ["1", "0", "1"]  # queued, retrying, dead letters
+    assert "Test GP" in row.group(1) and "needs a look" in row.group(1)
+
+
+def test_refused_inbound_messages_are_counted(client: FlaskClient, app, settings, auth) -> None:  # type: ignore[no-untyped-def]
+    client.post("/fhir/$process-message", json={}, headers=auth)
+    sign_in(client, store_of(app), settings)
+    html = page(client, "/console/")
+    last_hour = re.search(r"Last hour</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", html)
+    assert last_hour is not None and last_hour.groups() == ("0", "1")
+
+
+def test_the_message_page_masks_the_person_and_shows_each_attempt(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sent = dead_letter(app)
+    sign_in(client, store_of(app), settings)
+    html = page(client, f"/console/messages/{sent}")
+    for detail in ("Bloggs", "9434765919", "1990-01-01", "Jo Bloggs"):
+        assert detail not in html
+    assert "•••" in html and "https://fhir.nhs.uk/Id/nhs-number" in html
+    attempts = re.search(r'<table id="attempts">(.*?)</table>', html, re.S)
+    assert (
+        attempts is not None and "dead-letter" in attempts.group(1) and "422" in attempts.group(1)
+    )
+
+
+def test_an_operator_may_not_reveal_an_auditor_may_and_it_is_audited(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sent = dead_letter(app)
+    sign_in(client, store_of(app), settings, "operator")
+    page_path = f"/console/messages/{sent}"
+    refused = post_form(client, page_path, f"{page_path}/reveal")
+    assert refused.status_code == 403
+    auditor = app.test_client()
+    sign_in(auditor, store_of(app), settings, "auditor")
+    shown = post_form(auditor, page_path, f"{page_path}/reveal")
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert "Bloggs" in html and "9434765919" in html and "No patient Jo Bloggs" in html
+    reveal = audits(app)[-1]
+    assert summary(reveal) == ("read", "R", "0")
+    assert "Patient/p1" in references(reveal)
+    assert "console auditor" in client_of(reveal)["who"]["identifier"]["value"]
+    what = [e["what"].get("identifier", {}).get("value") for e in reveal["entity"]]
+    assert sent in what
+
+
+def test_an_operator_replays_a_dead_letter_after_confirming(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sent = dead_letter(app)
+    sign_in(client, store_of(app), settings)
+    confirm = f"/console/messages/{sent}/replay"
+    assert "Yes, replay it" in page(client, confirm)
+    done = post_form(client, confirm, confirm)
+    assert done.status_code == 302
+    with store_of(app).unit_of_work(read_only=True) as uow:
+        assert uow.outbox.get(sent).status == QUEUED  # type: ignore[union-attr]
+    assert summary(audits(app)[-1]) == ("update", "U", "0")
+    again = post_form(client, f"/console/messages/{sent}", confirm)
+    assert again.status_code == 409
+
+
+def test_cancelling_a_waiting_response_withdraws_it(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    waiting = message(kind="response", onward_referral_id=None)
+    with store_of(app).unit_of_work() as uow:
+        uow.outbox.add(waiting)
+    sign_in(client, store_of(app), settings)
+    path = f"/console/messages/{waiting.id}/cancel"
+    assert post_form(client, path, path).status_code == 302
+    assert "cancelled" in page(client, f"/console/messages/{waiting.id}")
+    assert post_form(client, path, path).status_code == 409  # nothing waits any more
+
+
+def test_an_auditor_may_not_replay(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    sent = dead_letter(app)
+    sign_in(client, store_of(app), settings, "auditor")
+    assert client.get(f"/console/messages/{sent}/replay").status_code == 403
+    with store_of(app).unit_of_work(read_only=True) as uow:
+        assert uow.outbox.get(sent).status == DEAD_LETTER  # type: ignore[union-attr]
+
+
+def test_the_list_filters_by_partner_and_status_and_names_a_bad_filter(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sent = dead_letter(app)
+    with store_of(app).unit_of_work() as uow:
+        other = uow.outbox.add(message(ordering_key="x", endpoint_id="elsewhere"))
+    sign_in(client, store_of(app), settings)
+    html = page(client, "/console/messages?status=dead-letter&partner=partner-endpoint")
+    assert sent in html and other.id not in html
+    bad = client.get("/console/messages?from=yesterday")
+    assert bad.status_code == 400 and "from must be a date" in bad.get_data(as_text=True)
+
+
+def test_the_validator_lists_issues_and_marks_their_lines(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings)
+    broken = '{"resourceType": "Patient", "gender": "x", "birthDate": "1990-13-01"}'
+    response = post_form(client, "/console/validate", "/console/validate", payload=broken)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Patient.birthDate" in html and "Patient.gender" in html
+    marked = re.findall(r'<li id="line-(\d+)" class="marked"', html)
+    assert marked == ["3", "4"]  # gender and birthDate
+    nonsense = post_form(client, "/console/validate", "/console/validate", payload="{not json")
+    assert "The payload" in nonsense.get_data(as_text=True)
+
+
+def test_the_partners_page_shows_the_auth_type_never_a_secret(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    dead_letter(app)
+    sign_in(client, store_of(app), settings)
+    html = page(client, "/console/partners")
+    assert "Test GP" in html and "http://127.0.0.1:9/fhir" in html and "hl7-fhir-msg" in html
+
+
+def test_console_link_is_refused_in_production(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from adapter.cli import main
+
+    env = {
+        "LD_ADAPTER_HOME": str(tmp_path),
+        "LD_ADAPTER_ENVIRONMENT": "production",
+        "LD_ADAPTER_CONSOLE_SECRET_KEY": "k" * 40,
+    }
+    result = CliRunner().invoke(main, ["console-link"], env=env)
+    assert result.exit_code == 1 and "for development" in result.output
+    made = CliRunner().invoke(
+        main,
+        ["console-link", "--role", "auditor"],
+        env={**env, "LD_ADAPTER_ENVIRONMENT": "development"},
+    )
+    assert made.exit_code == 0 and "/console/link/" in made.output
+
+
+@pytest.mark.parametrize("key", ["", "short"])
+def test_production_needs_a_console_secret_key(key: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from adapter.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="CONSOLE_SECRET_KEY"):
+        Settings(home=tmp_path, environment="production", console_secret_key=key)
