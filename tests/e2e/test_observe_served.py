@@ -20,7 +20,7 @@ from adapter.store import Store
 from adapter.store.testing import postgres_schema
 from tests.integration.store_fixtures import POSTGRES_ENV
 from tests.support.delivery_processes import start_worker, stop_workers, worker_env
-from tests.support.outbox import endpoint, message
+from tests.support.outbox import ENDPOINT_ID, endpoint, message
 from tests.support.partner_server import PartnerServer
 from tests.support.served import served_adapter
 from tests.support.tcp_proxy import TcpProxy
@@ -124,8 +124,19 @@ def test_readyz_fails_while_due_messages_wait_and_no_worker_claims(tmp_path: Pat
         worker = start_worker(env, tmp_path / "worker.log")
         try:
             assert _wait_for(served.base, 200)["delivery"] == "ok"
+            partner.wait_for(1)
+            time.sleep(0.5)  # the result recorded and counted after the partner answered
+            sent = samples(served.base).get(
+                ("ld_adapter_messages_sent_total", frozenset({"endpoint": ENDPOINT_ID}.items()))
+            )
         finally:
             assert stop_workers([worker]) == [0]
+    assert sent == 1, "the standalone worker counts into the files serve's /metrics adds up"
+    worker_lines = [
+        orjson.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines()
+    ]
+    assert {"delivery", None} >= {line.get("event") for line in worker_lines}
+    assert any(line.get("event") == "delivery" for line in worker_lines)
 
 
 @pytest.mark.postgres

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import orjson
+import requests
 
 from adapter.settings import Settings
 from adapter.store import Store
@@ -14,7 +15,7 @@ from tests.support.partner_server import PartnerServer
 from tests.support.served import served_adapter
 
 
-def test_serve_logs_each_delivery_naming_message_endpoint_status_and_attempt(
+def test_serve_logs_and_counts_each_delivery_naming_message_endpoint_status_and_attempt(
     tmp_path: Path,
 ) -> None:
     with PartnerServer() as partner:
@@ -33,6 +34,7 @@ def test_serve_logs_each_delivery_naming_message_endpoint_status_and_attempt(
             while line not in served.log.read_text() and time.monotonic() < deadline:
                 time.sleep(0.1)
             log = served.log.read_text()
+            metrics = requests.get(f"{served.base}/metrics", timeout=10).text
     assert line in log, log
     logged = orjson.loads(next(entry for entry in log.splitlines() if line in entry))
     assert (logged["level"], logged["logger"]) == ("INFO", "adapter.exchange.worker")
@@ -45,3 +47,4 @@ def test_serve_logs_each_delivery_naming_message_endpoint_status_and_attempt(
         queued.correlation_id,
     )
     assert logged["duration_ms"] >= 0
+    assert f'ld_adapter_messages_sent_total{{endpoint="{ENDPOINT_ID}"}} 1.0' in metrics
