@@ -1,4 +1,4 @@
-"""Per-request metrics and log line, /metrics and /readyz.
+"""Per-request metrics and log line, and /metrics.
 
 Every request is counted and timed by its route TEMPLATE (/api/referrals/<record_id>, never the
 path a client sent: ids are not labels) and logged as one line holding only ids, the template,
@@ -71,7 +71,8 @@ def _finish(response: Response) -> Response:
 
 def _request_fields(route: str, status: int, seconds: float) -> dict[str, Any]:
     claims: dict = g.get("token_claims") or {}
-    client = claims.get("client_id") or claims.get("azp")
+    # As the audit names it: system tokens only, so the subject is a client, never a person.
+    client = claims.get("client_id") or claims.get("sub")
     return {
         "event": "request",
         "method": request.method,
