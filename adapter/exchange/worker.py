@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from adapter.exchange.model import (
+    DEAD_LETTER,
     AttemptResult,
     DeliveryResult,
     OutboundMessage,
@@ -200,7 +201,8 @@ class DeliveryWorker:
                 )
                 audit.record(uow, event)
         status = stored.status if stored else "lease lost, not recorded"
-        if stored is not None:
+        if stored is not None and (attempted or stored.status == DEAD_LETTER):
+            # A message held back (not sent) is no failed attempt; one out of time is dead.
             count_delivery(stored.status, message.endpoint_id)
         _log_attempt(message, status, result, seconds, self.worker_id)
 

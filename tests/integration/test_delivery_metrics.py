@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import timedelta
 
@@ -65,3 +66,20 @@ def test_readiness_wants_a_recent_heartbeat_only_while_messages_are_overdue(
     worker.beat()
     assert delivery_state(store, settings, clock.now + timedelta(seconds=12)) == "ok"
     assert delivery_state(store, settings, clock.now + timedelta(seconds=22)) == "not claiming"
+
+
+def test_a_message_out_of_time_is_counted_dead_without_an_attempt(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    transport = ScriptedTransport()
+    worker = DeliveryWorker(
+        store, Settings(home=tmp_path), {"fhir-messaging": transport}, clock=clock
+    )
+    before = counted("messages_dead_lettered"), counted("messages_failed")
+    with store.unit_of_work() as uow:
+        uow.outbox.add(
+            dataclasses.replace(message(clock.now), expires_at=clock.now - timedelta(seconds=1))
+        )
+    worker.run_once()
+    assert transport.sent == []
+    assert counted("messages_dead_lettered") - before[0] == 1
+    assert counted("messages_failed") == before[1]
