@@ -8,11 +8,12 @@ FHIRJS := tests/fhirjs/node_modules/fhir/package.json
 MESH_VENV := .venv-mesh
 MESH_STAMP := $(MESH_VENV)/.installed
 MESH_SANDBOX := mesh-sandbox>=1.0.137,<2
+OIDC := tests/oidc/node_modules/oidc-provider/package.json
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: setup browsers run test test-postgres lint format bench screenshots clean
 
-setup: $(STAMP) $(FHIRJS) $(MESH_STAMP)
+setup: $(STAMP) $(FHIRJS) $(MESH_STAMP) $(OIDC)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ $(MESH_STAMP): Makefile
 $(FHIRJS): tests/fhirjs/package.json tests/fhirjs/package-lock.json
 	npm ci --prefix tests/fhirjs --no-audit --no-fund --loglevel=error
 	touch $(FHIRJS)
+
+$(OIDC): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $(OIDC)
 
 run: $(STAMP)
 	$(BIN)/ld-adapter serve
@@ -64,4 +69,4 @@ bench: setup
 	LD_ADAPTER_TEST_POSTGRES_URL=$${LD_ADAPTER_TEST_POSTGRES_URL:-$(POSTGRES_TEST_URL)} $(BIN)/python -m tests.benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(MESH_VENV) tests/fhirjs/node_modules var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MESH_VENV) tests/fhirjs/node_modules tests/oidc/node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask, request
 
     from adapter import services
-    from adapter.api import audit, errors, health
+    from adapter.api import audit, errors, health, observe
     from adapter.api.answers import answers_blueprint
     from adapter.api.assessments import assessments_blueprint
     from adapter.api.context import EXTENSION_KEY, AppServices
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     clients = partner_clients(store)
     app.extensions[EXTENSION_KEY] = AppServices(settings, store, verifier, directory, clients)
+    observe.init_app(app)  # first: times and logs every request, refusals included
     errors.init_app(app)
     audit.init_app(app)  # first: a request refused by the token check is audited too
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             refuse_partner_client(clients)
 
     app.register_blueprint(health.health_blueprint)
+    app.register_blueprint(observe.observe_blueprint)
     app.register_blueprint(native_blueprint, url_prefix="/api")
     app.register_blueprint(assessments_blueprint, url_prefix="/api")
     app.register_blueprint(messages_blueprint, url_prefix="/api")

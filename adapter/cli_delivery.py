@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import signal
 import socket
@@ -52,10 +51,17 @@ def _store(settings: Settings) -> Iterator[Store]:
 )
 def worker(once: bool) -> None:
     """Deliver queued messages to partners, and poll our MESH inbox, until SIGTERM or SIGINT."""
+    settings = _settings()
+    from adapter.observe.logs import configure
+    from adapter.observe.metrics import prepare_multiprocess_dir
+
+    configure(settings.log_format)
+    if not once:
+        # Count into the files of a `serve` from the same home: its /metrics shows deliveries.
+        settings.home.mkdir(parents=True, exist_ok=True)
+        prepare_multiprocess_dir(settings.home / "metrics")
     from adapter.exchange.worker import DeliveryWorker, wake
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = _settings()
     with _store(settings) as store:
         if settings.mesh_enabled and settings.mesh_poll:
             _prepare(store, settings)

@@ -7,7 +7,6 @@ so clients that send slowly cannot hold the threads that answer everyone else.
 from __future__ import annotations
 
 import gc
-import logging
 import threading
 from typing import Any
 
@@ -56,10 +55,14 @@ def _settle_heap() -> None:
 
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
     """Migrate once, then serve until stopped."""
+    from adapter.observe.logs import gunicorn_config
+    from adapter.observe.metrics import prepare_multiprocess_dir
     from adapter.services import prepare_store
     from adapter.store import Store
 
     settings.home.mkdir(parents=True, exist_ok=True)
+    # Before any worker forks, so every process counts into files /metrics adds up.
+    prepare_multiprocess_dir(settings.home / "metrics")
     store = Store.from_url(
         settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
     )
@@ -72,9 +75,10 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
         "threads": settings.threads,
         "keepalive": settings.keepalive,
         "worker_connections": settings.max_connections,
-        "accesslog": "-",
-        # The default access log format holds the query string, which can carry an NHS number.
-        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sµs',
+        # The app logs each request (route template, never the query string); gunicorn's own
+        # access log is off.
+        "logconfig_dict": gunicorn_config(settings.log_format),
+        "child_exit": _child_exit,
         # gthread workers stay alive through long requests: this restarts only a hung worker.
         "timeout": settings.worker_timeout,
         # gunicorn's admin socket has one path per user, so every instance would take it over from
@@ -91,30 +95,22 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
 def _start_delivery(worker: Any) -> None:
     """gunicorn post_worker_init: run a delivery loop in a thread of this worker process."""
     from adapter.exchange.worker import DeliveryWorker
+    from adapter.observe.heartbeat import register_loop
 
     services = worker.wsgi.extensions["ld_adapter"]
-    _log_delivery()
     stop = threading.Event()
     delivery = DeliveryWorker(services.store, services.settings)
     thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery", daemon=True)
     worker.ld_delivery = (stop, thread)
+    register_loop(thread)
     thread.start()
 
 
-def _log_delivery() -> None:
-    """Log delivery (message, Endpoint, status, attempt) at INFO to stderr, as `worker` does.
+def _child_exit(_server: Any, worker: Any) -> None:
+    """gunicorn child_exit: a worker's live gauges leave /metrics with it."""
+    from adapter.observe.metrics import process_ended
 
-    gunicorn sets up only its own loggers, so without this the loop would say nothing. A
-    handler someone already gave `adapter.exchange` is left as it is.
-    """
-    exchange = logging.getLogger("adapter.exchange")
-    if exchange.handlers:
-        return
-    handler = logging.StreamHandler()  # stderr
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    exchange.addHandler(handler)
-    exchange.setLevel(logging.INFO)
-    exchange.propagate = False  # once is enough, whatever the root logger gets later
+    process_ended(worker.pid)
 
 
 def _stop_delivery(_server: Any, worker: Any) -> None:

@@ -87,6 +87,12 @@ class Settings:
     mesh_timeout: float = 30.0  # seconds MESH has to answer one request
     mesh_poll: bool = True  # the delivery loop also polls our MESH inbox
     mesh_poll_interval: float = 30.0  # seconds between inbox polls
+    # Observability: log lines as JSON or text; /metrics open on the listen address or behind
+    # any valid bearer token of a client not bound to a partner; seconds a due message may wait
+    # with no worker's heartbeat before /readyz fails (0: 3 × delivery_timeout + 30).
+    log_format: str = "json"
+    metrics_open: bool = True
+    worker_stale_seconds: float = 0.0
     # "development" or "production": production refuses development conveniences (console-link,
     # a console secret key generated into the home directory).
     environment: str = "development"
@@ -96,6 +102,18 @@ class Settings:
     console_secret_key_file: Path | None = None
     console_session_seconds: int = 28_800
     console_link_seconds: int = 600  # a one-time sign-in link works once, within this time
+    # Console sign-in with OpenID Connect (authorization code + PKCE) at the trust's provider:
+    # its issuer URL (discovery), this client, the claim holding a user's groups or roles and
+    # which of its values make an operator or an auditor ("group=role,..."; the first that
+    # matches wins), and the base the provider redirects back to (unset: the base URL).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_client_secret_file: Path | None = None
+    oidc_scopes: str = "openid profile"
+    oidc_role_claim: str = "roles"
+    oidc_roles: str = ""
+    oidc_redirect_base: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -124,7 +142,13 @@ class Settings:
         if not self.delivery_lease_seconds:
             lease = 4.0 * self.delivery_timeout + 30
             object.__setattr__(self, "delivery_lease_seconds", lease)
+        if self.log_format not in ("json", "text"):
+            raise SettingsError(f"{PREFIX}LOG_FORMAT must be json or text")
+        if not self.worker_stale_seconds:
+            stale = 3.0 * self.delivery_timeout + 30
+            object.__setattr__(self, "worker_stale_seconds", stale)
         self._check_console()
+        self._check_oidc()
         if self.delivery_lease_seconds <= self.delivery_timeout:
             # A lease ending mid-attempt would let a second worker send the message again.
             raise SettingsError(
@@ -150,6 +174,44 @@ class Settings:
             )
         if self.console_secret_key and len(self.console_secret_key) < 32:
             raise SettingsError(f"{PREFIX}CONSOLE_SECRET_KEY must be at least 32 characters")
+
+    def _check_oidc(self) -> None:
+        if not self.oidc_issuer:
+            return
+        production = self.environment == "production"
+        if not self.oidc_issuer.startswith(
+            ("https://",) if production else ("http://", "https://")
+        ):
+            kind = "https" if production else "http(s)"
+            raise SettingsError(f"{PREFIX}OIDC_ISSUER must be an {kind} URL")
+        if not self.oidc_client_id:
+            raise SettingsError(f"{PREFIX}OIDC_ISSUER needs {PREFIX}OIDC_CLIENT_ID")
+        if not (self.oidc_client_secret or self.oidc_client_secret_file):
+            raise SettingsError(
+                f"{PREFIX}OIDC_ISSUER needs {PREFIX}OIDC_CLIENT_SECRET or _OIDC_CLIENT_SECRET_FILE"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise SettingsError(f"{PREFIX}OIDC_SCOPES must include openid")
+        if not self.oidc_role_map:
+            raise SettingsError(
+                f"{PREFIX}OIDC_ROLES must map claim values to roles, e.g. "
+                "ld-operators=operator,ld-auditors=auditor"
+            )
+        if not self.oidc_redirect_base:
+            object.__setattr__(self, "oidc_redirect_base", self.base_url)
+
+    @property
+    def oidc_role_map(self) -> dict[str, str]:
+        """OIDC_ROLES as {claim value: operator or auditor}, in the order given."""
+        mapping: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.oidc_roles.split(","))):
+            value, _, role = (part.strip() for part in pair.partition("="))
+            if not value or role not in ("operator", "auditor"):
+                raise SettingsError(
+                    f"{PREFIX}OIDC_ROLES: '{pair}' is not <claim value>=operator or =auditor"
+                )
+            mapping.setdefault(value, role)
+        return mapping
 
     @property
     def secure_cookies(self) -> bool:
@@ -259,9 +321,20 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "mesh_timeout": _positive_number,
     "mesh_poll": _boolean,
     "mesh_poll_interval": _positive_number,
+    "log_format": str,
+    "metrics_open": _boolean,
+    "worker_stale_seconds": _positive_number,
     "environment": str,
     "console_secret_key": str,
     "console_secret_key_file": Path,
     "console_session_seconds": _positive_int,
     "console_link_seconds": _positive_int,
+    "oidc_issuer": str,
+    "oidc_client_id": str,
+    "oidc_client_secret": str,
+    "oidc_client_secret_file": Path,
+    "oidc_scopes": str,
+    "oidc_role_claim": str,
+    "oidc_roles": str,
+    "oidc_redirect_base": str,
 }

@@ -49,6 +49,7 @@ INTERACTIONS = {
     "reports.justice_report": "create",
     # The console (a signed-in person, not a token): signing in and out, what it shows, its actions.
     "console.use_link": "operation",
+    "console_oidc.callback": "operation",
     "console.sign_out": "operation",
     "console.overview": "search-type",
     "console.messages": "search-type",

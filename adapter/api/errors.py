@@ -10,6 +10,7 @@ import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from adapter.api.observe import note_error_code
 from adapter.errors import (
     AdapterError,
     InvalidInput,
@@ -48,6 +49,8 @@ def outcome_response(outcome: dict, status: int, headers: dict[str, str] | None 
 
 
 def _adapter_error(error: AdapterError) -> Response:
+    if error.issues:
+        note_error_code(error.issues[0].code)
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ld-adapter", error="invalid_token"'

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from adapter.api.context import current_store
+from adapter.api.context import app_services
 from adapter.api.http import json_response, public
+from adapter.observe.readiness import readiness
 
 health_blueprint = Blueprint("health", __name__)
 
@@ -19,8 +20,10 @@ def liveness() -> Response:
 
 @health_blueprint.get("/readyz")
 @public
-def readiness() -> Response:
-    """The database answers."""
-    if current_store().ping():
-        return json_response({"status": "ok", "database": "ok"})
-    return json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+def ready() -> Response:
+    """The database answers and due messages are being claimed by a delivery worker."""
+    services = app_services()
+    checks = readiness(services.store, services.settings)
+    if all(state == "ok" for state in checks.values()):
+        return json_response({"status": "ok", **checks})
+    return json_response({"status": "unavailable", **checks}, status=503)

@@ -38,6 +38,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_SSL_STRICT=settings.secure_cookies)
     _csrf.init_app(app)
     app.register_blueprint(console_blueprint, url_prefix="/console")
+    from adapter.console import oidc
+
+    oidc.init_app(app, settings)
 
 
 def is_console_request() -> bool:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.model import (
+    DEAD_LETTER,
     AttemptResult,
     DeliveryResult,
     OutboundMessage,
@@ -30,6 +31,7 @@ from adapter.exchange.model import (
     Withdrawn,
 )
 from adapter.exchange.outcomes import attempt_event, patient_of_message, record_result
+from adapter.observe.metrics import count_delivery
 from adapter.services import audit
 from adapter.services.onward_checks import before_sending
 from adapter.settings import Settings
@@ -87,6 +89,7 @@ class DeliveryWorker:
         if settings.mesh_enabled and settings.mesh_poll:
             self._inbox = MeshInbox(store, settings, clock=self._clock)
         self._next_poll = 0.0  # time.monotonic() of the next inbox poll
+        self._beaten = -float("inf")  # time.monotonic() of the last heartbeat written
 
     @property
     def transports(self) -> Mapping[str, Transport]:
@@ -101,6 +104,7 @@ class DeliveryWorker:
         logger.info("delivery worker %s started", self.worker_id)
         while not stop.is_set():
             try:
+                self.beat()
                 handled = self.run_once()
             except Exception as error:  # e.g. the database is down: wait, then try again
                 logger.warning("delivery worker %s: %s", self.worker_id, type(error).__name__)
@@ -110,6 +114,7 @@ class DeliveryWorker:
                 _NUDGED.wait(self.settings.delivery_poll_interval)
                 _NUDGED.clear()
         self.close()
+        self._forget()
         logger.info("delivery worker %s stopped", self.worker_id)
 
     def close(self) -> None:
@@ -132,6 +137,22 @@ class DeliveryWorker:
             logger.warning("MESH inbox poll: %s", type(error).__name__)
             return 0
 
+    def beat(self) -> None:
+        """Write this worker's heartbeat (for /readyz), at most every few seconds."""
+        every = min(5.0, self.settings.worker_stale_seconds / 4)
+        if time.monotonic() - self._beaten < every:
+            return
+        with self.store.unit_of_work() as uow:
+            uow.monitoring.beat(self.worker_id, self._clock())
+        self._beaten = time.monotonic()
+
+    def _forget(self) -> None:
+        try:
+            with self.store.unit_of_work() as uow:
+                uow.monitoring.forget(self.worker_id)
+        except Exception as error:  # stopping anyway; the row is removed a day later
+            logger.warning("delivery worker %s: %s", self.worker_id, type(error).__name__)
+
     def run_once(self) -> int:
         """Claim one batch of due messages and deliver them; returns how many were claimed."""
         now = self._clock()
@@ -146,6 +167,7 @@ class DeliveryWorker:
                 break
             try:
                 self.deliver(message, endpoints, lease, batch[index:])
+                self.beat()  # a long batch is still the loop going round
             except Exception as error:  # one message's trouble must not hold up the rest
                 # Its lease runs out and it is taken again then. Only the type: no patient data.
                 logger.warning("message %s: %s, left leased", message.id, type(error).__name__)
@@ -170,7 +192,9 @@ class DeliveryWorker:
             return
         if lease is not None and not self._keep_lease(lease, remaining or [message]):
             return  # its lease ran out: another worker may have it now
-        self._record(message, self._send(message, endpoints), attempted=True)
+        started = time.monotonic()
+        result = self._send(message, endpoints)
+        self._record(message, result, attempted=True, seconds=time.monotonic() - started)
 
     def _not_to_send(self, message: OutboundMessage) -> Withdrawn | TryAgain | None:
         """Whether the message must not go now: withdrawn for good, or held (tried again later)."""
@@ -185,7 +209,9 @@ class DeliveryWorker:
             return TryAgain(check.hold, retry_after=self.settings.delivery_backoff_max)
         return None
 
-    def _record(self, message: OutboundMessage, result: AttemptResult, attempted: bool) -> None:
+    def _record(
+        self, message: OutboundMessage, result: AttemptResult, attempted: bool, seconds: float = 0
+    ) -> None:
         done = self._clock()
         with self.store.unit_of_work() as uow:
             stored = record_result(
@@ -203,14 +229,10 @@ class DeliveryWorker:
                 )
                 audit.record(uow, event)
         status = stored.status if stored else "lease lost, not recorded"
-        logger.info(
-            "message %s to endpoint %s: %s %s (attempt %d)",
-            message.id,
-            message.endpoint_id,
-            status,
-            result.status_code or "-",
-            message.attempts + 1,
-        )
+        if stored is not None and (attempted or stored.status == DEAD_LETTER):
+            # A message held back (not sent) is no failed attempt; one out of time is dead.
+            count_delivery(stored.status, message.endpoint_id)
+        _log_attempt(message, status, result, seconds, self.worker_id)
 
     def retry_delay(self, message: OutboundMessage, result: AttemptResult) -> float:
         """Seconds until the next attempt: full jitter, at least the partner's Retry-After."""
@@ -259,3 +281,29 @@ class DeliveryWorker:
     def _release(self, remaining: list[OutboundMessage]) -> None:
         with self.store.unit_of_work() as uow:
             uow.outbox.release([m.id for m in remaining], self.worker_id)
+
+
+def _log_attempt(
+    message: OutboundMessage, status: str, result: AttemptResult, seconds: float, worker_id: str
+) -> None:
+    """One line per delivery attempt: ids, status, attempt and duration, never the content."""
+    logger.info(
+        "message %s to endpoint %s: %s %s (attempt %d)",
+        message.id,
+        message.endpoint_id,
+        status,
+        result.status_code or "-",
+        message.attempts + 1,
+        extra={
+            "event": "delivery",
+            "message_id": message.id,
+            "endpoint_id": message.endpoint_id,
+            "status": status,
+            "status_code": result.status_code,
+            "attempt": message.attempts + 1,
+            "duration_ms": round(seconds * 1000, 1),
+            "request_id": message.request_id,
+            "correlation_id": message.correlation_id,
+            "worker_id": worker_id,
+        },
+    )

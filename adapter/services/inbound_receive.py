@@ -30,6 +30,7 @@ from adapter.exchange.inbound_message import (
     source_endpoint,
 )
 from adapter.exchange.partners import Partner
+from adapter.observe.metrics import count_validation
 from adapter.services.inbound import Handled, Inbound, dispatch, unknown_workflow
 from adapter.services.inbound_handlers import handler_for
 from adapter.settings import Settings
@@ -90,6 +91,7 @@ def message_bundle(body: object, settings: Settings) -> dict:
 def check_valid(body: dict, settings: Settings) -> None:
     """Our validator accepts it (profiles, and its MessageDefinition's counts); ids are there."""
     issues = validate(body)
+    count_validation(not has_errors(issues))
     if has_errors(issues):
         errors = [i for i in issues if i.severity in ("fatal", "error")]
         raise InvalidInput(most_severe(errors, settings.max_validate_issues))

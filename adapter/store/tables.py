@@ -292,6 +292,15 @@ referral_answer = sa.Table(
     sa.Index("ix_referral_answer_referral_id", "referral_id"),
 )
 
+# When each delivery worker last went round its loop: /readyz reads the newest (issue 11).
+worker_heartbeat = sa.Table(
+    "worker_heartbeat",
+    metadata,
+    sa.Column("worker_id", sa.String(128), primary_key=True),
+    sa.Column("beat_at", UTCDateTime, nullable=False),
+    sa.Index("ix_worker_heartbeat_beat_at", "beat_at"),
+)
+
 # Each delivery attempt of an outbox message (the row keeps only the last): its history, and the
 # console overview's counts per partner by time. `result` is the status the attempt left.
 outbox_attempt = sa.Table(

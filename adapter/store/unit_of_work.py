@@ -12,6 +12,7 @@ from adapter.store.assessments import AssessmentRepository
 from adapter.store.console import ConsoleRepository
 from adapter.store.inbound import InboundRepository
 from adapter.store.locks import lock_keys
+from adapter.store.monitoring import MonitoringRepository
 from adapter.store.observer import Observer
 from adapter.store.onward_referrals import OnwardReferralRepository
 from adapter.store.outbox import OutboxRepository
@@ -33,6 +34,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(connection)
         self.inbound = InboundRepository(connection)
         self.answers = ReferralAnswerRepository(connection)
+        self.monitoring = MonitoringRepository(connection)
         self.console = ConsoleRepository(connection)
 
     def lock_keys(self, keys: Iterable[str]) -> None:

@@ -1,0 +1,1 @@
+"""Observability without Flask: Prometheus metrics, JSON log lines, the delivery heartbeat."""

@@ -1,0 +1,57 @@
+"""Log formatting keeps to its named fields; readiness sees a stopped in-process delivery loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import orjson
+
+from adapter.observe import heartbeat
+from adapter.observe.logs import JsonFormatter, TextFormatter
+
+
+def _record(**extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("adapter.access", logging.INFO, __file__, 1, "GET %s", ("/x",), None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_a_json_line_holds_only_the_named_fields() -> None:
+    record = _record(route="/api/referrals/<record_id>", status=200, body={"name": "Jane Smith"})
+    line = orjson.loads(JsonFormatter().format(record))
+    assert line["message"] == "GET /x"
+    assert (line["level"], line["logger"]) == ("INFO", "adapter.access")
+    assert (line["route"], line["status"]) == ("/api/referrals/<record_id>", 200)
+    assert "body" not in line and "Jane" not in JsonFormatter().format(record)
+
+
+def test_a_text_line_lists_the_fields_of_an_event() -> None:
+    record = _record(event="request", route="/healthz", status=200, query="name=Jane")
+    line = TextFormatter().format(record)
+    assert line.endswith("GET /x route=/healthz status=200")
+
+
+def test_the_loop_is_seen_stopped_once_its_thread_ends() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    heartbeat.register_loop(thread)
+    try:
+        assert heartbeat.loop_alive() is True
+        stop.set()
+        thread.join()
+        assert heartbeat.loop_alive() is False
+    finally:
+        heartbeat._LOOP.clear()
+    assert heartbeat.loop_alive() is None
+
+
+def test_the_first_mapped_value_the_claim_holds_gives_the_role() -> None:
+    from adapter.console.oidc import role_for
+
+    mapping = {"ld-ops": "operator", "ld-audit": "auditor"}
+    assert role_for(["staff", "ld-audit", "ld-ops"], mapping) == "operator"
+    assert role_for("ld-audit", mapping) == "auditor"
+    assert role_for(["staff"], mapping) is None
+    assert role_for(None, mapping) is None
