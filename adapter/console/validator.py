@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from flask import render_template, request
 
 from adapter.api.context import current_settings
-from adapter.api.limits import check_validation_work, most_severe
 from adapter.conformance import validate as validate_payload
+from adapter.conformance.limits import check_validation_work, most_severe
 from adapter.conformance.profiles import profiles
 from adapter.console import console_blueprint
 from adapter.console.json_lines import Line, place, pretty_lines
@@ -81,4 +81,4 @@ def _line_of(issue: Issue, lines: list[Line]) -> int | None:
 
 
 def _profile_urls() -> list[str]:
-    return sorted(p.url for p in profiles().by_url.values() if not p.is_extension)
+    return sorted(profiles().resource_profile_urls())
