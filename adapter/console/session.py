@@ -3,6 +3,11 @@
 Sign-in (a one-time development link here, OpenID Connect elsewhere) ends in `sign_in`, which
 starts a fresh session so nothing set before signing in (a fixation attempt) survives it.
 The API never reads this cookie: /api and /fhir take bearer tokens only.
+
+OpenID Connect plugs in by: routes that end in `sign_in(subject, name, role)` (on the console
+blueprint, or marked `adapter.api.http.public` if elsewhere, and listed in api/audit.py
+INTERACTIONS), and `app.config["CONSOLE_OIDC_LOGIN_ENDPOINT"]` naming the endpoint the sign-in
+page's "Sign in with OpenID Connect" button opens (it is shown only when that is set).
 """
 
 from __future__ import annotations

@@ -306,3 +306,28 @@ def test_only_an_auditor_reads_the_audit_log_and_it_names_the_console_user(
     html = page(auditor, "/console/audit")
     assert "console operator dev-link:Sam Operator" in html  # the operator's refused attempt
     assert "403 Forbidden" in html
+
+
+def test_an_onward_referral_past_its_wait_is_listed_to_chase(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from adapter.store.tables import onward_referral
+    from tests.support.outbox import store_onward_referral
+
+    store_onward_referral(store_of(app), "http://127.0.0.1:9/fhir", onward_id="o-late")
+    sign_in(client, store_of(app), settings)
+    assert "o-late" not in page(client, "/console/overdue")  # sent today: not yet overdue
+    with store_of(app).engine.begin() as connection:
+        month_ago = datetime.now(UTC) - timedelta(days=30)
+        connection.execute(update(onward_referral).values(created_at=month_ago))
+    html = page(client, "/console/overdue")
+    assert "o-late" in html and "Nothing is overdue" not in html
+
+
+def test_an_unknown_message_is_a_404_page(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings)
+    response = client.get("/console/messages/no-such-message")
+    assert response.status_code == 404
+    assert "There is no message with this id." in response.get_data(as_text=True)
