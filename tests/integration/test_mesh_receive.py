@@ -6,11 +6,13 @@ import json
 import logging
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from adapter.exchange import mesh_workflows
 from adapter.exchange.mesh_inbox import MeshInbox
@@ -208,3 +210,28 @@ def test_a_wrong_password_reads_nothing_and_loses_nothing(
     assert "not-the-password" not in caplog.text
     assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 1  # still there for the right password
     assert referrals(ready_store) == 0
+
+
+def _inbound_counted(outcome: str, reason: str) -> float:
+    labels = {"outcome": outcome, "reason": reason}
+    return REGISTRY.get_sample_value("ld_adapter_inbound_messages_total", labels) or 0
+
+
+def test_mesh_messages_are_counted_as_http_ones_are_for_the_console_and_metrics(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    elsewhere = referral_message()
+    elsewhere["entry"][0]["resource"]["destination"] = [{"endpoint": "https://elsewhere.test/"}]
+    counters = [("accepted", "none"), ("rejected", "structure"), ("rejected", "processing")]
+    before = {counter: _inbound_counted(*counter) for counter in counters}
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    send(mesh_sandbox, orjson.dumps(referral_message()))
+    send(mesh_sandbox, b"{not json")
+    send(mesh_sandbox, orjson.dumps(elsewhere))
+
+    assert inbox.poll_once().counts == {"accepted": 1, "refused": 2}
+
+    with ready_store.unit_of_work(read_only=True) as uow:
+        assert uow.console.inbound_counts(since) == (1, 2)  # the console overview's figures
+    counted = {counter: _inbound_counted(*counter) - before[counter] for counter in counters}
+    assert counted == {counter: 1 for counter in counters}
