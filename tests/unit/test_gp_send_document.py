@@ -74,6 +74,15 @@ def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
     )
 
 
+def test_the_mesh_envelope_is_ascii_for_names_with_accents_and_polish_letters() -> None:
+    """requests sends headers as Latin-1 and MESH routes in ASCII: Ł must not stop the send."""
+    name = [{"use": "official", "family": "Wróblewski", "given": ["Łukasz", "Siân"]}]
+    headers = mesh_headers(_report(), identity_of({**PATIENT, "name": name}))
+    assert headers["Mex-To"] == "GPPROVIDER_9990012342_02061988_Wroblewski"
+    assert headers["Mex-Subject"].startswith("Consultation report for Lukasz Sian Wroblewski ,")
+    assert all(header.isascii() for header in headers.values())
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -82,6 +91,8 @@ def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
         ({"birthDate": None}, "person.birth_date"),
         ({"name": [{"use": "official", "given": ["Daniel"]}]}, "person.family_name"),
         ({"name": [{"use": "official", "family": "Hart_ley"}]}, "person.family_name"),
+        # MESH routes by the surname as the NHS's records hold it: in Latin letters
+        ({"name": [{"use": "official", "family": "Παπαδόπουλος"}]}, "person.family_name"),
     ],
 )
 def test_a_person_mesh_cannot_route_is_refused_naming_what_is_missing(
