@@ -95,9 +95,20 @@ def _itk_code(resources: list[dict]) -> tuple[str, str]:
     for resource in resources:
         if resource.get("resourceType") != "OperationOutcome":
             continue
-        for issue in resource.get("issue") or ():
+        for issue in _list(resource.get("issue"), "OperationOutcome.issue"):
             details = issue.get("details") if isinstance(issue, dict) else None
-            for coding in (details or {}).get("coding") or ():
+            if details is not None and not isinstance(details, dict):
+                raise AckError("OperationOutcome.issue.details is not a CodeableConcept")
+            for coding in _list((details or {}).get("coding"), "issue.details.coding"):
                 if isinstance(coding, dict) and coding.get("system") == system:
                     return str(coding.get("code", "")), str(coding.get("display", ""))
     return "", ""
+
+
+def _list(found: object, path: str) -> list:
+    """A repeating element's items ([] when absent); AckError naming it when it is not a list."""
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise AckError(f"{path} is not a list")
+    return found

@@ -12,8 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter.conformance import has_errors, validate
+from adapter.errors import InvalidInput
+from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.stu3_check import stu3_problems
-from adapter.services.gp_acks import record_gp_ack
+from adapter.services.gp_acks import receive_gp_ack, record_gp_ack
 from adapter.settings import Settings
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
@@ -160,6 +162,37 @@ def test_an_ack_for_no_message_of_ours_is_dropped(app: Flask) -> None:
     unknown = itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013")
     assert record_gp_ack(store, unknown, "mesh-1", datetime.now(UTC)) is None
     assert record_gp_ack(store, b"not json", "mesh-2", datetime.now(UTC)) is None
+
+
+def _spoiled_ack(field: str, spoilt: object) -> bytes:
+    bundle = json.loads(itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013"))
+    issue = bundle["entry"][1]["resource"]["issue"]
+    if field == "issue":
+        bundle["entry"][1]["resource"]["issue"] = spoilt
+    else:
+        issue[0][field] = spoilt
+    return json.dumps(bundle).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"not json", "not JSON"),
+        (_spoiled_ack("details", "oops"), "issue.details is not a CodeableConcept"),
+        (_spoiled_ack("issue", 5), "OperationOutcome.issue is not a list"),
+        (itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013"), "answers no message of ours"),
+    ],
+)
+def test_an_unusable_ack_from_mesh_is_refused_so_it_is_not_read_at_every_poll(
+    app: Flask, settings: Settings, body: bytes, why: str
+) -> None:
+    """The inbox acknowledges and audits as refused what its handler refuses (AdapterError 4xx)."""
+    inbound = MeshInbound(
+        "mesh-1", "GPPRACTICE", "GPFED_CONSULT_REPORT_ACK", None, None, body, datetime.now(UTC)
+    )
+    with pytest.raises(InvalidInput) as refused:
+        receive_gp_ack(app.extensions["ld_adapter"].store, settings, inbound)
+    assert why in refused.value.issues[0].diagnostics
 
 
 def _task_status(client: FlaskClient, auth: dict, onward: dict) -> tuple[str, str]:
