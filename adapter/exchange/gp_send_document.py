@@ -26,6 +26,7 @@ from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
 
 PATIENT_ELEMENTS = ("identifier", "name", "telecom", "gender", "birthDate", "address")
+VERIFICATION = "UKCore-NHSNumberVerificationStatusEngland"
 
 
 @functools.cache
@@ -241,11 +242,32 @@ def _patient(patient: dict) -> dict:
     for element in PATIENT_ELEMENTS:
         if element in patient:
             stu3[element] = patient[element]
-    if "identifier" in stu3:  # UK Core's verification extension is not CareConnect's
-        stu3["identifier"] = [
-            {k: v for k, v in i.items() if k in ("system", "value")} for i in stu3["identifier"]
-        ]
+    if "identifier" in stu3:
+        stu3["identifier"] = [_stu3_identifier(i) for i in stu3["identifier"]]
     return stu3
+
+
+def _stu3_identifier(identifier: dict) -> dict:
+    """System and value; the NHS number with CareConnect's verification status (min 1 there)."""
+    kept = {k: v for k, v in identifier.items() if k in ("system", "value")}
+    if identifier.get("system") != codes.url("identifier.nhs-number"):
+        return kept
+    # CareConnect's code system has UK Core England's codes and displays, under its own URL.
+    status = _verification_status(identifier) or codes.url("value.nhs-number-verification-status")
+    coding = {**codes.coding(VERIFICATION, status), "system": value("document.verification-system")}
+    concept = {"coding": [coding]}
+    extension = {"url": value("document.verification-extension"), "valueCodeableConcept": concept}
+    return {"extension": [extension], **kept}
+
+
+def _verification_status(identifier: dict) -> str | None:
+    """The UK Core NHS number verification status the stored identifier holds, if any."""
+    for extension in identifier.get("extension", ()):
+        if extension.get("url") == codes.url("extension.nhs-number-verification-status"):
+            for coding in (extension.get("valueCodeableConcept") or {}).get("coding", ()):
+                if coding.get("code") in codes.codes(VERIFICATION):
+                    return str(coding["code"])
+    return None
 
 
 def _organization(organization: dict, organization_id: str) -> dict:

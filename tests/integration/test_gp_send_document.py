@@ -22,6 +22,7 @@ from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
 from tests.support.pdf_text import pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
+NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 REFERRALS = ROOT / "fixtures" / "native" / "referrals"
 PRACTITIONER = {"name": "Alex Morgan", "role": "L&D practitioner (RMN)"}
 
@@ -84,9 +85,12 @@ def test_a_gp_reached_by_mesh_is_queued_a_valid_send_document_message_with_the_s
     assert "destination" not in header  # MESH routes it by the person (GPCM-SD-049)
     resources = _documents(message.body)
     assert resources["Composition"]["type"]["coding"][0]["code"] == "371531000"
-    assert resources["Patient"]["identifier"] == [
-        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990012342"}
-    ]
+    (nhs_number,) = resources["Patient"]["identifier"]
+    assert (nhs_number["system"], nhs_number["value"]) == (NHS_NUMBER, "9990012342")
+    # the stored UK Core verification status, as CareConnect-Patient-1 requires it (1..1)
+    status = nhs_number["extension"][0]
+    assert status["url"].endswith("/Extension-CareConnect-NHSNumberVerificationStatus-1")
+    assert status["valueCodeableConcept"]["coding"][0]["code"] == "02"
 
     text = pdf_text(base64.b64decode(resources["Binary"]["content"]))
     for expected in (
