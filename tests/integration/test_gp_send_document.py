@@ -141,6 +141,25 @@ def test_acks_move_the_onward_referral_to_delivered_then_filed(
     assert [o["status"] for o in now["outcomes"]] == ["delivered", "filed"]
 
 
+def test_a_duplicate_ack_for_a_copy_sent_twice_does_not_fail_what_the_practice_filed(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    """A send that timed out after MESH took it goes again; the practice answers the copy 20007."""
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime.now(UTC)
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at)
+    record_gp_ack(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
+    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-3", at)
+
+    assert _task_status(client, auth, onward) == ("filed", "completed")
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["status"] == "completed"
+    assert [o["itk_code"] for o in now["outcomes"]] == ["20013", "20007", "30001"]
+
+
 def test_a_negative_ack_fails_the_onward_referral_with_the_code_not_the_free_text(
     app: Flask, client: FlaskClient, auth: dict
 ) -> None:
