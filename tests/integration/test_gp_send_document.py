@@ -91,6 +91,9 @@ def test_a_gp_reached_by_mesh_is_queued_a_valid_send_document_message_with_the_s
     status = nhs_number["extension"][0]
     assert status["url"].endswith("/Extension-CareConnect-NHSNumberVerificationStatus-1")
     assert status["valueCodeableConcept"]["coding"][0]["code"] == "02"
+    # GPCM-SD-031: the sender's phone; the trust lists none, so the L&D service's (the letterhead's)
+    phones = [t["value"] for t in resources["Organization"]["telecom"] if t["system"] == "phone"]
+    assert phones == ["01743 210080"]
 
     text = pdf_text(base64.b64decode(resources["Binary"]["content"]))
     for expected in (
