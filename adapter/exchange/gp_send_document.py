@@ -64,8 +64,11 @@ def identity_of(patient: dict) -> Identity:
     """The routing identity of a Patient; 422 naming what is missing, when MESH cannot route."""
     nhs_system = codes.url("identifier.nhs-number")
     identifiers = patient.get("identifier", ())
-    numbers = [i.get("value") for i in identifiers if i.get("system") == nhs_system]
-    number = next((n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n)), None)
+    numbers = {i.get("value") for i in identifiers if i.get("system") == nhs_system}
+    valid = sorted(n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n))
+    # Two NHS numbers on one person (stored before they were refused) cannot both be theirs:
+    # a GP must never be sent someone else's, so neither goes.
+    number = valid[0] if len(valid) == 1 else None
     name = _official_name(patient)
     surname = name.get("family") if isinstance(name.get("family"), str) else None
     birth_date = patient.get("birthDate")
@@ -82,7 +85,8 @@ def identity_of(patient: dict) -> Identity:
         raise Unprocessable(
             Issue(
                 "The GP practice is reached through MESH by the person's NHS number, date of "
-                f"birth and surname; this person has no valid {', '.join(missing)} (a surname "
+                f"birth and surname; this person has no valid {', '.join(missing)} (one NHS "
+                "number, not two; a surname "
                 "may not contain '_', and must be in Latin letters, accents allowed, as the "
                 "NHS's records hold it). Record it on the referral first.",
                 code="business-rule",

@@ -28,7 +28,11 @@ ORGANIZATION_BY_NAME = "https://ld-adapter.github.io/fhir/Organization/by-name/"
 # Patient elements a later referral brings up to date: how to reach the person now.
 CONTACT_ELEMENTS = ("address", "telecom")
 # (Patient element, native field) pairs that identify the person: kept, and a difference said.
-IDENTITY_ELEMENTS = (("birthDate", "person.birth_date"), ("family", "person.family_name"))
+IDENTITY_ELEMENTS = (
+    ("nhs-number", "person.nhs_number"),
+    ("birthDate", "person.birth_date"),
+    ("family", "person.family_name"),
+)
 
 
 @dataclass
@@ -138,6 +142,9 @@ def _identity_differences(stored: dict, sent: dict) -> list[Issue]:
 
 
 def _identity_value(patient: dict, element: str) -> str | None:
+    if element == "nhs-number":
+        numbers = _nhs_numbers(patient)
+        return numbers[0] if numbers else None
     if element == "family":
         families = [n.get("family") for n in patient.get("name", []) if n.get("family")]
         return families[0].casefold() if families else None
@@ -153,8 +160,14 @@ def _merged_patient(stored: dict, sent: dict) -> dict | None:
     """
     merged = dict(stored)
     known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])}
+    # A person has one NHS number: a different one (matched by a local identifier) is warned of,
+    # never added, so nothing sent on (a GP document) can carry someone else's.
+    has_number = bool(_nhs_numbers(stored))
     added = [
-        i for i in sent.get("identifier", []) if (i.get("system"), i.get("value")) not in known
+        i
+        for i in sent.get("identifier", [])
+        if (i.get("system"), i.get("value")) not in known
+        and not (has_number and i.get("system") == NHS_NUMBER_SYSTEM)
     ]
     if added:
         merged["identifier"] = [*stored.get("identifier", []), *added]
@@ -162,6 +175,14 @@ def _merged_patient(stored: dict, sent: dict) -> dict | None:
         if sent.get(element):
             merged[element] = sent[element]
     return merged if merged != stored else None
+
+
+def _nhs_numbers(patient: dict) -> list[str]:
+    return [
+        i["value"]
+        for i in patient.get("identifier", [])
+        if i.get("system") == NHS_NUMBER_SYSTEM and isinstance(i.get("value"), str)
+    ]
 
 
 def _resolve_organization(

@@ -70,3 +70,20 @@ def test_the_same_details_again_make_no_new_patient_version(client, auth):
     post(client, auth, referral(local_id="WM-CUST-2026-000502"))
     patient = client.get(f"/fhir/{first['fhir']['patient']}", headers=auth).get_json()
     assert patient["meta"]["versionId"] == "1"
+
+
+def test_a_different_nhs_number_under_the_same_custody_number_is_warned_never_merged(client, auth):  # type: ignore[no-untyped-def]
+    first = post(client, auth, REFERRAL).get_json()
+    other = referral(local_id="WM-CUST-2026-000503")
+    other["person"]["nhs_number"] = "9990012350"  # valid, but not the stored person's
+
+    second = post(client, auth, other)
+
+    assert second.status_code == 201, second.get_json()
+    body = second.get_json()
+    assert body["fhir"]["patient"] == first["fhir"]["patient"]  # matched by custody number
+    assert [tuple(w["expression"]) for w in body["warnings"]] == [("person.nhs_number",)]
+    assert "9990012350" not in body["warnings"][0]["diagnostics"]
+    patient = client.get(f"/fhir/{body['fhir']['patient']}", headers=auth).get_json()
+    numbers = [i["value"] for i in patient["identifier"] if i["system"].endswith("/nhs-number")]
+    assert numbers == ["9990012342"]  # one person, one NHS number: a GP is never sent two

@@ -103,6 +103,10 @@ def test_the_mesh_envelope_is_ascii_for_names_with_accents_and_polish_letters() 
     [
         ({"identifier": []}, "person.nhs_number"),
         ({"identifier": [{"system": NHS, "value": "9990012343"}]}, "person.nhs_number"),
+        (  # two people's numbers, merged before that was refused: neither may go to a GP
+            {"identifier": [{"system": NHS, "value": v} for v in ("9990012342", "9990012350")]},
+            "person.nhs_number",
+        ),
         ({"birthDate": None}, "person.birth_date"),
         ({"name": [{"use": "official", "given": ["Daniel"]}]}, "person.family_name"),
         ({"name": [{"use": "official", "family": "Hart_ley"}]}, "person.family_name"),
