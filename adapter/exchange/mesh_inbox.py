@@ -30,7 +30,7 @@ from mesh_client import MeshClient
 
 from adapter.errors import AdapterError
 from adapter.exchange.mesh_connection import mesh_client
-from adapter.exchange.mesh_workflows import handler_for
+from adapter.exchange.mesh_workflows import handler_of
 from adapter.mapping import codes
 from adapter.services import audit
 from adapter.settings import Settings
@@ -60,6 +60,8 @@ class MeshInbound:
     subject: str | None
     body: bytes
     received_at: datetime
+    message_type: str | None = None  # DATA, or REPORT: MESH saying a message of ours failed
+    status_code: str | None = None  # a REPORT's Mex-StatusCode (e.g. 14: not collected in time)
 
 
 @dataclass
@@ -159,11 +161,13 @@ class MeshInbox:
             subject=message.subject,
             body=body,
             received_at=self._clock(),
+            message_type=message.message_type,
+            status_code=message.mex_header("statuscode"),
         )
 
     def _handle(self, inbound: MeshInbound) -> str:
         """The outcome of handing the message to its workflow's handler."""
-        handler = handler_for(inbound.workflow_id)
+        handler = handler_of(inbound)
         if handler is None:
             return UNHANDLED
         requestor = audit.Requestor(client_id=f"MESH mailbox {inbound.sender}")
