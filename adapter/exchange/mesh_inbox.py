@@ -69,6 +69,7 @@ class PollResult:
     """How many messages of one poll ended in each outcome."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    cut_short: bool = False  # stopped before the last listed message: take the rest soon
 
     def add(self, outcome: str) -> None:
         """Count one message's outcome."""
@@ -107,8 +108,12 @@ class MeshInbox:
         if self._client is not None:
             self._client.close()
 
-    def poll_once(self) -> PollResult:
-        """Take every message waiting (up to MAX_PER_POLL); MESH errors end the poll early."""
+    def poll_once(self, go_on: Callable[[], bool] = lambda: True) -> PollResult:
+        """Take every message waiting (up to MAX_PER_POLL); MESH errors end the poll early.
+
+        `go_on` is asked before each message: False ends the poll there (cut_short), so a
+        worker can stop, or send what waits, between messages of a long inbox.
+        """
         result = PollResult()
         try:
             ids = self.client.list_messages(max_results=MAX_PER_POLL)
@@ -116,6 +121,9 @@ class MeshInbox:
             logger.warning("MESH inbox: listing failed: %s", _why(exc))
             return result
         for message_id in ids:
+            if not go_on():
+                result.cut_short = True
+                break
             outcome = self.take(message_id)
             result.add(outcome)
             if outcome == LEFT and not self._reachable():

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from adapter.exchange import mesh_workflows
+from adapter.exchange import worker as worker_module
 from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.partners import load_partners
+from adapter.exchange.worker import DeliveryWorker
 from adapter.services.mesh_receive import receive_fhir_message
 from adapter.services.startup import load_service_directory
 from adapter.settings import Settings
@@ -244,3 +246,37 @@ def test_mesh_messages_are_counted_as_http_ones_are_for_the_console_and_metrics(
         assert uow.console.inbound_counts(since) == (1, 2)  # the console overview's figures
     counted = {counter: _inbound_counted(*counter) - before[counter] for counter in counters}
     assert counted == {counter: 1 for counter in counters}
+
+
+def test_a_long_inbox_is_taken_in_slices_between_deliveries(
+    mesh_sandbox, ready_store, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A poll ends when its slice of time is up; the worker polls again at its next turn."""
+    for _ in range(3):
+        send(mesh_sandbox, orjson.dumps(referral_message()))
+    delivery = DeliveryWorker(ready_store, settings, {})
+    try:
+        monkeypatch.setattr(worker_module, "INBOX_SLICE_SECONDS", 0.0)  # up before the first
+        assert delivery.poll_inbox_if_due() == 0
+        assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 3
+        monkeypatch.setattr(worker_module, "INBOX_SLICE_SECONDS", 60.0)
+        # due at once, not a whole LD_ADAPTER_MESH_POLL_INTERVAL later
+        assert delivery.poll_inbox_if_due() == 3
+    finally:
+        delivery.close()
+
+
+def test_a_poll_stops_between_messages_when_told(mesh_sandbox, inbox, ready_store) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        send(mesh_sandbox, orjson.dumps(referral_message()))
+    asked = []
+
+    def one_more() -> bool:
+        asked.append(True)
+        return len(asked) <= 1
+
+    result = inbox.poll_once(one_more)
+
+    assert (result.counts, result.cut_short) == ({"accepted": 1}, True)
+    assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 2  # the rest wait for the next poll
+    assert inbox.poll_once().taken == 2
