@@ -14,7 +14,7 @@ from adapter.conformance.questionnaire_response import (
     load_questionnaire_index,
     validate_questionnaire_response,
 )
-from adapter.conformance.validate import parse_json, validate_resource
+from adapter.conformance.validate import parse_json, validate_parsed
 from adapter.errors import Issue
 
 
@@ -32,7 +32,7 @@ def validate(payload: object, profile: str | None = None) -> list[Issue]:
             return [problem]
     else:
         parsed = payload
-    issues = validate_resource(parsed)  # type: ignore[arg-type]
+    issues = validate_parsed(parsed)
     if not isinstance(parsed, dict) or any(i.message_id == "LD-JSON-TOO-DEEP" for i in issues):
         return issues
     rtype = parsed.get("resourceType")
