@@ -64,6 +64,7 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
             why = f"profile {prof.name} constrains {prof.type}, not {rtype}"
             found.append(issue("LD-PROFILE-WRONG-TYPE", at, why))
         else:
+            found.extend(_version_not_held(url, prof, at))
             urls = {p.url for p in checked}
             checked.extend(p for p in compiled.chain(prof) if p.url not in urls)
     found.extend(_profile_issues(resource, path, checked))
@@ -75,6 +76,19 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
     elif rtype == "Bundle":
         found.extend(_bundle(resource, path))
     return found
+
+
+def _version_not_held(canonical: str, prof: Profile, at: str) -> list[Issue]:
+    """A warning when `url|version` asks for a version other than the one held (checked anyway)."""
+    wanted = canonical.partition("|")[2]
+    held = prof.version or ""
+    if not wanted or wanted == held or held.startswith(wanted + "."):
+        return []  # no version asked for, or the one held (2.3 is met by 2.3.0)
+    why = (
+        f"version {wanted} of {prof.name} is not held here: "
+        f"checked against version {held or '(unversioned)'} instead"
+    )
+    return [issue("LD-PROFILE-VERSION-NOT-HELD", at, why)]
 
 
 def _profile_issues(resource: dict, path: str, checked: list[Profile]) -> list[Issue]:
