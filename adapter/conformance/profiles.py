@@ -200,8 +200,9 @@ class Profiles:
                 node.type_profile = type_["profile"][0]
         if element.get("type"):
             node.targets = reference_targets(element["type"], self._type_of)
-            if node.name.endswith("[x]"):
-                node.types = frozenset(str(t["code"]) for t in element["type"] if t.get("code"))
+            codes = frozenset(str(t.get("code") or "") for t in element["type"])
+            if node.name.endswith("[x]") and all(c and "/" not in c for c in codes):
+                node.types = codes  # a FHIRPath system type (a url) is never a JSON key's suffix
         binding = element.get("binding")
         if binding and binding.get("valueSet") and binding.get("strength"):
             expansion = self.terminology.expand(binding["valueSet"])
