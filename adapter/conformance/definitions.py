@@ -95,6 +95,11 @@ class Definitions:
             self._maps[type_name] = cached
         return cached
 
+    def is_data_type(self, code: str) -> bool:
+        """Whether `code` names an R4 primitive or complex data type (not a resource)."""
+        raw = self._structures.get(code)
+        return code in self.primitives or (raw is not None and raw["kind"] != "resource")
+
     def _compile(self, raw: dict, is_resource: bool = False) -> ElementMap:
         out = ElementMap()
         for name, spec in raw.items():

@@ -14,7 +14,7 @@ from adapter.conformance.questionnaire_response import (
     load_questionnaire_index,
     validate_questionnaire_response,
 )
-from adapter.conformance.validate import parse_json, validate_resource
+from adapter.conformance.validate import parse_json, validate_parsed
 from adapter.errors import Issue
 
 
@@ -32,7 +32,7 @@ def validate(payload: object, profile: str | None = None) -> list[Issue]:
             return [problem]
     else:
         parsed = payload
-    issues = validate_resource(parsed)  # type: ignore[arg-type]
+    issues = validate_parsed(parsed)
     if not isinstance(parsed, dict) or any(i.message_id == "LD-JSON-TOO-DEEP" for i in issues):
         return issues
     rtype = parsed.get("resourceType")
@@ -64,6 +64,7 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
             why = f"profile {prof.name} constrains {prof.type}, not {rtype}"
             found.append(issue("LD-PROFILE-WRONG-TYPE", at, why))
         else:
+            found.extend(_version_not_held(url, prof, at))
             urls = {p.url for p in checked}
             checked.extend(p for p in compiled.chain(prof) if p.url not in urls)
     found.extend(_profile_issues(resource, path, checked))
@@ -75,6 +76,19 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
     elif rtype == "Bundle":
         found.extend(_bundle(resource, path))
     return found
+
+
+def _version_not_held(canonical: str, prof: Profile, at: str) -> list[Issue]:
+    """A warning when `url|version` asks for a version other than the one held (checked anyway)."""
+    wanted = canonical.partition("|")[2]
+    held = prof.version or ""
+    if not wanted or wanted == held or held.startswith(wanted + "."):
+        return []  # no version asked for, or the one held (2.3 is met by 2.3.0)
+    why = (
+        f"version {wanted} of {prof.name} is not held here: "
+        f"checked against version {held or '(unversioned)'} instead"
+    )
+    return [issue("LD-PROFILE-VERSION-NOT-HELD", at, why)]
 
 
 def _profile_issues(resource: dict, path: str, checked: list[Profile]) -> list[Issue]:

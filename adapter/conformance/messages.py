@@ -68,6 +68,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "LD-PROFILE-INVARIANT-WARNING": ("invariant", "warning"),
     "LD-PROFILE-INVARIANT-FAILED": ("processing", "warning"),
     "LD-PROFILE-REFERENCE-TARGET": ("value", "error"),
+    # A choice element (value[x]) of a type the profile does not allow; an extension out of context.
+    "LD-PROFILE-TYPE": ("structure", "error"),
+    "LD-PROFILE-EXTENSION-CONTEXT": ("structure", "error"),
+    # A `|version` on a profile canonical other than the version held: checked against that one.
+    "LD-PROFILE-VERSION-NOT-HELD": ("not-found", "warning"),
     # A required binding whose codes come from a system we do not hold (SNOMED CT, LOINC, dm+d).
     "LD-PROFILE-BINDING-NOT-CHECKED": ("informational", "information"),
     # Not in a required ValueSet, from a code system no package here holds (a retired UK Core one).

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from adapter.conformance.definitions import definitions
+from adapter.conformance.extension_context import context_allows
 from adapter.conformance.messages import issue
 from adapter.conformance.profiles import Invariant, Node, Profile, Profiles
 from adapter.conformance.slicing import values_at
@@ -33,7 +35,7 @@ class ProfileCheck:
         """Every rule of the profile (and, unless told not, each extension's) at `path`."""
         self.value(self.profile.root, resource, path)
         if extensions:
-            self.extensions(resource, path)
+            self.extensions(resource, path, str(resource.get("resourceType")))
         return self.issues
 
     def value(self, node: Node, item: Any, at: str) -> None:
@@ -53,7 +55,8 @@ class ProfileCheck:
         if isinstance(item, dict):
             for name, child in node.children.items():
                 key, found = _lookup(item, name)
-                self.element(child, found, f"{at}.{key}")
+                if child.types is None or found is None or self.typed(child, key, f"{at}.{key}"):
+                    self.element(child, found, f"{at}.{key}")
 
     def element(self, node: Node, found: Any, at: str) -> None:
         """All items of one element: cardinality, slices, then each item."""
@@ -66,6 +69,20 @@ class ProfileCheck:
             return
         for i, item in enumerate(items):
             self.value(node, item, f"{at}[{i}]" if is_list else at)
+
+    def typed(self, node: Node, key: str, at: str) -> bool:
+        """Whether a choice element's JSON key (valueString) is of a type the profile allows."""
+        assert node.types is not None
+        suffix = key[len(node.name) - 3 :]
+        if any(suffix == code[:1].upper() + code[1:] for code in node.types):
+            return True
+        code = suffix if definitions().is_data_type(suffix) else suffix[:1].lower() + suffix[1:]
+        if not definitions().is_data_type(code):
+            return True  # not a type at all: the base tier reports the unknown element
+        allowed = " or ".join(sorted(node.types))
+        why = f"{node.name} of {self.profile.name} must be {allowed}, not {code}"
+        self.issues.append(issue("LD-PROFILE-TYPE", at, why))
+        return False  # its other rules (a binding, say) would only restate the wrong type
 
     def cardinality(self, node: Node, count: int, at: str, kind: str) -> None:
         """min/max of an element or of a slice."""
@@ -161,12 +178,15 @@ class ProfileCheck:
         if passed is False:
             self.issues.append(issue(inv.message_id, at, f"{inv.key}: {inv.human}"))
 
-    def extensions(self, data: Any, at: str) -> None:
-        """Every extension in the resource: ours checked against their definition, others warned."""
+    def extensions(self, data: Any, at: str, element: str) -> None:
+        """Every extension in the resource: ours checked against their definition, others warned.
+
+        `element` is the element path of `data` without indices (Patient.contact), for contexts.
+        """
         if isinstance(data, list):
             for i, item in enumerate(data):
                 if isinstance(item, dict | list):
-                    self.extensions(item, f"{at}[{i}]")
+                    self.extensions(item, f"{at}[{i}]", element)
             return
         if not isinstance(data, dict):
             return
@@ -179,10 +199,10 @@ class ProfileCheck:
             here = f"{at}.{key}"
             if key in ("extension", "modifierExtension") and isinstance(value, list):
                 for i, ext in enumerate(value):
-                    self.one_extension(ext, f"{here}[{i}]")
-            self.extensions(value, here)
+                    self.one_extension(ext, f"{here}[{i}]", element)
+            self.extensions(value, here, f"{element}.{key}")
 
-    def one_extension(self, ext: Any, at: str) -> None:
+    def one_extension(self, ext: Any, at: str, holder: str) -> None:
         url = ext.get("url") if isinstance(ext, dict) else None
         if not isinstance(url, str) or "://" not in url:
             return  # a sub-extension of a complex extension: its parent's definition covers it
@@ -191,6 +211,11 @@ class ProfileCheck:
             inner = ProfileCheck(self.profiles, definition, self.env["resource"])
             inner.value(definition.root, ext, at)
             self.issues.extend(inner.issues)
+            contexts = definition.contexts
+            if contexts is not None and not context_allows(contexts, holder):
+                where = " or ".join(contexts)
+                why = f"{definition.name} may be used on {where}, not on {holder}"
+                self.issues.append(issue("LD-PROFILE-EXTENSION-CONTEXT", at, why))
         elif url not in self.profiles.package.known_extensions:
             why = f"extension {url} is not defined by this adapter or UK Core; it will be ignored"
             self.issues.append(issue("LD-PROFILE-EXTENSION-UNKNOWN", f"{at}.url", why))

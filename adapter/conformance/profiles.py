@@ -59,6 +59,7 @@ class Node:
     slice_value: str | None = None  # on a slice: the value its items carry at that path
     type_profile: str | None = None
     targets: frozenset[str] | None = None  # on a Reference: the resource types it may point to
+    types: frozenset[str] | None = None  # on a choice element (value[x]): the type codes allowed
 
     def has_rules(self) -> bool:
         """Whether checking items against this node can find anything."""
@@ -84,6 +85,8 @@ class Profile:
     is_extension: bool
     base: str | None = None  # the baseDefinition: its rules hold here too
     national: bool = False  # UK Core or BaRS, not ours
+    version: str | None = None
+    contexts: tuple[str, ...] | None = None  # an extension's element contexts; None: not judged
 
 
 class Profiles:
@@ -159,6 +162,11 @@ class Profiles:
             node = root
             for segment in str(element.get("id") or element["path"]).split(".")[1:]:
                 name, _, slice_name = segment.partition(":")
+                if _is_type_slice(name, slice_name):
+                    name, slice_name = (
+                        slice_name,
+                        "",
+                    )  # value[x]:valueQuantity: the valueQuantity key
                 node = node.children.setdefault(name, Node(name))
                 if slice_name:
                     node = node.slices.setdefault(slice_name, Node(name))
@@ -168,7 +176,11 @@ class Profiles:
         resolve_slices(root)
         is_extension = sd["type"] == "Extension" and sd.get("derivation") == "constraint"
         name = str(sd.get("name") or sd["id"])
-        return Profile(sd["url"], name, sd["type"], root, is_extension, base, is_national)
+        version = sd.get("version") if isinstance(sd.get("version"), str) else None
+        contexts = _element_contexts(sd) if is_extension else None
+        return Profile(
+            sd["url"], name, sd["type"], root, is_extension, base, is_national, version, contexts
+        )
 
     def _apply(self, node: Node, element: dict, sd: dict) -> None:
         if "min" in element:
@@ -188,6 +200,9 @@ class Profiles:
                 node.type_profile = type_["profile"][0]
         if element.get("type"):
             node.targets = reference_targets(element["type"], self._type_of)
+            codes = frozenset(str(t.get("code") or "") for t in element["type"])
+            if node.name.endswith("[x]") and all(c and "/" not in c for c in codes):
+                node.types = codes  # a FHIRPath system type (a url) is never a JSON key's suffix
         binding = element.get("binding")
         if binding and binding.get("valueSet") and binding.get("strength"):
             expansion = self.terminology.expand(binding["valueSet"])
@@ -203,6 +218,28 @@ class Profiles:
             self._load_national()
         found = self.sources.get(canonical.partition("|")[0])
         return str(found[0]["type"]) if found else None
+
+
+def _is_type_slice(name: str, slice_name: str) -> bool:
+    """Whether `value[x]:valueQuantity` names the slice of one type of a choice element."""
+    base = name[:-3]
+    return (
+        name.endswith("[x]")
+        and len(slice_name) > len(base)
+        and slice_name.startswith(base)
+        and slice_name[len(base)].isupper()
+    )
+
+
+def _element_contexts(sd: dict) -> tuple[str, ...] | None:
+    """Where an extension may be used, when every context is an element path we can judge."""
+    contexts = sd.get("context")
+    if not isinstance(contexts, list) or not contexts:
+        return None
+    if any(not isinstance(c, dict) or c.get("type") != "element" for c in contexts):
+        return None  # fhirpath and extension contexts are not judged: precision over recall
+    expressions = tuple(str(c.get("expression") or "") for c in contexts)
+    return expressions if all(expressions) else None
 
 
 def _invariant(constraint: dict, sd: dict) -> Invariant:

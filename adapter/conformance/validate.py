@@ -17,6 +17,11 @@ def validate_resource(payload: dict | bytes | str) -> list[Issue]:
             return [problem]
     else:
         parsed = payload
+    return validate_parsed(parsed)
+
+
+def validate_parsed(parsed: object) -> list[Issue]:
+    """Every base-spec problem in already parsed JSON (a string here is a JSON string, not text)."""
     if not isinstance(parsed, dict):
         return [issue("LD-JSON-NOT-OBJECT", "", "a FHIR resource must be a JSON object")]
     walker = Walker(definitions())

@@ -86,3 +86,34 @@ def test_a_bars_profile_is_accepted_by_validate() -> None:
     result = CliRunner().invoke(main, ["validate", "--profile", profile, str(PATIENT)])
     assert result.exit_code == 1  # a Patient is not a ServiceRequest: the profile was found
     assert "BARSServiceRequestRequestReferral constrains ServiceRequest" in result.output
+
+
+def test_a_bars_profile_finds_a_type_only_it_forbids(tmp_path: Path) -> None:
+    """BaRS narrows ServiceRequest.occurrence[x] to Period; R4 and UK Core allow a dateTime."""
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps(
+            {
+                "resourceType": "ServiceRequest",
+                "status": "active",
+                "intent": "plan",
+                "subject": {"reference": "Patient/p1"},
+                "occurrenceDateTime": "2025-01-01T10:00:00+00:00",
+            }
+        )
+    )
+    plain = CliRunner().invoke(main, ["validate", str(request)])
+    assert plain.exit_code == 0, plain.output
+    profile = "https://fhir.nhs.uk/StructureDefinition/BARSServiceRequest-request-referral"
+    result = CliRunner().invoke(main, ["validate", "--profile", profile, str(request)])
+    assert result.exit_code == 1
+    assert "ServiceRequest.occurrenceDateTime: occurrence[x] of " in result.output
+    assert "must be Period, not dateTime" in result.output
+
+
+def test_a_profile_version_not_held_is_named_and_the_held_one_checked() -> None:
+    profile = "https://ld-adapter.github.io/fhir/StructureDefinition/ld-patient|0.0.1-nope"
+    result = CliRunner().invoke(main, ["validate", "--profile", profile, str(PATIENT)])
+    assert result.exit_code == 0, result.output  # valid against the version held; a warning says so
+    assert "version 0.0.1-nope of" in result.output
+    assert "is not held here: checked against version" in result.output

@@ -95,6 +95,14 @@ def test_questionnaire_response_to_someone_elses_questionnaire_is_base_checked_o
     ]
 
 
+@pytest.mark.parametrize("text", ['"x"', b'"Patient"', "123", "true", "null", "[]"])
+def test_valid_json_that_is_not_an_object_is_named_so(text: str | bytes) -> None:
+    issues = validate(text)
+    assert _ids(issues) == [("LD-JSON-NOT-OBJECT", "")]
+    assert issues[0].diagnostics == "a FHIR resource must be a JSON object"
+    assert _ids(validate_resource(text)) == [("LD-JSON-NOT-OBJECT", "")]
+
+
 def test_bad_input_is_an_issue_never_an_exception() -> None:
     assert _ids(validate(b"{not json")) == [("LD-JSON-INVALID", "")]
     assert _ids(validate("[]")) == [("LD-JSON-NOT-OBJECT", "")]
