@@ -49,7 +49,9 @@ def match_person(uow: UnitOfWork, patient: dict, stored_id: str | None = None) -
     candidates = _newest_first(holders)
     numbers = {nhs_number_of(c) for c in candidates} - {None}
     if nhs is not None and numbers:
-        return PersonMatch(None, [_other_nhs_number()], conflict=True)
+        return PersonMatch(
+            None, [_other_nhs_number("with the same local identifier")], conflict=True
+        )
     if nhs is None and len(numbers) > 1:
         return PersonMatch(None, [_held_by_several(_ambiguous_index(holders))], conflict=True)
     stored = candidates[0] if candidates else None
@@ -57,7 +59,7 @@ def match_person(uow: UnitOfWork, patient: dict, stored_id: str | None = None) -
         stored = uow.resources.read("Patient", stored_id)
         known = nhs_number_of(stored) if stored is not None else None
         if nhs is not None and known is not None and known != nhs:
-            return PersonMatch(None, [_other_nhs_number()], conflict=True)
+            return PersonMatch(None, [_other_nhs_number("it was linked to")], conflict=True)
     if stored is None:
         return PersonMatch(None)
     return _linked(stored, nhs or nhs_number_of(stored), holders)
@@ -110,11 +112,11 @@ def _linked(stored: dict, nhs: str | None, holders: dict[Key, list[dict]]) -> Pe
     return match
 
 
-def _other_nhs_number() -> Issue:
+def _other_nhs_number(which: str) -> Issue:
     return Issue(
-        "person.nhs_number differs from the NHS number of the stored person with the same "
-        "local identifier; the referral is not linked to that person and has a person record "
-        f"of its own. {_CHECK}",
+        f"person.nhs_number differs from the NHS number of the stored person {which}; the "
+        "referral is not linked to that person and has a person record of its own. "
+        f"{_CHECK}",
         code="business-rule",
         severity="warning",
         expression=("person.nhs_number",),

@@ -128,3 +128,87 @@ def test_a_different_nhs_number_with_the_same_custody_number_is_never_merged(
     assert history["total"] == 1  # Hartley's Patient was not touched
     read_later = client.get(f"/api/referrals/{body['id']}", headers=auth).get_json()
     assert read_later["warnings"] == body["warnings"]
+
+
+def _with_custody_number(body: dict, value: str) -> dict:
+    body["person"]["local_identifiers"][0]["value"] = value
+    return body
+
+
+def test_anothers_custody_number_is_not_added_to_the_person_matched_by_nhs_number(client, auth):
+    first = post(client, auth, HARTLEY).get_json()
+    other = _with_custody_number(_hartley("WMP-TEL-2025-000482", "9990012350"), "22TE/9999/25")
+    assert post(client, auth, other).get_json()["warnings"] == []
+
+    mixed = _with_custody_number(_hartley("WMP-TEL-2025-000483", "9990012342"), "22TE/9999/25")
+    third = post(client, auth, mixed).get_json()
+
+    assert third["fhir"]["patient"] == first["fhir"]["patient"]  # the NHS number decides
+    assert _expressions(third) == {("person.local_identifiers[0]",)}
+    patient = client.get(f"/fhir/{first['fhir']['patient']}", headers=auth).get_json()
+    assert [i["value"] for i in patient["identifier"]] == ["9990012342", "22TE/4417/25"]
+    assert patient["meta"]["versionId"] == "1"
+
+
+def test_a_custody_number_two_people_hold_links_a_referral_without_nhs_number_to_neither(
+    client, auth
+):
+    first = post(client, auth, HARTLEY).get_json()
+    second = post(client, auth, _hartley("WMP-TEL-2025-000482", "9990012350")).get_json()
+
+    third = post(client, auth, _hartley("WMP-TEL-2025-000483", None)).get_json()
+
+    assert third["fhir"]["patient"] not in (first["fhir"]["patient"], second["fhir"]["patient"])
+    assert _expressions(third) == {("person.local_identifiers[0]",)}
+    assert _nhs_numbers(client, auth, third["fhir"]["patient"]) == []
+    for record, number in ((first, "9990012342"), (second, "9990012350")):
+        assert _nhs_numbers(client, auth, record["fhir"]["patient"]) == [number]
+
+
+def test_a_person_known_by_custody_number_only_gains_one_nhs_number_and_no_second(client, auth):
+    first = post(client, auth, _hartley("WMP-TEL-2025-000481", None)).get_json()
+
+    traced = post(client, auth, HARTLEY | {"local_id": "WMP-TEL-2025-000482"}).get_json()
+    other = post(client, auth, _hartley("WMP-TEL-2025-000483", "9990012350")).get_json()
+
+    assert traced["fhir"]["patient"] == first["fhir"]["patient"] and traced["warnings"] == []
+    assert _nhs_numbers(client, auth, first["fhir"]["patient"]) == ["9990012342"]
+    assert other["fhir"]["patient"] != first["fhir"]["patient"]
+    assert _expressions(other) == {("person.nhs_number",)}
+
+
+def test_correcting_a_referrals_nhs_number_moves_it_to_its_own_person(client, auth):
+    first = post(client, auth, HARTLEY).get_json()
+    second = post(client, auth, _hartley("WMP-TEL-2025-000482", "9990012342")).get_json()
+    assert second["fhir"]["patient"] == first["fhir"]["patient"]
+
+    corrected = client.put(
+        f"/api/referrals/{second['id']}",
+        json=_hartley("WMP-TEL-2025-000482", "9990012350"),
+        headers={**auth, "If-Match": 'W/"1"'},
+    )
+
+    assert corrected.status_code == 200, corrected.get_json()
+    body = corrected.get_json()
+    assert body["fhir"]["patient"] != first["fhir"]["patient"]
+    assert _expressions(body) == {("person.nhs_number",)}
+    assert _nhs_numbers(client, auth, body["fhir"]["patient"]) == ["9990012350"]
+    assert _nhs_numbers(client, auth, first["fhir"]["patient"]) == ["9990012342"]
+    request = client.get(f"/fhir/{body['fhir']['service_request']}", headers=auth).get_json()
+    assert request["subject"]["reference"] == body["fhir"]["patient"]
+    unchanged = client.get(f"/api/referrals/{first['id']}", headers=auth).get_json()
+    assert unchanged["fhir"]["patient"] == first["fhir"]["patient"]
+
+
+def test_a_refused_conflicting_referral_stores_no_person(client, auth):
+    """The new Patient a conflict makes is created in the referral's transaction, or not at all."""
+    first = post(client, auth, HARTLEY).get_json()
+
+    same_local_id = post(client, auth, _hartley(HARTLEY["local_id"], "9990012350"))
+
+    assert same_local_id.status_code == 409
+    patients = _every_patient(client, auth)
+    assert [p["id"] for p in patients] == [first["fhir"]["patient"].split("/")[1]]
+    assert patients[0]["meta"]["versionId"] == "1"
+    listed = client.get("/api/referrals", headers=auth).get_json()
+    assert listed["total"] == 1
