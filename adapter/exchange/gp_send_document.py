@@ -59,10 +59,7 @@ class Identity:
 
 def identity_of(patient: dict) -> Identity:
     """The routing identity of a Patient; 422 naming what is missing, when MESH cannot route."""
-    nhs_system = codes.url("identifier.nhs-number")
-    identifiers = patient.get("identifier", ())
-    numbers = [i.get("value") for i in identifiers if i.get("system") == nhs_system]
-    number = next((n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n)), None)
+    number = _one_nhs_number(patient)
     name = _official_name(patient)
     surname = name.get("family") if isinstance(name.get("family"), str) else None
     birth_date = patient.get("birthDate")
@@ -88,6 +85,26 @@ def identity_of(patient: dict) -> Identity:
     assert number is not None and surname is not None and isinstance(birth_date, str)
     given = " ".join(g for g in name.get("given", ()) if isinstance(g, str))
     return Identity(number, birth_date, surname, f"{given} {surname}".strip())
+
+
+def _one_nhs_number(patient: dict) -> str | None:
+    """The Patient's valid NHS number; 422 if it holds two (joined before F8 was fixed)."""
+    nhs_system = codes.url("identifier.nhs-number")
+    identifiers = patient.get("identifier", ())
+    numbers = {i.get("value") for i in identifiers if i.get("system") == nhs_system}
+    valid = sorted(n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n))
+    if len(valid) > 1:
+        # Two NHS numbers are two people until someone checks: sending both, or either, to a
+        # practice risks the wrong person's record.
+        raise Unprocessable(
+            Issue(
+                "This person's record holds more than one NHS number; a GP document is about "
+                "one person. Check the person's identity first.",
+                code="business-rule",
+                expression=("person.nhs_number",),
+            )
+        )
+    return valid[0] if valid else None
 
 
 def _official_name(patient: dict) -> dict:
