@@ -367,3 +367,31 @@ def test_a_received_referral_with_another_nhs_number_is_not_merged_by_custody_nu
         for p in patients
     ]
     assert numbers == [["9990012342"], ["9990012350"]]
+
+
+def test_a_received_person_with_two_nhs_numbers_keeps_neither_and_is_flagged(
+    store: Store, settings: Settings, directory: list[dict]
+) -> None:
+    first = receive(
+        store, settings, directory, _home_area_referral("onward-1", "9990012342"), MPFT_LD
+    )
+    bundle = _home_area_referral("onward-2", "9990012342")
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    patient["identifier"].insert(1, {**patient["identifier"][0], "value": "9990012350"})
+
+    second = receive(store, settings, directory, bundle, MPFT_LD)
+
+    with store.unit_of_work(read_only=True) as uow:
+        one = uow.referrals.get(first.referral_id or "")
+        two = uow.referrals.get(second.referral_id or "")
+        assert one is not None and two is not None
+        stored = uow.resources.read("Patient", two.resource_ids["patient"].split("/")[1])
+    assert two.nhs_number is None
+    assert ["Patient.identifier"] in [w.get("expression") for w in two.warnings]
+    numbers = [
+        i["value"] for i in (stored or {})["identifier"] if i["system"].endswith("/nhs-number")
+    ]
+    assert numbers == ["9990012342"]  # linked by custody number to a person with one number
+    assert two.resource_ids["patient"] == one.resource_ids["patient"]
