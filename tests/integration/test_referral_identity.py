@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,26 @@ def test_a_refused_conflicting_referral_stores_no_person(client, auth):
     assert patients[0]["meta"]["versionId"] == "1"
     listed = client.get("/api/referrals", headers=auth).get_json()
     assert listed["total"] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_conflicting_referrals_at_once_make_two_people_with_one_nhs_number_each(app, client, auth):
+    """Eight referrals, two NHS numbers, one custody number, all at once: never one person."""
+    bodies = [
+        _hartley(f"WMP-TEL-2025-0005{i:02}", ("9990012342", "9990012350")[i % 2]) for i in range(8)
+    ]
+    start = threading.Barrier(len(bodies))
+
+    def send(body: dict) -> int:
+        own = app.test_client()
+        start.wait(timeout=30)
+        return own.post("/api/referrals", json=body, headers=auth).status_code
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        assert list(pool.map(send, bodies)) == [201] * len(bodies)
+    numbers = [
+        [i["value"] for i in patient["identifier"] if i["system"] == NHS]
+        for patient in _every_patient(client, auth)
+    ]
+    assert sorted(numbers) == [["9990012342"], ["9990012350"]]
