@@ -57,7 +57,7 @@ def _finish(response: Response) -> Response:
     if request.endpoint == _PROCESS_MESSAGE and request.method == "POST":
         accepted = response.status_code < 300
         reason = "none" if accepted else g.get("issue_code", status)
-        metrics.INBOUND_MESSAGES.labels("accepted" if accepted else "rejected", reason).inc()
+        metrics.count_inbound(accepted, reason)
     access_log.info(
         "%s %s %s %.1f ms",
         request.method,

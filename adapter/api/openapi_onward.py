@@ -45,11 +45,14 @@ _RECORD = {
             "type": "object",
             "nullable": True,
             "description": "The partner's latest response: {status (ld-referral-outcome), "
-            "reason (dos-rejected-reasons-bars, when rejected), at, message_id}",
+            "reason (dos-rejected-reasons-bars, when rejected), at, message_id}; from a GP "
+            "practice reached by MESH, an ITK3 acknowledgement: {status (ld-delivery-status: "
+            "delivered, filed, failed), reason (ITK3 code and display, when failed), at, "
+            "message_id, acknowledgement (infrastructure | business), itk_code}",
         },
         "outcomes": {
             "type": "array",
-            "description": "Every response the partner sent, oldest first",
+            "description": "Every response (or ITK3 ack) the partner sent, oldest first",
             "items": {"type": "object"},
         },
         "overdue_since": {

@@ -5,10 +5,17 @@ from __future__ import annotations
 from fpdf import FPDF, FontFace
 from fpdf.enums import Align, XPos, YPos
 
+from adapter.documents.fonts import (
+    CORE_ENCODING,
+    CORE_FAMILY,
+    UNICODE_FAMILY,
+    add_unicode_fonts,
+    fits_core_fonts,
+)
 from adapter.documents.model import Block, Bullets, Document, KeyValues, Paragraph, Section
-from adapter.documents.text import FONT_FILES, printable
+from adapter.documents.text import printable
 
-FAMILY = "DejaVuSans"
+BULLET = "\u2022"
 MARGIN = 18  # mm
 LINE = 5.2  # mm, body line height at 10 pt
 BULLET_INDENT = 6  # mm
@@ -32,8 +39,15 @@ class _Pdf(FPDF):
     def __init__(self, document: Document) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.document = document
-        for style, path in FONT_FILES.items():
-            self.add_font(FAMILY, style, path)
+        # The core fonts need nothing embedded, so a document they can draw renders several times
+        # faster; anything else gets DejaVu Sans, which draws nearly every script people write in.
+        texts = [printable(text) for text in _texts(document)]
+        if fits_core_fonts(texts):
+            self.family = CORE_FAMILY
+            self.core_fonts_encoding = CORE_ENCODING
+        else:
+            self.family = UNICODE_FAMILY
+            add_unicode_fonts(self, texts)
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(auto=True, margin=22)
         self.set_title(printable(document.title))
@@ -45,9 +59,9 @@ class _Pdf(FPDF):
         """The full letterhead on page 1; the service name and title on later pages."""
         head = self.document.letterhead
         self.set_text_color(0)
-        self.set_font(FAMILY, "B", 13 if self.page_no() == 1 else 9)
+        self.set_font(self.family, "B", 13 if self.page_no() == 1 else 9)
         self._line(head.service_name)
-        self.set_font(FAMILY, "", 9)
+        self.set_font(self.family, "", 9)
         self.set_text_color(*GREY)
         if self.page_no() == 1:
             for line in (head.organisation_name, *head.address, *head.contact):
@@ -63,7 +77,7 @@ class _Pdf(FPDF):
     def footer(self) -> None:
         """The protective marking and 'Page n of N' on every page."""
         self.set_y(-16)
-        self.set_font(FAMILY, "", 8)
+        self.set_font(self.family, "", 8)
         self.set_text_color(*GREY)
         page = f"Page {self.page_no()} of {{nb}}"
         page_width = self.get_string_width(f"Page {self.page_no()} of 999") + 2
@@ -79,10 +93,10 @@ class _Pdf(FPDF):
 
     def title_block(self) -> None:
         """The document's title and subtitle."""
-        self.set_font(FAMILY, "B", 16)
+        self.set_font(self.family, "B", 16)
         self._line(self.document.title, height=8)
         if self.document.subtitle:
-            self.set_font(FAMILY, "", 10)
+            self.set_font(self.family, "", 10)
             self._line(self.document.subtitle)
         self.ln(3)
 
@@ -91,9 +105,9 @@ class _Pdf(FPDF):
         if self.will_page_break(18):
             self.add_page()
         self.ln(2)
-        self.set_font(FAMILY, "B", 12)
+        self.set_font(self.family, "B", 12)
         self._line(section.heading, height=7)
-        self.set_font(FAMILY, "", 10)
+        self.set_font(self.family, "", 10)
         for block in section.blocks:
             self._block(block)
             self.ln(1.5)
@@ -105,7 +119,7 @@ class _Pdf(FPDF):
         elif isinstance(block, Bullets):
             for item in block.items:
                 self.set_x(MARGIN)
-                self.cell(BULLET_INDENT, LINE, "\u2022")
+                self.cell(BULLET_INDENT, LINE, BULLET)
                 self.multi_cell(
                     self.epw - BULLET_INDENT,
                     LINE,
@@ -142,3 +156,20 @@ class _Pdf(FPDF):
         self.multi_cell(
             self.epw, height, printable(text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
+
+
+def _texts(document: Document) -> list[str]:
+    """Every string the document prints, including the fixed ones."""
+    head = document.letterhead
+    texts = [document.title, document.subtitle or "", document.marking, BULLET, "Page of"]
+    texts += [head.service_name, head.organisation_name or "", *head.address, *head.contact]
+    for section in document.sections:
+        texts.append(section.heading)
+        for block in section.blocks:
+            if isinstance(block, KeyValues):
+                texts += [text for row in block.rows for text in row]
+            elif isinstance(block, Bullets):
+                texts += block.items
+            elif isinstance(block, Paragraph):
+                texts.append(block.text)
+    return texts

@@ -20,11 +20,13 @@ from typing import Any
 
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.errors import Issue, Unprocessable
+from adapter.exchange.ascii_fold import ascii_fold, folds_fully
 from adapter.exchange.partners import mesh_workflow, ods_code
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
 
 PATIENT_ELEMENTS = ("identifier", "name", "telecom", "gender", "birthDate", "address")
+VERIFICATION = "UKCore-NHSNumberVerificationStatusEngland"
 
 
 @functools.cache
@@ -51,15 +53,22 @@ class Identity:
 
     @property
     def mex_to(self) -> str:
-        """`GPPROVIDER_<NHS number>_<DDMMYYYY>_<Surname>`, the surname as recorded."""
+        """`GPPROVIDER_<NHS number>_<DDMMYYYY>_<Surname>`, the surname as recorded, in ASCII."""
         year, month, day = self.birth_date.split("-")
-        parts = (value("mesh.to-prefix"), self.nhs_number, f"{day}{month}{year}", self.surname)
+        surname = ascii_fold(self.surname)
+        parts = (value("mesh.to-prefix"), self.nhs_number, f"{day}{month}{year}", surname)
         return "_".join(parts)
 
 
 def identity_of(patient: dict) -> Identity:
     """The routing identity of a Patient; 422 naming what is missing, when MESH cannot route."""
-    number = _one_nhs_number(patient)
+    nhs_system = codes.url("identifier.nhs-number")
+    identifiers = patient.get("identifier", ())
+    numbers = {i.get("value") for i in identifiers if i.get("system") == nhs_system}
+    valid = sorted(n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n))
+    # Two NHS numbers on one person (stored before they were refused) cannot both be theirs:
+    # a GP must never be sent someone else's, so neither goes.
+    number = valid[0] if len(valid) == 1 else None
     name = _official_name(patient)
     surname = name.get("family") if isinstance(name.get("family"), str) else None
     birth_date = patient.get("birthDate")
@@ -68,7 +77,7 @@ def identity_of(patient: dict) -> Identity:
         for field, present in (
             ("person.nhs_number", number),
             ("person.birth_date", isinstance(birth_date, str) and len(birth_date) == 10),
-            ("person.family_name", surname and "_" not in surname),
+            ("person.family_name", surname and "_" not in surname and folds_fully(surname)),
         )
         if not present
     ]
@@ -76,8 +85,10 @@ def identity_of(patient: dict) -> Identity:
         raise Unprocessable(
             Issue(
                 "The GP practice is reached through MESH by the person's NHS number, date of "
-                f"birth and surname; this person has no valid {', '.join(missing)} (a surname "
-                "may not contain '_'). Record it on the referral first.",
+                f"birth and surname; this person has no valid {', '.join(missing)} (one NHS "
+                "number, not two; a surname "
+                "may not contain '_', and must be in Latin letters, accents allowed, as the "
+                "NHS's records hold it). Record it on the referral first.",
                 code="business-rule",
                 expression=tuple(missing),
             )
@@ -85,26 +96,6 @@ def identity_of(patient: dict) -> Identity:
     assert number is not None and surname is not None and isinstance(birth_date, str)
     given = " ".join(g for g in name.get("given", ()) if isinstance(g, str))
     return Identity(number, birth_date, surname, f"{given} {surname}".strip())
-
-
-def _one_nhs_number(patient: dict) -> str | None:
-    """The Patient's valid NHS number; 422 if it holds two (joined before F8 was fixed)."""
-    nhs_system = codes.url("identifier.nhs-number")
-    identifiers = patient.get("identifier", ())
-    numbers = {i.get("value") for i in identifiers if i.get("system") == nhs_system}
-    valid = sorted(n for n in numbers if isinstance(n, str) and is_valid_nhs_number(n))
-    if len(valid) > 1:
-        # Two NHS numbers are two people until someone checks: sending both, or either, to a
-        # practice risks the wrong person's record.
-        raise Unprocessable(
-            Issue(
-                "This person's record holds more than one NHS number; a GP document is about "
-                "one person. Check the person's identity first.",
-                code="business-rule",
-                expression=("person.nhs_number",),
-            )
-        )
-    return valid[0] if valid else None
 
 
 def _official_name(patient: dict) -> dict:
@@ -140,7 +131,7 @@ def mesh_headers(report: Report, identity: Identity) -> dict[str, str]:
     return {
         "Mex-To": identity.mex_to,
         "Mex-WorkflowID": value("mesh.workflow"),
-        "Mex-Subject": _summary("mesh.subject", report, identity),
+        "Mex-Subject": ascii_fold(_summary("mesh.subject", report, identity)),
         "Mex-LocalID": report.message_id,
     }
 
@@ -255,11 +246,32 @@ def _patient(patient: dict) -> dict:
     for element in PATIENT_ELEMENTS:
         if element in patient:
             stu3[element] = patient[element]
-    if "identifier" in stu3:  # UK Core's verification extension is not CareConnect's
-        stu3["identifier"] = [
-            {k: v for k, v in i.items() if k in ("system", "value")} for i in stu3["identifier"]
-        ]
+    if "identifier" in stu3:
+        stu3["identifier"] = [_stu3_identifier(i) for i in stu3["identifier"]]
     return stu3
+
+
+def _stu3_identifier(identifier: dict) -> dict:
+    """System and value; the NHS number with CareConnect's verification status (min 1 there)."""
+    kept = {k: v for k, v in identifier.items() if k in ("system", "value")}
+    if identifier.get("system") != codes.url("identifier.nhs-number"):
+        return kept
+    # CareConnect's code system has UK Core England's codes and displays, under its own URL.
+    status = _verification_status(identifier) or codes.url("value.nhs-number-verification-status")
+    coding = {**codes.coding(VERIFICATION, status), "system": value("document.verification-system")}
+    concept = {"coding": [coding]}
+    extension = {"url": value("document.verification-extension"), "valueCodeableConcept": concept}
+    return {"extension": [extension], **kept}
+
+
+def _verification_status(identifier: dict) -> str | None:
+    """The UK Core NHS number verification status the stored identifier holds, if any."""
+    for extension in identifier.get("extension", ()):
+        if extension.get("url") == codes.url("extension.nhs-number-verification-status"):
+            for coding in (extension.get("valueCodeableConcept") or {}).get("coding", ()):
+                if coding.get("code") in codes.codes(VERIFICATION):
+                    return str(coding["code"])
+    return None
 
 
 def _organization(organization: dict, organization_id: str) -> dict:

@@ -31,7 +31,7 @@ class ItkAck:
     kind: str  # infrastructure | business
     positive: bool
     code: str  # the ITK3 response code, e.g. 20013, 30001, 20009 (else response.code)
-    display: str  # the code's display, as the practice's system sent it (no patient data)
+    display: str  # our display of the code (mappings), never the practice's own text
 
     @property
     def reason(self) -> str:
@@ -56,7 +56,7 @@ def read_ack(body: bytes) -> ItkAck:
     if not isinstance(responds_to, str) or not responds_to:
         raise AckError("no MessageHeader.response.identifier")
     assert isinstance(response, dict)
-    code, display = _itk_code(resources)
+    code = _itk_code(resources)
     business = code in value("ack.business-codes")
     # An infrastructure OK may carry its code in the MessageHeader alone (no OperationOutcome).
     positive = response.get("code") == "ok" and code in (
@@ -64,15 +64,19 @@ def read_ack(body: bytes) -> ItkAck:
         value("ack.infrastructure-ok"),
         value("ack.business-ok"),
     )
+    # "Duplicate" says the practice has our message already: at least delivered, not refused.
+    positive = positive or code in value("ack.duplicate-codes")
     if not code:
-        code, display = str(response.get("code", "")), ""
+        code = str(response.get("code", ""))
+    # Codes come from the practice's system: one we do not know is not echoed (it may be text).
+    code = code if code in value("ack.displays") else "unknown"
     return ItkAck(
         ack_id=str(header.get("id", "")),
         responds_to=responds_to,
         kind=BUSINESS if business else INFRASTRUCTURE,
         positive=positive,
         code=code,
-        display=display,
+        display=value("ack.displays").get(code, ""),
     )
 
 
@@ -89,15 +93,26 @@ def _event_code(header: dict) -> object:
     return event.get("code") if isinstance(event, dict) else None
 
 
-def _itk_code(resources: list[dict]) -> tuple[str, str]:
-    """The ITK3 response code and display of the first OperationOutcome issue that has one."""
+def _itk_code(resources: list[dict]) -> str:
+    """The ITK3 response code of the first OperationOutcome issue that has one ("" if none)."""
     system = value("ack.response-code-system")
     for resource in resources:
         if resource.get("resourceType") != "OperationOutcome":
             continue
-        for issue in resource.get("issue") or ():
+        for issue in _list(resource.get("issue"), "OperationOutcome.issue"):
             details = issue.get("details") if isinstance(issue, dict) else None
-            for coding in (details or {}).get("coding") or ():
+            if details is not None and not isinstance(details, dict):
+                raise AckError("OperationOutcome.issue.details is not a CodeableConcept")
+            for coding in _list((details or {}).get("coding"), "issue.details.coding"):
                 if isinstance(coding, dict) and coding.get("system") == system:
-                    return str(coding.get("code", "")), str(coding.get("display", ""))
-    return "", ""
+                    return str(coding.get("code", ""))
+    return ""
+
+
+def _list(found: object, path: str) -> list:
+    """A repeating element's items ([] when absent); AckError naming it when it is not a list."""
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise AckError(f"{path} is not a list")
+    return found

@@ -30,7 +30,7 @@ from mesh_client import MeshClient
 
 from adapter.errors import AdapterError
 from adapter.exchange.mesh_connection import mesh_client
-from adapter.exchange.mesh_workflows import handler_for
+from adapter.exchange.mesh_workflows import handler_of
 from adapter.mapping import codes
 from adapter.services import audit
 from adapter.settings import Settings
@@ -60,6 +60,8 @@ class MeshInbound:
     subject: str | None
     body: bytes
     received_at: datetime
+    message_type: str | None = None  # DATA, or REPORT: MESH saying a message of ours failed
+    status_code: str | None = None  # a REPORT's Mex-StatusCode (e.g. 14: not collected in time)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class PollResult:
     """How many messages of one poll ended in each outcome."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    cut_short: bool = False  # stopped before the last listed message: take the rest soon
 
     def add(self, outcome: str) -> None:
         """Count one message's outcome."""
@@ -105,8 +108,12 @@ class MeshInbox:
         if self._client is not None:
             self._client.close()
 
-    def poll_once(self) -> PollResult:
-        """Take every message waiting (up to MAX_PER_POLL); MESH errors end the poll early."""
+    def poll_once(self, go_on: Callable[[], bool] = lambda: True) -> PollResult:
+        """Take every message waiting (up to MAX_PER_POLL); MESH errors end the poll early.
+
+        `go_on` is asked before each message: False ends the poll there (cut_short), so a
+        worker can stop, or send what waits, between messages of a long inbox.
+        """
         result = PollResult()
         try:
             ids = self.client.list_messages(max_results=MAX_PER_POLL)
@@ -114,6 +121,9 @@ class MeshInbox:
             logger.warning("MESH inbox: listing failed: %s", _why(exc))
             return result
         for message_id in ids:
+            if not go_on():
+                result.cut_short = True
+                break
             outcome = self.take(message_id)
             result.add(outcome)
             if outcome == LEFT and not self._reachable():
@@ -159,11 +169,13 @@ class MeshInbox:
             subject=message.subject,
             body=body,
             received_at=self._clock(),
+            message_type=message.message_type,
+            status_code=message.mex_header("statuscode"),
         )
 
     def _handle(self, inbound: MeshInbound) -> str:
         """The outcome of handing the message to its workflow's handler."""
-        handler = handler_for(inbound.workflow_id)
+        handler = handler_of(inbound)
         if handler is None:
             return UNHANDLED
         requestor = audit.Requestor(client_id=f"MESH mailbox {inbound.sender}")

@@ -71,6 +71,10 @@ class MeshTransport(Transport):
         missing = [name for name in (TO, WORKFLOW) if not envelope.get(name)]
         if missing:
             return Rejected(f"configuration: no {' or '.join(missing)} for this message")
+        # requests would raise UnicodeEncodeError at every attempt: no retry can mend it
+        not_ascii = [name for name, header in envelope.items() if not header.isascii()]
+        if not_ascii:
+            return Rejected(f"the MESH envelope must be ASCII: {', '.join(sorted(not_ascii))}")
         body = orjson.dumps(message.body)
         if len(body) > MAX_BYTES:
             return Rejected("the message is larger than one MESH chunk")

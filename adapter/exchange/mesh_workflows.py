@@ -33,11 +33,21 @@ HANDLERS: dict[str, MeshHandler] = {}
 _FHIR_HANDLER = "adapter.services.mesh_receive:receive_fhir_message"
 # GP Connect Send Document acknowledgements (workflow id in mappings/gp-send-document.json).
 _GP_ACK_HANDLER = "adapter.services.gp_acks:receive_gp_ack"
+# MESH's own reports (Mex-MessageType REPORT) about a message of ours, whatever its workflow.
+_REPORT_HANDLER = "adapter.services.mesh_reports:receive_mesh_report"
+REPORT = "REPORT"
 
 
 def fhir_workflows() -> frozenset[str]:
     """The workflow ids our FHIR messages travel under (mappings/fhir-urls.json `mesh`)."""
     return frozenset({codes.url("mesh.fhir-message-workflow")})
+
+
+def handler_of(inbound: MeshInbound) -> MeshHandler | None:
+    """The handler of a downloaded message: MESH's reports first, then by workflow id."""
+    if (inbound.message_type or "").upper() == REPORT:
+        return _imported(_REPORT_HANDLER)
+    return handler_for(inbound.workflow_id)
 
 
 def handler_for(workflow_id: str | None) -> MeshHandler | None:

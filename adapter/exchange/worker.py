@@ -39,6 +39,9 @@ from adapter.store import Store
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# One inbox poll takes messages for at most this long before the loop sends what waits (a full
+# inbox of 500 takes some 45 s): urgent onward referrals do not queue behind it.
+INBOX_SLICE_SECONDS = 5.0
 _MAX_DOUBLINGS = 60  # 2**60 × base is past any cap; more would overflow a float
 # Set when this process queues a message or is told to stop, so an idle in-process loop acts at
 # once instead of at its next poll (workers elsewhere find the message when they next poll).
@@ -131,11 +134,17 @@ class DeliveryWorker:
         if self._inbox is None or time.monotonic() < self._next_poll or self._stop.is_set():
             return 0
         self._next_poll = time.monotonic() + self.settings.mesh_poll_interval
+        deadline = time.monotonic() + INBOX_SLICE_SECONDS
         try:
-            return self._inbox.poll_once().taken
+            result = self._inbox.poll_once(
+                lambda: not self._stop.is_set() and time.monotonic() < deadline
+            )
         except Exception as error:  # one poll's trouble must not stop delivery
             logger.warning("MESH inbox poll: %s", type(error).__name__)
             return 0
+        if result.cut_short:  # the rest after the messages waiting to go out, not a whole interval
+            self._next_poll = time.monotonic()
+        return result.taken
 
     def beat(self) -> None:
         """Write this worker's heartbeat (for /readyz), at most every few seconds."""

@@ -32,6 +32,9 @@ FIELDS = (
     "worker_id",
 )
 _TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# Libraries that chatter at INFO: fontTools logs each PDF's font subsetting, down to the names of
+# the glyphs printed (a hint of what a document said), some 75 lines a document.
+QUIET = ("fontTools",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -84,6 +87,8 @@ def configure(log_format: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def gunicorn_config(log_format: str) -> dict:
@@ -112,5 +117,6 @@ def gunicorn_config(log_format: str) -> dict:
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+            **{name: {"level": "WARNING"} for name in QUIET},
         },
     }

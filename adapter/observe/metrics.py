@@ -46,7 +46,7 @@ MESSAGES_DEAD_LETTERED = Counter(
 )
 INBOUND_MESSAGES = Counter(
     "ld_adapter_inbound_messages",
-    "Messages received on $process-message, by outcome and reason (an issue code)",
+    "Messages received on $process-message or from MESH, by outcome and reason (an issue code)",
     ["outcome", "reason"],
 )
 VALIDATIONS = Counter(
@@ -64,6 +64,11 @@ _DELIVERY_COUNTERS = {
 def count_validation(valid: bool) -> None:
     """Count one validation by its outcome ($validate, $process-message and MESH messages)."""
     VALIDATIONS.labels(outcome="valid" if valid else "invalid").inc()
+
+
+def count_inbound(accepted: bool, reason: str = "none") -> None:
+    """Count one received message ($process-message or MESH): accepted, or refused with a reason."""
+    INBOUND_MESSAGES.labels("accepted" if accepted else "rejected", reason).inc()
 
 
 def count_delivery(status: str, endpoint_id: str) -> None:

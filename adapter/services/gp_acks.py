@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from adapter.errors import InvalidInput, Issue
 from adapter.exchange.gp_send_document import is_send_document
 from adapter.exchange.itk_ack import BUSINESS, AckError, ItkAck, read_ack
 from adapter.exchange.mesh_inbox import MeshInbound
@@ -39,8 +40,19 @@ def ack_status(ack: ItkAck) -> str:
 
 
 def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> None:
-    """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows)."""
-    record_gp_ack(store, inbound.body, inbound.message_id, inbound.received_at)
+    """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows).
+
+    An ack that cannot be read, or answers no message of ours, is InvalidInput: the inbox then
+    refuses it (acknowledged, audited as a failure) rather than reading it again at every poll.
+    """
+    try:
+        ack = read_ack(inbound.body)
+    except AckError as exc:  # AckError says what is missing, never the content
+        raise InvalidInput(
+            Issue(f"The message is not a usable ITK3 response: {exc}.", code="structure")
+        ) from None
+    if _record_ack(store, ack, inbound.received_at) is None:
+        raise InvalidInput(Issue("The ITK3 response answers no message of ours.", code="not-found"))
 
 
 def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime) -> str | None:
@@ -50,12 +62,19 @@ def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime)
     except AckError as exc:
         logger.warning("MESH message %s is not a usable ITK3 response: %s", mesh_message_id, exc)
         return None
+    moved = _record_ack(store, ack, at)
+    if moved is None:
+        logger.warning(
+            "ITK3 response in MESH message %s answers no message of ours", mesh_message_id
+        )
+    return moved
+
+
+def _record_ack(store: Store, ack: ItkAck, at: datetime) -> str | None:
+    """The onward referral id the ack answers, its outcome recorded; None if it answers none."""
     with store.unit_of_work() as uow:
         record = _answered(uow, ack)
         if record is None:
-            logger.warning(
-                "ITK3 response in MESH message %s answers no message of ours", mesh_message_id
-            )
             return None
         _record(uow, record, ack, at)
         return record.id

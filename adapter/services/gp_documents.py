@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from adapter.directory import service_at_site
-from adapter.documents import Letterhead, letterhead_for_service, render_pdf
+from adapter.documents import letterhead_for_service, render_pdf
 from adapter.documents.contact_summary import ContactSummary, contact_summary_document
 from adapter.domain import OnwardReferral
 from adapter.errors import Issue, Unprocessable
@@ -65,17 +65,18 @@ def gp_document(
     seen = minimise(patient, disclosure) or {"resourceType": "Patient", "id": patient["id"]}
     told = minimise(request, disclosure) or {}
     identity = identity_of(seen)
+    service = _service(gp.directory, referral)
     report = Report(
         message_id=ids[0],
         sender_reference=ids[1],
         at=onward.authored_on,
         patient=seen,
         practitioner_name=_practitioner(onward),
-        organization=organization,
+        organization=_reachable(organization, service),
         mailbox=gp.mailbox,
     )
     summary = ContactSummary(
-        letterhead=_letterhead(gp.directory, referral),
+        letterhead=letterhead_for_service(gp.directory, service["id"]),
         patient=seen,
         service_request=told,
         contact_date=_contact_date(encounter, referral),
@@ -92,7 +93,19 @@ def _practitioner(onward: OnwardReferral) -> str:
     return f"{onward.referred_by}{role}"
 
 
-def _letterhead(directory: Sequence[dict], referral: ReferralRecord) -> Letterhead:
+def _reachable(organization: dict, service: dict) -> dict:
+    """Our Organization with a phone number: the L&D service's, if the trust lists none.
+
+    GPCM-SD-031: the sending organisation's telecom MUST hold its phone number; the practice calls
+    the service that saw the person, whose number the PDF's letterhead shows too.
+    """
+    if any(t.get("system") == "phone" for t in organization.get("telecom", ())):
+        return organization
+    phones = [t for t in service.get("telecom", ()) if t.get("system") == "phone"]
+    return {**organization, "telecom": [*organization.get("telecom", ()), *phones]}
+
+
+def _service(directory: Sequence[dict], referral: ReferralRecord) -> dict:
     """Our L&D service at the referral's site, from the service directory."""
     service = service_at_site(directory, referral.site)
     if service is None:
@@ -103,7 +116,7 @@ def _letterhead(directory: Sequence[dict], referral: ReferralRecord) -> Letterhe
                 code="business-rule",
             )
         )
-    return letterhead_for_service(directory, service["id"])
+    return service
 
 
 def _contact_date(encounter: dict | None, referral: ReferralRecord) -> date:

@@ -17,6 +17,7 @@ from adapter.documents import Letterhead, letterhead_for_service, render_html, r
 from adapter.errors import Unprocessable
 from adapter.exchange.consent_check import ConsentBasis, check_consent
 from adapter.exchange.disclosure import Disclosure, ReportRule, minimise, rule_for
+from adapter.mapping import codes
 from adapter.mapping.consent import decision_from_consent
 from adapter.mapping.justice_report import (
     JusticeReport,
@@ -33,6 +34,7 @@ from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 
 CRIMINAL_JUSTICE = "criminal-justice"
+REFERRAL_OUTCOME = "ld-referral-outcome"
 PDF = "application/pdf"
 HTML = "text/html; charset=utf-8"
 
@@ -120,7 +122,7 @@ def _support(uow: UnitOfWork, referral_id: str, rule: ReportRule) -> tuple[Suppo
         if record.status == "cancelled" or record.pathway not in rule.support_pathways:
             continue
         service = uow.resources.read("HealthcareService", record.partner_service) or {}
-        latest = record.outcomes[-1] if rule.outcomes and record.outcomes else None
+        latest = _latest_answer(record.outcomes) if rule.outcomes else None
         found.append(
             SupportArranged(
                 pathway=record.pathway,
@@ -131,6 +133,16 @@ def _support(uow: UnitOfWork, referral_id: str, rule: ReportRule) -> tuple[Suppo
             )
         )
     return tuple(found)
+
+
+def _latest_answer(outcomes: list[dict]) -> dict | None:
+    """The partner's latest answer (an ld-referral-outcome), if any.
+
+    A GP practice's ITK3 acknowledgements are recorded as outcomes too, with delivery states
+    (delivered, filed, failed): they say where the document got to, not what the partner did.
+    """
+    answers = [o for o in outcomes if o.get("status") in codes.codes(REFERRAL_OUTCOME)]
+    return answers[-1] if answers else None
 
 
 def _letterhead(

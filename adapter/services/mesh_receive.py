@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapter.directory import directory_resources
-from adapter.errors import InvalidInput, Issue, PayloadTooLarge
+from adapter.errors import AdapterError, InvalidInput, Issue, PayloadTooLarge
 from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
 from adapter.json_input import JsonInputError, load_json
+from adapter.observe.metrics import count_inbound
 from adapter.search.query import SearchQuery
 from adapter.services.inbound_receive import receive
 from adapter.settings import Settings
@@ -38,7 +39,33 @@ _CORRELATION = uuid.UUID("6f6d6573-682d-4c64-a164-61707465720a")  # namespace fo
 
 
 def receive_fhir_message(store: Store, settings: Settings, inbound: MeshInbound) -> None:
-    """Receive one FHIR message from MESH; AdapterError names what is wrong with it."""
+    """Receive one FHIR message from MESH; AdapterError names what is wrong with it.
+
+    Counted as $process-message counts: accepted, or refused (4xx) with the first issue's code
+    in the metrics and a row for the console. A 5xx is not a refusal: the message is read again.
+    """
+    try:
+        _receive(store, settings, inbound)
+    except AdapterError as error:
+        if error.status < 500:
+            _count_refusal(store, inbound, error)
+        raise
+    count_inbound(accepted=True)
+
+
+def _count_refusal(store: Store, inbound: MeshInbound, error: AdapterError) -> None:
+    """Count a refused message; the sender's mailbox stands in for the HTTP client."""
+    count_inbound(
+        accepted=False, reason=error.issues[0].code if error.issues else str(error.status)
+    )
+    with store.unit_of_work() as uow:
+        uow.console.add_rejection(
+            inbound.received_at, error.status, f"MESH mailbox {inbound.sender}"
+        )
+
+
+def _receive(store: Store, settings: Settings, inbound: MeshInbound) -> None:
+    """Check the envelope and body, then hand the message to the shared receiver."""
     request_id = _guid(inbound.local_id, "Mex-LocalID")
     correlation_id = _correlation(inbound.subject, request_id)
     body = _body(inbound.body, settings)

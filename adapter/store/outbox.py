@@ -21,6 +21,7 @@ from adapter.errors import Conflict, Issue, NotFound
 from adapter.exchange.model import (
     CANCELLED,
     DEAD_LETTER,
+    DELIVERED,
     PENDING_STATES,
     QUEUED,
     OutboundMessage,
@@ -52,6 +53,22 @@ class OutboxRepository:
     def get(self, message_id: str) -> OutboundMessage | None:
         """The message, or None."""
         row = self._db.execute(sa.select(outbox_message).where(M.id == message_id)).first()
+        return _message(row) if row else None
+
+    def by_request_id(self, request_id: str) -> OutboundMessage | None:
+        """The message sent with this X-Request-Id (MESH: Mex-LocalID), or None."""
+        query = sa.select(outbox_message).where(M.request_id == request_id)
+        row = self._db.execute(query).first()
+        return _message(row) if row else None
+
+    def undelivered(self, message_id: str, reason: str) -> OutboundMessage | None:
+        """A delivered message found not to have arrived: dead-letter (replayable), or None."""
+        row = self._db.execute(
+            outbox_message.update()
+            .where(M.id == message_id, M.status == DELIVERED)
+            .values(status=DEAD_LETTER, last_error=reason, delivered_at=None)
+            .returning(*outbox_message.c)
+        ).first()
         return _message(row) if row else None
 
     def for_onward_referral(self, onward_id: str) -> builtins.list[OutboundMessage]:

@@ -73,9 +73,9 @@ def reports_section(median: Median) -> list[str]:
         f"A standard-scope report ({len(report.needs)} needs, {len(report.support)} onward "
         f"referrals, {len(adjustments_for(report.needs))} adjustments; Polish, Welsh and Irish "
         f"letters in the name): {len(pdf.body) // 1024} KiB PDF, {len(pdf_pages(pdf.body))} "
-        "page(s). The PDF embeds subsets of DejaVu Sans (regular and bold); parsing the two fonts "
-        "afresh for each document is about 40% of the time (fpdf2 subsets a font in place, so a "
-        "parsed font cannot be shared between documents).",
+        "page(s). The PDF embeds subsets of DejaVu Sans (regular and bold), parsed once per "
+        "process; each document subsets a fresh copy of the fonts' European part (fpdf2 subsets "
+        "a font in place). A Windows-1252 document would use the core fonts and embed none.",
         "",
         "| measure | median |",
         "| --- | --- |",

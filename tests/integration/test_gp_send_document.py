@@ -12,14 +12,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter.conformance import has_errors, validate
+from adapter.errors import InvalidInput
+from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.stu3_check import stu3_problems
-from adapter.services.gp_acks import record_gp_ack
+from adapter.services.gp_acks import receive_gp_ack, record_gp_ack
 from adapter.settings import Settings
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
 from tests.support.pdf_text import pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
+NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 REFERRALS = ROOT / "fixtures" / "native" / "referrals"
 PRACTITIONER = {"name": "Alex Morgan", "role": "L&D practitioner (RMN)"}
 
@@ -82,9 +85,15 @@ def test_a_gp_reached_by_mesh_is_queued_a_valid_send_document_message_with_the_s
     assert "destination" not in header  # MESH routes it by the person (GPCM-SD-049)
     resources = _documents(message.body)
     assert resources["Composition"]["type"]["coding"][0]["code"] == "371531000"
-    assert resources["Patient"]["identifier"] == [
-        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990012342"}
-    ]
+    (nhs_number,) = resources["Patient"]["identifier"]
+    assert (nhs_number["system"], nhs_number["value"]) == (NHS_NUMBER, "9990012342")
+    # the stored UK Core verification status, as CareConnect-Patient-1 requires it (1..1)
+    status = nhs_number["extension"][0]
+    assert status["url"].endswith("/Extension-CareConnect-NHSNumberVerificationStatus-1")
+    assert status["valueCodeableConcept"]["coding"][0]["code"] == "02"
+    # GPCM-SD-031: the sender's phone; the trust lists none, so the L&D service's (the letterhead's)
+    phones = [t["value"] for t in resources["Organization"]["telecom"] if t["system"] == "phone"]
+    assert phones == ["01743 210080"]
 
     text = pdf_text(base64.b64decode(resources["Binary"]["content"]))
     for expected in (
@@ -135,6 +144,25 @@ def test_acks_move_the_onward_referral_to_delivered_then_filed(
     assert [o["status"] for o in now["outcomes"]] == ["delivered", "filed"]
 
 
+def test_a_duplicate_ack_for_a_copy_sent_twice_does_not_fail_what_the_practice_filed(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    """A send that timed out after MESH took it goes again; the practice answers the copy 20007."""
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime.now(UTC)
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at)
+    record_gp_ack(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
+    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-3", at)
+
+    assert _task_status(client, auth, onward) == ("filed", "completed")
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["status"] == "completed"
+    assert [o["itk_code"] for o in now["outcomes"]] == ["20013", "20007", "30001"]
+
+
 def test_a_negative_ack_fails_the_onward_referral_with_the_code_not_the_free_text(
     app: Flask, client: FlaskClient, auth: dict
 ) -> None:
@@ -160,6 +188,37 @@ def test_an_ack_for_no_message_of_ours_is_dropped(app: Flask) -> None:
     unknown = itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013")
     assert record_gp_ack(store, unknown, "mesh-1", datetime.now(UTC)) is None
     assert record_gp_ack(store, b"not json", "mesh-2", datetime.now(UTC)) is None
+
+
+def _spoiled_ack(field: str, spoilt: object) -> bytes:
+    bundle = json.loads(itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013"))
+    issue = bundle["entry"][1]["resource"]["issue"]
+    if field == "issue":
+        bundle["entry"][1]["resource"]["issue"] = spoilt
+    else:
+        issue[0][field] = spoilt
+    return json.dumps(bundle).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"not json", "not JSON"),
+        (_spoiled_ack("details", "oops"), "issue.details is not a CodeableConcept"),
+        (_spoiled_ack("issue", 5), "OperationOutcome.issue is not a list"),
+        (itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013"), "answers no message of ours"),
+    ],
+)
+def test_an_unusable_ack_from_mesh_is_refused_so_it_is_not_read_at_every_poll(
+    app: Flask, settings: Settings, body: bytes, why: str
+) -> None:
+    """The inbox acknowledges and audits as refused what its handler refuses (AdapterError 4xx)."""
+    inbound = MeshInbound(
+        "mesh-1", "GPPRACTICE", "GPFED_CONSULT_REPORT_ACK", None, None, body, datetime.now(UTC)
+    )
+    with pytest.raises(InvalidInput) as refused:
+        receive_gp_ack(app.extensions["ld_adapter"].store, settings, inbound)
+    assert why in refused.value.issues[0].diagnostics
 
 
 def _task_status(client: FlaskClient, auth: dict, onward: dict) -> tuple[str, str]:

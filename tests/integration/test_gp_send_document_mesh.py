@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -140,6 +141,41 @@ def test_a_negative_business_ack_through_mesh_fails_the_referral_with_the_reason
     assert task["statusReason"]["text"] == "ITK3 response 30002: Patient not known here"
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert now["status"] == "rejected"
+
+
+def test_a_mesh_non_delivery_report_dead_letters_the_document_and_fails_the_task(
+    app: Flask, client: FlaskClient, auth: dict, settings: Settings, sandbox: MeshSandbox
+) -> None:
+    """MESH reports, in our inbox, that the practice never collected it (code 14)."""
+    onward = _refer(client, auth)
+    _deliver(app, settings)
+    _, message = _practice_takes_one(sandbox)
+    ours = message["entry"][0]["resource"]["id"]  # its Mex-LocalID
+    report = {
+        "mailbox_id": OURS,
+        "code": "14",
+        "description": "Message not collected by recipient after 5 days",
+        "workflow_id": "GPFED_CONSULT_REPORT",
+        "local_id": ours,
+    }
+    with requests.Session() as http:
+        http.trust_env = False
+        answer = http.post(f"{sandbox.url}/messageexchange/admin/report", json=report, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+    inbox = MeshInbox(app.extensions["ld_adapter"].store, settings)
+    try:
+        assert inbox.poll_once().counts == {"accepted": 1}
+    finally:
+        inbox.close()
+    task = _task(client, auth, onward)
+    assert (task["businessStatus"]["coding"][0]["code"], task["status"]) == (
+        "dead-letter",
+        "failed",
+    )
+    sent = client.get(f"/api/messages/{ours}", headers=auth).get_json()
+    assert sent["status"] == "dead-letter"  # where operators look, and can replay it
+    assert sent["last_error"] == "MESH could not deliver it (MESH report, status code 14)"
 
 
 def test_cancelling_after_the_practice_has_the_document_sends_no_bars_cancellation(

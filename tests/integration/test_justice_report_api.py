@@ -73,13 +73,19 @@ def _with_cj_consent(**changes: str) -> dict:
     return {**body, "consents": consents}
 
 
-def _record_outcome(app: Flask, onward_id: str, status: str, at: str) -> None:
+def _record_outcome(app: Flask, onward_id: str, status: str, at: str, *more: dict) -> None:
     """A partner's answer on an onward referral, as the response handler records it."""
     store = app.extensions["ld_adapter"].store
     with store.unit_of_work() as uow:
         record = uow.onward_referrals.get(onward_id)
         outcome = {"status": status, "reason": None, "at": at, "message_id": "m1"}
-        uow.onward_referrals.update(replace(record, outcomes=[outcome]), record.version)
+        uow.onward_referrals.update(replace(record, outcomes=[outcome, *more]), record.version)
+
+
+def _itk_ack(status: str, at: str) -> dict:
+    """An ITK3 acknowledgement from a GP practice, as services/gp_acks.py records it."""
+    code = {"delivered": "20013", "filed": "30001"}[status]
+    return {"status": status, "reason": None, "at": at, "message_id": "a1", "itk_code": code}
 
 
 def _stored_documents(app: Flask) -> list[dict]:
@@ -125,6 +131,25 @@ def test_agreed_consent_gives_the_needs_support_and_adjustments_but_never_the_nh
         assert expected in " ".join(text.split()), expected
     assert NHS_NUMBER not in text.replace(" ", "")
     assert "Debt or financial advice" not in text  # a pathway that would tell of debts
+
+
+def test_a_gp_practices_itk3_acknowledgements_are_not_taken_for_its_answer(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    """Acks record delivery states (delivered, filed), not ld-referral-outcome codes."""
+    referral_id = _referral(client, auth)
+    gp = _onward(client, auth, referral_id, "gp", "example-medical-practice-gp")
+    filed = _itk_ack("filed", "2025-03-21T09:00:00+00:00")
+    _record_outcome(app, gp["id"], "delivered", "2025-03-20T10:00:00+00:00", filed)
+    for query in ("?recipient=court", "?format=html", "?format=fhir"):
+        assert _report(client, auth, referral_id, query).status_code in (200, 201), query
+    text = " ".join(pdf_text(_report(client, auth, referral_id).data).split())
+    assert "General practitioner (Example Medical Practice): referral made" in text
+    assert "latest:" not in text
+
+    _record_outcome(app, gp["id"], "booked", "2025-03-20T10:00:00+00:00", filed)
+    text = " ".join(pdf_text(_report(client, auth, referral_id).data).split())
+    assert "latest: Booked (20 March 2025)" in text
 
 
 def test_limited_consent_gives_identity_and_adjustment_needs_only(

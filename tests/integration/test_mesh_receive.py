@@ -6,15 +6,19 @@ import json
 import logging
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from adapter.exchange import mesh_workflows
+from adapter.exchange import worker as worker_module
 from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.partners import load_partners
+from adapter.exchange.worker import DeliveryWorker
 from adapter.services.mesh_receive import receive_fhir_message
 from adapter.services.startup import load_service_directory
 from adapter.settings import Settings
@@ -194,6 +198,15 @@ def test_the_mesh_referral_is_the_same_as_one_received_over_http(
     assert referrals(ready_store) == 0
 
 
+def test_a_message_addressed_to_our_mailbox_is_ours(mesh_sandbox, inbox, ready_store) -> None:  # type: ignore[no-untyped-def]
+    """Over MESH our mailbox id is our endpoint: a destination naming only it is for us."""
+    message = referral_message()
+    message["entry"][0]["resource"]["destination"] = [{"endpoint": OUR_MAILBOX}]
+    send(mesh_sandbox, json.dumps(message).encode())
+    assert inbox.poll_once().counts == {"accepted": 1}
+    assert referrals(ready_store) == 1
+
+
 def test_a_wrong_password_reads_nothing_and_loses_nothing(
     mesh_sandbox, ready_store, settings, caplog
 ) -> None:  # type: ignore[no-untyped-def]
@@ -208,3 +221,62 @@ def test_a_wrong_password_reads_nothing_and_loses_nothing(
     assert "not-the-password" not in caplog.text
     assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 1  # still there for the right password
     assert referrals(ready_store) == 0
+
+
+def _inbound_counted(outcome: str, reason: str) -> float:
+    labels = {"outcome": outcome, "reason": reason}
+    return REGISTRY.get_sample_value("ld_adapter_inbound_messages_total", labels) or 0
+
+
+def test_mesh_messages_are_counted_as_http_ones_are_for_the_console_and_metrics(
+    mesh_sandbox, inbox, ready_store
+) -> None:  # type: ignore[no-untyped-def]
+    elsewhere = referral_message()
+    elsewhere["entry"][0]["resource"]["destination"] = [{"endpoint": "https://elsewhere.test/"}]
+    counters = [("accepted", "none"), ("rejected", "structure"), ("rejected", "processing")]
+    before = {counter: _inbound_counted(*counter) for counter in counters}
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    send(mesh_sandbox, orjson.dumps(referral_message()))
+    send(mesh_sandbox, b"{not json")
+    send(mesh_sandbox, orjson.dumps(elsewhere))
+
+    assert inbox.poll_once().counts == {"accepted": 1, "refused": 2}
+
+    with ready_store.unit_of_work(read_only=True) as uow:
+        assert uow.console.inbound_counts(since) == (1, 2)  # the console overview's figures
+    counted = {counter: _inbound_counted(*counter) - before[counter] for counter in counters}
+    assert counted == {counter: 1 for counter in counters}
+
+
+def test_a_long_inbox_is_taken_in_slices_between_deliveries(
+    mesh_sandbox, ready_store, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A poll ends when its slice of time is up; the worker polls again at its next turn."""
+    for _ in range(3):
+        send(mesh_sandbox, orjson.dumps(referral_message()))
+    delivery = DeliveryWorker(ready_store, settings, {})
+    try:
+        monkeypatch.setattr(worker_module, "INBOX_SLICE_SECONDS", 0.0)  # up before the first
+        assert delivery.poll_inbox_if_due() == 0
+        assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 3
+        monkeypatch.setattr(worker_module, "INBOX_SLICE_SECONDS", 60.0)
+        # due at once, not a whole LD_ADAPTER_MESH_POLL_INTERVAL later
+        assert delivery.poll_inbox_if_due() == 3
+    finally:
+        delivery.close()
+
+
+def test_a_poll_stops_between_messages_when_told(mesh_sandbox, inbox, ready_store) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        send(mesh_sandbox, orjson.dumps(referral_message()))
+    asked = []
+
+    def one_more() -> bool:
+        asked.append(True)
+        return len(asked) <= 1
+
+    result = inbox.poll_once(one_more)
+
+    assert (result.counts, result.cut_short) == ({"accepted": 1}, True)
+    assert len(mesh_sandbox.inbox(OUR_MAILBOX)) == 2  # the rest wait for the next poll
+    assert inbox.poll_once().taken == 2

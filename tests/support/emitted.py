@@ -3,7 +3,9 @@
 Referrals and screens through their mappings (each resource and the Bundle served), a referral
 after each completed screen (findings added, consent answers as new Consents), every onward
 referral scenario (its ServiceRequest, Task, Consents and message), the cancellation of each, the
-response message for every answer, and the service directory. Each item is (label, resource).
+GP referral's Task at each delivery status, the response message for every answer, the justice
+report's DocumentReference at each disclosure, and the service directory. Each item is
+(label, resource).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapter.conformance.full import questionnaires
-from adapter.directory import directory_resources, site_service
+from adapter.directory import directory_resources, service_at_site, site_service
+from adapter.documents import letterhead_for_service
 from adapter.domain import OnwardReferralIds, Referral, ReferralResourceIds
 from adapter.domain.assessment import AssessmentResourceIds
 from adapter.domain.pathway import stage_after_assessment
+from adapter.exchange.disclosure import minimise, rule_for
 from adapter.exchange.message import cancellation_message
 from adapter.exchange.response import Answer, response_message
 from adapter.mapping import referral_bundle, referral_to_fhir
@@ -26,11 +30,22 @@ from adapter.mapping.assessment import assessment_bundle, assessment_to_fhir
 from adapter.mapping.codes import codes
 from adapter.mapping.findings import screening_findings
 from adapter.mapping.inbound_referral import Sender, referral_from_message
+from adapter.mapping.justice_report import (
+    JusticeReport,
+    SupportArranged,
+    justice_report_reference,
+)
 from adapter.mapping.message_bundle import MessageBundle
-from adapter.mapping.onward_referral import revoked, task_for_onward_referral
+from adapter.mapping.onward_referral import (
+    revoked,
+    task_for_onward_referral,
+    task_with_delivery_status,
+)
+from adapter.mapping.referral import ReferralResources
 from adapter.mapping.screen_consents import consents_after_screen
 from adapter.native.assessment_schema import load_assessment
 from adapter.native.referral_schema import load_referral
+from adapter.services.justice_reports import CRIMINAL_JUSTICE, PDF, render_justice_report
 from tests.support.onward import AT, CANCELLATION_ID, SCENARIOS, SENDER, Scenario, build, partner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +90,11 @@ def screened_referrals() -> Iterator[tuple[str, dict]]:
 
 def _referral_bundle(referral: Referral) -> dict:
     """The FHIR Bundle of a native referral, with the fixed ids the golden tests use."""
+    return referral_bundle(_referral_resources(referral), BASE_URL)
+
+
+def _referral_resources(referral: Referral) -> ReferralResources:
+    """A native referral's resources, with the fixed ids the golden tests use."""
     ids = ReferralResourceIds(
         patient="patient-1",
         service_request="service-request-1",
@@ -83,10 +103,7 @@ def _referral_bundle(referral: Referral) -> dict:
         referrer_organization="organization-1",
     )
     service = site_service(directory_resources(), referral.site)
-    resources = referral_to_fhir(
-        referral, ids, performer=service.performer, provider=service.provider
-    )
-    return referral_bundle(resources, BASE_URL)
+    return referral_to_fhir(referral, ids, performer=service.performer, provider=service.provider)
 
 
 def assessments() -> Iterator[tuple[str, dict]]:
@@ -129,6 +146,22 @@ def onward() -> Iterator[tuple[str, dict]]:
         yield from _bundle_items(f"{label} cancellation", cancellation)
 
 
+def gp_task_after_routing() -> Iterator[tuple[str, dict]]:
+    """The GP onward referral's Task at each delivery status (GP Send Document's R4 side).
+
+    The practice's Task moves as the outbox delivers (queued, retrying, sent, dead-letter) and as
+    its ITK3 acks arrive (delivered, filed, failed with the ITK3 reason), as services/gp_acks.py
+    moves it; the STU3 message itself is checked with fhir.resources.STU3 elsewhere.
+    """
+    scenario = next(s for s in SCENARIOS if s.name == "health-gp")
+    task = _task(scenario, build(scenario).service_request)
+    for status in codes("ld-delivery-status"):
+        moved = task_with_delivery_status(task, status, ANSWERED_AT)
+        if status == "failed":
+            moved["statusReason"] = {"text": "30002 Patient not known here"}
+        yield f"onward health-gp Task {status}", moved
+
+
 def responses() -> Iterator[tuple[str, dict]]:
     """The response message for every answer a partner-facing L&D service can give."""
     received = build(next(s for s in SCENARIOS if s.recipient_type == "home-area-ld")).message
@@ -156,6 +189,42 @@ def received() -> Iterator[tuple[str, dict]]:
         yield from _bundle_items(f"received {name}", _referral_bundle(received.referral))
 
 
+def justice_reports() -> Iterator[tuple[str, dict]]:
+    """The DocumentReference kept for a justice report (PDF), at each disclosure the rules allow.
+
+    As services/justice_reports.py builds it: the stored Patient minimised to the disclosure, the
+    referral's concerns cut to it, the letterhead of the service at the referral's site.
+    """
+    path = NATIVE / "referrals" / "adult-custody-telford.json"
+    referral = load_referral(json.loads(path.read_text(encoding="utf-8")))
+    patient = _referral_resources(referral).patient
+    service = service_at_site(directory_resources(), referral.site) or {}
+    for disclosure in rule_for(CRIMINAL_JUSTICE).disclosures.values():
+        if disclosure.report is None:
+            continue
+        report = JusticeReport(
+            referral_id="referral-1",
+            patient="Patient/patient-1",
+            service_request="ServiceRequest/service-request-1",
+            consent="Consent/consent-1",
+            disclosure=disclosure.name,
+            scope_summary=disclosure.report.summary,
+            consent_recorded_at=ANSWERED_AT,
+            recipient="court",
+            letterhead=letterhead_for_service(directory_resources(), service["id"]),
+            author=service["providedBy"]["reference"],
+            person=minimise(patient, disclosure) or {},
+            referred_on=referral.received_at.date(),
+            seen_at="Telford police custody suite",
+            needs=disclosure.allowed_findings(referral.concerns),
+            support=(SupportArranged("gp", "Example Medical Practice", ANSWERED_AT.date()),),
+            produced_at=ANSWERED_AT,
+        )
+        rendition = render_justice_report(report, PDF)
+        reference = justice_report_reference(report, rendition, "justice-report-1")
+        yield f"justice report ({disclosure.name}) DocumentReference", reference
+
+
 def directory() -> Iterator[tuple[str, dict]]:
     """The service directory the adapter serves (Organizations, Locations, HealthcareServices)."""
     for resource in directory_resources():
@@ -169,8 +238,10 @@ def everything() -> list[tuple[str, dict]]:
         *assessments(),
         *screened_referrals(),
         *onward(),
+        *gp_task_after_routing(),
         *responses(),
         *received(),
+        *justice_reports(),
         *directory(),
     ]
 

@@ -28,6 +28,8 @@ DISPLAYS = {
     "30001": "Patient known here",
     "30002": "Patient not known here",
     "20009": "Payload validation failure",
+    "20007": "Duplicate Message received",
+    "20008": "Duplicate Document received",
 }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from pypdf import PdfReader
 
 from adapter.directory import directory_resources
 from adapter.documents import (
@@ -169,3 +172,43 @@ def test_html_escapes_every_text_it_is_given() -> None:
     assert "<script>" not in page
     assert "<b onmouseover" not in page
     assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;") == 12
+
+
+def _embedded_fonts(data: bytes) -> set[str]:
+    reader = PdfReader(io.BytesIO(data))
+    return {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "fonts"),
+    [
+        # Windows-1252 text (typographic quotes and dashes too) needs no font file at all
+        ("Seán O’Brien – café £5", {"/Helvetica", "/Helvetica-Bold"}),
+        # European letters: DejaVu Sans (subsetting its European part is the fast way to it)
+        ("Wąsowska-Ŵyn, Παπαδόπουλος", {"/MPDFAA+DejaVuSansBook", "/MPDFAA+DejaVuSansBold"}),
+        # anything else DejaVu draws (Armenian, symbols, emoji) comes from the whole font
+        ("Արամ ⚖ Sam 😀", {"/MPDFAA+DejaVuSansBook", "/MPDFAA+DejaVuSansBold"}),
+    ],
+)
+def test_each_font_path_prints_the_text_and_embeds_only_what_it_needs(
+    name: str, fonts: set[str]
+) -> None:
+    data = render_pdf(_document(Section("Person", (KeyValues((("Name", name),)),))))
+    assert _embedded_fonts(data) == fonts
+    text = pdf_text(data)
+    assert name in text
+    assert "Page 1 of 1" in text
+
+
+def test_documents_rendered_at_once_in_threads_each_keep_their_own_text() -> None:
+    names = [f"Zoë Wąsowska {n} ⚖" if n % 2 else f"Sam Smith {n}" for n in range(8)]
+    documents = [_document(Section("Person", (Paragraph(name),))) for name in names]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(lambda document: pdf_text(render_pdf(document)), documents))
+    for name, text in zip(names, texts, strict=True):
+        assert name in text
+        assert not any(other in text for other in names if other != name)

@@ -60,6 +60,21 @@ def _message() -> dict:
     return send_document_message(_report(), identity_of(PATIENT), PDF)
 
 
+def _identifier_with_status(code: str) -> dict:
+    status = {
+        "url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus",
+        "valueCodeableConcept": {
+            "coding": [
+                {
+                    "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",
+                    "code": code,
+                }
+            ]
+        },
+    }
+    return {"extension": [status], "system": NHS, "value": "9990012342"}
+
+
 def _by_type(bundle: dict) -> dict[str, dict]:
     return {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
 
@@ -74,14 +89,29 @@ def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
     )
 
 
+def test_the_mesh_envelope_is_ascii_for_names_with_accents_and_polish_letters() -> None:
+    """requests sends headers as Latin-1 and MESH routes in ASCII: Ł must not stop the send."""
+    name = [{"use": "official", "family": "Wróblewski", "given": ["Łukasz", "Siân"]}]
+    headers = mesh_headers(_report(), identity_of({**PATIENT, "name": name}))
+    assert headers["Mex-To"] == "GPPROVIDER_9990012342_02061988_Wroblewski"
+    assert headers["Mex-Subject"].startswith("Consultation report for Lukasz Sian Wroblewski ,")
+    assert all(header.isascii() for header in headers.values())
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"identifier": []}, "person.nhs_number"),
         ({"identifier": [{"system": NHS, "value": "9990012343"}]}, "person.nhs_number"),
+        (  # two people's numbers, merged before that was refused: neither may go to a GP
+            {"identifier": [{"system": NHS, "value": v} for v in ("9990012342", "9990012350")]},
+            "person.nhs_number",
+        ),
         ({"birthDate": None}, "person.birth_date"),
         ({"name": [{"use": "official", "given": ["Daniel"]}]}, "person.family_name"),
         ({"name": [{"use": "official", "family": "Hart_ley"}]}, "person.family_name"),
+        # MESH routes by the surname as the NHS's records hold it: in Latin letters
+        ({"name": [{"use": "official", "family": "Παπαδόπουλος"}]}, "person.family_name"),
     ],
 )
 def test_a_person_mesh_cannot_route_is_refused_naming_what_is_missing(
@@ -91,6 +121,31 @@ def test_a_person_mesh_cannot_route_is_refused_naming_what_is_missing(
     with pytest.raises(Unprocessable) as refused:
         identity_of(patient)
     assert refused.value.issues[0].expression == (field,)
+
+
+CARE_CONNECT_VERIFICATION = "https://fhir.hl7.org.uk/STU3/StructureDefinition/Extension-CareConnect-NHSNumberVerificationStatus-1"
+
+
+@pytest.mark.parametrize(
+    ("stored", "code"),
+    [
+        (PATIENT["identifier"], "02"),  # no UK Core status stored: present but not traced
+        ([_identifier_with_status("01")], "01"),  # the stored UK Core status, re-expressed
+    ],
+)
+def test_the_nhs_number_carries_care_connects_verification_status(stored: list, code: str) -> None:
+    """CareConnect-Patient-1: identifier:nhsNumber.extension:nhsNumberVerificationStatus 1..1."""
+    patient = {**PATIENT, "identifier": stored}
+    message = send_document_message(_report(patient=patient), identity_of(patient), PDF)
+    document = _by_type(message)["Bundle"]
+    (identifier,) = _by_type(document)["Patient"]["identifier"]
+    (extension,) = identifier["extension"]
+    assert extension["url"] == CARE_CONNECT_VERIFICATION
+    coding = extension["valueCodeableConcept"]["coding"][0]
+    assert coding["system"].endswith("/STU3/CodeSystem/CareConnect-NHSNumberVerificationStatus-1")
+    assert coding["code"] == code
+    assert (identifier["system"], identifier["value"]) == (NHS, "9990012342")
+    assert stu3_problems(message) == []
 
 
 def test_the_message_is_valid_stu3_resource_by_resource() -> None:
@@ -140,7 +195,9 @@ def test_the_document_carries_the_pdf_the_person_our_organisation_and_the_practi
     assert base64.b64decode(found["Binary"]["content"]) == PDF
     assert found["Binary"]["contentType"] == "application/pdf"
     assert found["Patient"]["id"] == PATIENT["id"]  # our id: the audit names the person by it
-    assert found["Patient"]["identifier"] == [{"system": NHS, "value": "9990012342"}]
+    (nhs_number,) = found["Patient"]["identifier"]  # UK Core's extension replaced by CareConnect's
+    assert (nhs_number["system"], nhs_number["value"]) == (NHS, "9990012342")
+    assert [e["url"] for e in nhs_number["extension"]] == [CARE_CONNECT_VERIFICATION]
     assert found["Patient"]["birthDate"] == "1988-06-02"
     assert found["Organization"]["name"] == ORGANIZATION["name"]
     assert found["Practitioner"]["name"] == [{"use": "official", "text": "Alex Morgan (RMN)"}]

@@ -68,3 +68,27 @@ def test_what_is_not_an_itk3_response_is_refused_saying_why(spoil, why: str) -> 
 def test_a_body_that_is_not_json_is_refused() -> None:
     with pytest.raises(AckError, match="not JSON"):
         read_ack(b"\x89PNG")
+
+
+def _with_display(code: str, display: str) -> bytes:
+    bundle = json.loads(itk_ack(OURS, "30002", ok=False))
+    coding = bundle["entry"][1]["resource"]["issue"][0]["details"]["coding"][0]
+    coding.update(code=code, display=display)
+    return json.dumps(bundle).encode()
+
+
+def test_the_reason_is_our_display_of_the_code_never_the_practices_text() -> None:
+    said = "Siobhan O'Brien-Smith, born 02/06/1988, is not registered here " + "x" * 5000
+    ack = read_ack(_with_display("30002", said))
+    assert ack.reason == "ITK3 response 30002: Patient not known here"
+
+
+def test_a_code_we_do_not_know_is_not_echoed() -> None:
+    ack = read_ack(_with_display("Siobhan O'Brien-Smith", "anything"))
+    assert (ack.code, ack.reason, ack_status(ack)) == ("unknown", "ITK3 response unknown", "failed")
+
+
+@pytest.mark.parametrize("code", ["20007", "20008"])
+def test_a_duplicate_means_the_practice_has_it_not_that_it_failed(code: str) -> None:
+    ack = read_ack(itk_ack(OURS, code, ok=False))
+    assert (ack.kind, ack.positive, ack_status(ack)) == (INFRASTRUCTURE, True, "delivered")

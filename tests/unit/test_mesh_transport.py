@@ -121,3 +121,8 @@ def test_an_endpoint_without_a_workflow_is_a_configuration_error(transport) -> N
 def test_without_mesh_settings_messages_wait(tmp_path: Path) -> None:
     result = MeshTransport(Settings(home=tmp_path)).send(message(), ENDPOINT)
     assert isinstance(result, TryAgain) and "LD_ADAPTER_MESH_URL" in result.reason
+
+
+def test_an_envelope_that_is_not_ascii_is_rejected_at_once_not_retried(transport) -> None:  # type: ignore[no-untyped-def]
+    result = transport.send(message(**{"Mex-Subject": "Report for Łukasz"}), ENDPOINT)
+    assert result == Rejected("the MESH envelope must be ASCII: Mex-Subject")  # no name in it

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import threading
+from collections.abc import Iterator
 
 import orjson
+import pytest
 
+from adapter.documents import Document, Letterhead, render_pdf
 from adapter.observe import heartbeat
-from adapter.observe.logs import JsonFormatter, TextFormatter
+from adapter.observe.logs import JsonFormatter, TextFormatter, configure, gunicorn_config
 
 
 def _record(**extra: object) -> logging.LogRecord:
@@ -55,3 +59,37 @@ def test_the_first_mapped_value_the_claim_holds_gives_the_role() -> None:
     assert role_for("ld-audit", mapping) == "auditor"
     assert role_for(["staff"], mapping) is None
     assert role_for(None, mapping) is None
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """Put the root logger and fontTools' back as they were after a test configures logging."""
+    root, font_tools = logging.getLogger(), logging.getLogger("fontTools")
+    handlers, level, font_level = root.handlers[:], root.level, font_tools.level
+    root.handlers = []
+    yield
+    root.handlers, root.level = handlers, level
+    font_tools.setLevel(font_level)
+
+
+@pytest.mark.parametrize("process", ["serve", "worker"])
+def test_rendering_a_pdf_logs_nothing_of_its_text(process: str, root_logging: None) -> None:
+    if process == "serve":
+        logging.config.dictConfig(gunicorn_config("json"))
+    else:
+        configure("json")
+        logging.getLogger().setLevel(logging.INFO)  # as configure leaves a fresh process
+    kept = _Kept()
+    logging.getLogger().addHandler(kept)
+    # a letter outside Windows-1252 takes the font-subsetting path, which fontTools logs at INFO
+    render_pdf(Document(Letterhead("L&D"), title="Łukasz Wróblewski"))
+    assert [r.getMessage() for r in kept.records if r.name.startswith("fontTools")] == []

@@ -77,6 +77,7 @@ def test_every_kind_of_emitted_resource_and_its_uk_core_profiles_are_covered() -
     bases = {base for _, r in ITEMS for base in _uk_core_bases(r)}
     assert f"{UK_CORE}UKCore-QuestionnaireResponse" in bases
     assert f"{UK_CORE}UKCore-MessageHeader" in bases
+    assert f"{UK_CORE}UKCore-DocumentReference" in bases  # the justice report's record
     legal = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-LegalStatus"
     assert any(
         ext.get("url") == legal
