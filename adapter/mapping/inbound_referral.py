@@ -35,6 +35,9 @@ _SCOPE = "ld-consent-scope"
 _BAD_NHS_NUMBER = (
     "The sender's NHS number failed its Modulus 11 check and was not kept; trace the person."
 )
+_TWO_NHS_NUMBERS = (
+    "The sender's Patient has more than one NHS number; none was kept: trace the person."
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def referral_from_message(
 
 
 def _person(message: MessageBundle, patient: dict, sender: Sender, warnings: list[Issue]) -> Person:
-    """The person; a bad NHS number is set aside with a warning, not refused."""
+    """The person; a bad NHS number (or two) is set aside with a warning, not refused."""
     person = person_from_patient(patient)
     if person.nhs_number and not is_valid_nhs_number(person.nhs_number):
         # Refusing the referral would leave the person unseen; the team is told instead.
@@ -165,6 +168,17 @@ def _person(message: MessageBundle, patient: dict, sender: Sender, warnings: lis
                 expression=("Patient.identifier",),
             )
         )
+    if len(_nhs_numbers(patient)) > 1:
+        # Two NHS numbers are two people until traced: keeping either could join the wrong one.
+        person = replace(person, nhs_number=None)
+        warnings.append(
+            Issue(
+                _TWO_NHS_NUMBERS,
+                code="value",
+                severity="warning",
+                expression=("Patient.identifier",),
+            )
+        )
     if not (person.nhs_number or person.local_identifiers):
         # The native rules need one identifier: the sender's own id of the Patient names it.
         sender_id = LocalIdentifier(
@@ -172,6 +186,12 @@ def _person(message: MessageBundle, patient: dict, sender: Sender, warnings: lis
         )
         person = replace(person, local_identifiers=(sender_id,))
     return person
+
+
+def _nhs_numbers(patient: dict) -> set[str]:
+    system = codes.url("identifier.nhs-number")
+    identifiers = [i for i in as_list(patient.get("identifier")) if isinstance(i, dict)]
+    return {str(i.get("value")) for i in identifiers if i.get("system") == system}
 
 
 def checked(referral: Referral) -> Referral:

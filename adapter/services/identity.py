@@ -19,20 +19,16 @@ from dataclasses import dataclass, field
 
 from adapter.domain import ReferralResourceIds
 from adapter.errors import Issue
-from adapter.mapping import ReferralResources
+from adapter.mapping import ReferralResources, codes
+from adapter.services.person_match import PersonMatch, match_person, nhs_number_of
 from adapter.store import UnitOfWork
 
-NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 # Namespace of the name-derived ids of referrer organisations sent without an ODS code.
 ORGANIZATION_BY_NAME = "https://ld-adapter.github.io/fhir/Organization/by-name/"
 # Patient elements a later referral brings up to date: how to reach the person now.
 CONTACT_ELEMENTS = ("address", "telecom")
 # (Patient element, native field) pairs that identify the person: kept, and a difference said.
-IDENTITY_ELEMENTS = (
-    ("nhs-number", "person.nhs_number"),
-    ("birthDate", "person.birth_date"),
-    ("family", "person.family_name"),
-)
+IDENTITY_ELEMENTS = (("birthDate", "person.birth_date"), ("family", "person.family_name"))
 
 
 @dataclass
@@ -71,13 +67,11 @@ def resolve_identities(
         keys += _match_keys(organization)
     uow.lock_keys(keys)
     # Under the lock, a new statement sees what the transactions before ours committed.
-    stored_patient = _match_patient(uow, patient)
-    if stored_patient is None and patient_id_is_stored:
-        stored_patient = uow.resources.read("Patient", patient["id"])
+    match = match_person(uow, patient, patient["id"] if patient_id_is_stored else None)
     if organization is not None and stored_organization is None:
         stored_organization = _match_organization(uow, organization)
     resolved = Resolved()
-    _resolve_patient(uow, resources, ids, stored_patient, resolved)
+    _resolve_patient(uow, resources, ids, match, resolved)
     if organization is None:
         ids.referrer_organization = None
     else:
@@ -96,30 +90,25 @@ def _resolve_patient(
     uow: UnitOfWork,
     resources: ReferralResources,
     ids: ReferralResourceIds,
-    stored: dict | None,
+    match: PersonMatch,
     resolved: Resolved,
 ) -> None:
-    patient = resources.patient
+    patient, stored = resources.patient, match.stored
+    resolved.warnings.extend(match.warnings)
     if stored is None:
+        if match.conflict:
+            # The id may be a stored one (an update's, holding the other NHS number): a fresh one.
+            _retarget(resources, f"Patient/{patient['id']}", f"Patient/{uuid.uuid4()}")
+            ids.patient = patient["id"]
         resolved.to_create.append(patient)
         return
     if stored["id"] != patient["id"]:
         _retarget(resources, f"Patient/{patient['id']}", f"Patient/{stored['id']}")
         ids.patient = stored["id"]
     resolved.warnings.extend(_identity_differences(stored, patient))
-    merged = _merged_patient(stored, patient)
+    merged = _merged_patient(stored, patient, match.withheld)
     if merged is not None:
         uow.resources.update(merged)
-
-
-def _match_patient(uow: UnitOfWork, patient: dict) -> dict | None:
-    """The stored Patient with the same NHS number, or else the same local identifier."""
-    identifiers = sorted(
-        patient.get("identifier", []), key=lambda ident: ident.get("system") != NHS_NUMBER_SYSTEM
-    )
-    return uow.resources.find_by_identifiers(
-        "Patient", [(i.get("system"), i["value"]) for i in identifiers if "value" in i]
-    )
 
 
 def _identity_differences(stored: dict, sent: dict) -> list[Issue]:
@@ -142,9 +131,6 @@ def _identity_differences(stored: dict, sent: dict) -> list[Issue]:
 
 
 def _identity_value(patient: dict, element: str) -> str | None:
-    if element == "nhs-number":
-        numbers = _nhs_numbers(patient)
-        return numbers[0] if numbers else None
     if element == "family":
         families = [n.get("family") for n in patient.get("name", []) if n.get("family")]
         return families[0].casefold() if families else None
@@ -152,22 +138,21 @@ def _identity_value(patient: dict, element: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _merged_patient(stored: dict, sent: dict) -> dict | None:
+def _merged_patient(stored: dict, sent: dict, withheld: set) -> dict | None:
     """The stored Patient with the referral's new identifiers and contact details, or None.
 
     Identity (names, birth date, gender) is kept: a later referral's may be less complete or
     wrong. Contact details are the referral's when it has them: the newer way to reach the person.
+    An NHS number is added only to a Patient without one; withheld identifiers never.
     """
     merged = dict(stored)
-    known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])}
-    # A person has one NHS number: a different one (matched by a local identifier) is warned of,
-    # never added, so nothing sent on (a GP document) can carry someone else's.
-    has_number = bool(_nhs_numbers(stored))
+    known = {(i.get("system"), i.get("value")) for i in stored.get("identifier", [])} | withheld
+    has_nhs_number = nhs_number_of(stored) is not None
     added = [
         i
         for i in sent.get("identifier", [])
         if (i.get("system"), i.get("value")) not in known
-        and not (has_number and i.get("system") == NHS_NUMBER_SYSTEM)
+        and not (has_nhs_number and i.get("system") == codes.url("identifier.nhs-number"))
     ]
     if added:
         merged["identifier"] = [*stored.get("identifier", []), *added]
@@ -175,14 +160,6 @@ def _merged_patient(stored: dict, sent: dict) -> dict | None:
         if sent.get(element):
             merged[element] = sent[element]
     return merged if merged != stored else None
-
-
-def _nhs_numbers(patient: dict) -> list[str]:
-    return [
-        i["value"]
-        for i in patient.get("identifier", [])
-        if i.get("system") == NHS_NUMBER_SYSTEM and isinstance(i.get("value"), str)
-    ]
 
 
 def _resolve_organization(

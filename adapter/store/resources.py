@@ -208,6 +208,22 @@ class ResourceRepository:
         best = min(rows, key=lambda row: ranks[row.id])
         return orjson.loads(best.content)
 
+    def find_all_by_identifier(
+        self, resource_type: str, system: str | None, value: str
+    ) -> list[dict]:
+        """Every resource of the type with this identifier, by id (an exact index lookup)."""
+        lookup = search_sql.identifier_lookup(resource_type, (system is not None,))
+        values = {"code0": value, **({"system0": system} if system is not None else {})}
+        found = sorted({resource_id for resource_id, _ in self._db.execute(lookup, values)})
+        # Matching is not a read the audit records, as for find_by_identifiers.
+        contents = (
+            self._db.execute(
+                _READ, {"resource_type": resource_type, "id": resource_id}
+            ).scalar_one_or_none()
+            for resource_id in found
+        )
+        return [orjson.loads(content) for content in contents if content is not None]
+
     def search(self, resource_type: str, query: SearchQuery) -> SearchPage:
         """One page of matches in a stable order (newest first), the total, and includes."""
         where = [

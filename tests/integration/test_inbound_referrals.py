@@ -324,3 +324,74 @@ def test_a_second_referral_for_the_same_person_matches_them_and_warns_of_differe
     assert one is not None and two is not None and one.id != two.id
     assert two.resource_ids["patient"] == one.resource_ids["patient"]  # matched by NHS number
     assert two.warnings and "1970" not in json.dumps(two.warnings)
+
+
+def _home_area_referral(local_id: str, nhs_number: str) -> dict:
+    """The home-area L&D referral, with custody record 22TE/4417/25, an id and an NHS number."""
+    bundle = message("home-area-ld.message.json")
+    focus(bundle)["identifier"][0]["value"] = local_id
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    patient["identifier"][0]["value"] = nhs_number
+    patient["identifier"].append(
+        {
+            "system": "https://ld-adapter.github.io/fhir/Id/custody-record-number",
+            "value": "22TE/4417/25",
+        }
+    )
+    return bundle
+
+
+def test_a_received_referral_with_another_nhs_number_is_not_merged_by_custody_number(
+    store: Store, settings: Settings, directory: list[dict]
+) -> None:
+    first = receive(
+        store, settings, directory, _home_area_referral("onward-1", "9990012342"), MPFT_LD
+    )
+    second = receive(
+        store, settings, directory, _home_area_referral("onward-2", "9990012350"), MPFT_LD
+    )
+    with store.unit_of_work(read_only=True) as uow:
+        one = uow.referrals.get(first.referral_id or "")
+        two = uow.referrals.get(second.referral_id or "")
+        assert one is not None and two is not None
+        patients = [
+            uow.resources.read("Patient", record.resource_ids["patient"].split("/")[1])
+            for record in (one, two)
+        ]
+    assert one.resource_ids["patient"] != two.resource_ids["patient"]
+    assert ["person.nhs_number"] in [w.get("expression") for w in two.warnings]
+    numbers = [
+        [i["value"] for i in (p or {})["identifier"] if i["system"].endswith("/nhs-number")]
+        for p in patients
+    ]
+    assert numbers == [["9990012342"], ["9990012350"]]
+
+
+def test_a_received_person_with_two_nhs_numbers_keeps_neither_and_is_flagged(
+    store: Store, settings: Settings, directory: list[dict]
+) -> None:
+    first = receive(
+        store, settings, directory, _home_area_referral("onward-1", "9990012342"), MPFT_LD
+    )
+    bundle = _home_area_referral("onward-2", "9990012342")
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    patient["identifier"].insert(1, {**patient["identifier"][0], "value": "9990012350"})
+
+    second = receive(store, settings, directory, bundle, MPFT_LD)
+
+    with store.unit_of_work(read_only=True) as uow:
+        one = uow.referrals.get(first.referral_id or "")
+        two = uow.referrals.get(second.referral_id or "")
+        assert one is not None and two is not None
+        stored = uow.resources.read("Patient", two.resource_ids["patient"].split("/")[1])
+    assert two.nhs_number is None
+    assert ["Patient.identifier"] in [w.get("expression") for w in two.warnings]
+    numbers = [
+        i["value"] for i in (stored or {})["identifier"] if i["system"].endswith("/nhs-number")
+    ]
+    assert numbers == ["9990012342"]  # linked by custody number to a person with one number
+    assert two.resource_ids["patient"] == one.resource_ids["patient"]

@@ -82,10 +82,12 @@ def test_identity_match_reads_few_rows_when_statistics_are_stale(store: Store) -
             missing = uow.resources.find_by_identifiers(
                 "Patient", [(NHS, "9999999999"), (LOCAL, "L-none")]
             )
+            holders = uow.resources.find_all_by_identifier("Patient", LOCAL, "L-7")
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", _explain)
     assert found is not None and found["id"] == "p399"
     assert missing is None
+    assert [holder["id"] for holder in holders] == ["p7"]
     assert explained and all(_rows_read(plan) < 20 for plan in explained), [
         _rows_read(plan) for plan in explained
     ]
