@@ -133,3 +133,21 @@ def test_readyz_is_503_when_this_process_delivery_loop_has_stopped(client) -> No
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "ok", "delivery": "stopped"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_an_unknown_http_method_is_labelled_other_never_as_sent(client, caplog) -> None:  # type: ignore[no-untyped-def]
+    before = scrape(client)
+    for method in ("QWERTY-JOHN-SMITH", "M12345"):
+        client.open("/api/referrals", method=method)
+    after = scrape(client)
+    labels = {"method": "other", "route": "(unmatched)", "status": "401"}
+    total = "ld_adapter_http_requests_total"
+    labelled = value(after, total, **labels) - value(before, total, **labels)
+    # A method Flask routes nowhere matches no rule; either way the label is "other".
+    labelled += value(after, total, **{**labels, "route": "/api/referrals"}) - value(
+        before, total, **{**labels, "route": "/api/referrals"}
+    )
+    assert labelled == 2
+    exposed = client.get("/metrics").get_data(as_text=True)
+    assert "JOHN-SMITH" not in exposed and "M12345" not in exposed
+    assert "JOHN-SMITH" not in caplog.text
