@@ -21,7 +21,7 @@ def _rules() -> dict:
 
 
 def mask(value: Any) -> Any:
-    """A copy of `value` (a resource, a Bundle, any part or a plain text) with its details masked."""
+    """A copy of `value` (a resource, a Bundle, any part or plain text) with its details masked."""
     return _masked(value, None, {})
 
 

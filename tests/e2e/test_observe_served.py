@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -172,3 +173,33 @@ def test_readyz_fails_when_the_database_is_unreachable(tmp_path: Path) -> None:
                 assert body["database"] == "unreachable"
         finally:
             proxy.close()
+
+
+def _raw(base: str, head: bytes) -> None:
+    """Send a request head as given (a client that forgets to percent-encode), read the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head)
+        conn.recv(4096)
+
+
+def test_a_malformed_request_line_or_header_is_logged_without_its_text(tmp_path: Path) -> None:
+    with served_adapter(tmp_path, {"LD_ADAPTER_WORKERS": "1"}) as served:
+        unencoded = b"GET /fhir/Patient?family=Van Dyke&birthdate=1988-06-02 HTTP/1.1\r\n\r\n"
+        _raw(served.base, unencoded)
+        _raw(served.base, b"GET /fhir/Patient?family=Hartley3\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+        _raw(served.base, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Hartley5: 1\r\n\r\n")
+        time.sleep(0.5)  # the last line written
+    log = served.log.read_text()
+    for sent in ("Dyke", "1988-06-02", "Hartley"):
+        assert sent not in log, log
+    refusals = [
+        line["message"]
+        for line in map(orjson.loads, log.splitlines())
+        if line["logger"] == "gunicorn.error" and "invalid request" in line["message"]
+    ]
+    assert refusals == [
+        "invalid request refused: Invalid HTTP Version",
+        "invalid request refused: Invalid HTTP request line",
+        "invalid request refused: Invalid HTTP header name",
+    ], log

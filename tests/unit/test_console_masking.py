@@ -105,7 +105,8 @@ def test_an_element_nobody_listed_is_masked_and_a_coding_display_stays() -> None
     }
     masked = mask(resource)
     assert masked["extension"] == [{"url": "https://example.org/x", "valueString": "•••"}]
-    assert masked["reasonCode"] == [{"coding": [{"code": "1", "display": "Self-harm"}], "text": "•••"}]
+    reason = [{"coding": [{"code": "1", "display": "Self-harm"}], "text": "•••"}]
+    assert masked["reasonCode"] == reason
     assert masked["someNewElement"] == "•••"
     assert masked["partOf"] == {"reference": "•••"}
     assert masked["length"] == {"value": 2, "unit": "h"}

@@ -8,6 +8,7 @@ import threading
 import orjson
 
 from adapter.observe import heartbeat
+from adapter.observe.gunicorn_log import GunicornLogFilter
 from adapter.observe.logs import JsonFormatter, TextFormatter
 
 
@@ -55,3 +56,20 @@ def test_the_first_mapped_value_the_claim_holds_gives_the_role() -> None:
     assert role_for("ld-audit", mapping) == "auditor"
     assert role_for(["staff"], mapping) is None
     assert role_for(None, mapping) is None
+
+
+def _gunicorn_line(msg: str, *args: object) -> str:
+    record = logging.LogRecord("gunicorn.error", logging.WARNING, __file__, 1, msg, args, None)
+    assert GunicornLogFilter().filter(record)
+    return orjson.loads(JsonFormatter().format(record))["message"]  # type: ignore[no-any-return]
+
+
+def test_gunicorn_lines_never_carry_request_text() -> None:
+    refused = "Invalid request from ip=10.0.0.1: Invalid HTTP method: 'JANE-SMITH'"
+    assert _gunicorn_line(refused) == "invalid request refused: Invalid HTTP method"
+    odd = "Invalid request from ip=10.0.0.1: Jane Smith was here"
+    assert _gunicorn_line(odd) == "invalid request refused: unrecognised"
+    crash = _gunicorn_line("Error handling request %s %s", "GET", "/fhir/Patient?name=Jane")
+    assert "Jane" not in crash and crash.startswith("Error handling request")
+    assert "Jane" not in _gunicorn_line("Something new: %s", "Jane Smith")
+    assert _gunicorn_line("Booting worker with pid: %s", 42) == "Booting worker with pid: 42"
