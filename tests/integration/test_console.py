@@ -138,6 +138,19 @@ def test_a_session_ends_after_its_lifetime(client: FlaskClient, app, settings, m
     assert client.get("/console/").status_code == 302
 
 
+def test_a_cookie_copied_before_signing_out_is_refused_after(app, settings) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    sign_in(client, store_of(app), settings, role="auditor")
+    copied = client.get_cookie("ld_console")
+    assert copied is not None
+    signed_out = post_form(client, "/console/", "/console/sign-out")
+    assert signed_out.status_code == 302
+    other = app.test_client()
+    other.set_cookie("ld_console", copied.value)
+    refused = other.get("/console/")
+    assert refused.status_code == 302 and "/console/sign-in" in refused.headers["Location"]
+
+
 def test_the_overview_shows_the_failing_partner_first(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
     dead_letter(app)
     with store_of(app).unit_of_work() as uow:
