@@ -51,10 +51,10 @@ def is_console_request() -> bool:
 @console_blueprint.before_request
 def _signed_in_and_protected() -> Response | None:
     """Every console page needs a signed-in user; every console form a valid CSRF token."""
+    user = current_user(lifetime=_settings().console_session_seconds)
+    g.console_user = user  # first: a refused forged POST is audited as the user it targeted
     if request.method == "POST":
         _csrf.protect()
-    user = current_user(lifetime=_settings().console_session_seconds)
-    g.console_user = user
     if user is None and request.endpoint not in OPEN_ENDPOINTS:
         return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
     return None

@@ -115,6 +115,17 @@ def test_a_form_without_its_csrf_token_is_refused(client: FlaskClient, app, sett
     assert "did not come from this console" in refused.get_data(as_text=True)
 
 
+def test_a_forged_post_against_a_signed_in_user_is_audited_as_that_user(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings, "auditor")
+    sent = dead_letter(app)
+    assert client.post(f"/console/messages/{sent}/replay").status_code == 400
+    refused = audits(app)[-1]
+    assert summary(refused)[1:] == ("U", "4")
+    assert "console auditor" in client_of(refused)["who"]["identifier"]["value"]
+
+
 def test_cookies_are_httponly_samesite_lax_and_secure_on_https(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from adapter import create_app
 
