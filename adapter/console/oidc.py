@@ -97,8 +97,17 @@ def callback() -> Response | tuple[str, int]:
 
 
 def role_for(claimed: object, role_map: dict[str, str]) -> str | None:
-    """The console role of the first mapping entry the claim holds (a list or one string)."""
-    values = {claimed} if isinstance(claimed, str) else set(claimed or ())  # type: ignore[call-overload]
+    """The console role of the first mapping entry the claim holds (a list or one string).
+
+    A claim of any other JSON type (a number, a boolean, an object, a list holding anything
+    but strings) gives no role, so the sign-in is refused rather than guessed at.
+    """
+    if isinstance(claimed, str):
+        values = {claimed}
+    elif isinstance(claimed, list) and all(isinstance(value, str) for value in claimed):
+        values = set(claimed)
+    else:
+        return None
     return next((role for value, role in role_map.items() if value in values), None)
 
 

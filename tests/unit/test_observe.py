@@ -6,6 +6,7 @@ import logging
 import threading
 
 import orjson
+import pytest
 
 from adapter.observe import heartbeat
 from adapter.observe.gunicorn_log import GunicornLogFilter
@@ -56,6 +57,15 @@ def test_the_first_mapped_value_the_claim_holds_gives_the_role() -> None:
     assert role_for("ld-audit", mapping) == "auditor"
     assert role_for(["staff"], mapping) is None
     assert role_for(None, mapping) is None
+
+
+@pytest.mark.parametrize(
+    "claimed", [5, True, 1.5, {"ld-ops": True}, {"roles": ["ld-ops"]}, [["ld-ops"]], [5, "x"]]
+)
+def test_a_role_claim_of_another_json_type_gives_no_role(claimed: object) -> None:
+    from adapter.console.oidc import role_for
+
+    assert role_for(claimed, {"ld-ops": "operator", "5": "auditor"}) is None
 
 
 def _gunicorn_line(msg: str, *args: object) -> str:
