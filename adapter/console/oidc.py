@@ -79,7 +79,7 @@ def callback() -> Response | tuple[str, int]:
     next_page = session.get(_NEXT_KEY, _HOME)
     try:
         token = current_app.extensions[_CLIENT_KEY].authorize_access_token(
-            claims_options={"iss": {"essential": True, "values": [settings.oidc_issuer]}}
+            claims_options=id_token_claims_options(settings.oidc_issuer, settings.oidc_client_id)
         )
     except (OAuthError, JoseError) as error:  # state, code, signature or a claim is wrong
         return _refused("The sign-in could not be completed; try again.", error)
@@ -94,6 +94,14 @@ def callback() -> Response | tuple[str, int]:
     sign_in(str(claims["sub"]), str(claims.get("name") or claims["sub"]), role)
     g.console_user = current_user()  # the audit names who signed in
     return redirect(next_page)
+
+
+def id_token_claims_options(issuer: str, client_id: str) -> dict:
+    """The ID token must come from our issuer and name our client in `aud` (authlib checks)."""
+    return {
+        "iss": {"essential": True, "values": [issuer]},
+        "aud": {"essential": True, "values": [client_id]},
+    }
 
 
 def role_for(claimed: object, role_map: dict[str, str]) -> str | None:

@@ -83,3 +83,27 @@ def test_gunicorn_lines_never_carry_request_text() -> None:
     assert "Jane" not in crash and crash.startswith("Error handling request")
     assert "Jane" not in _gunicorn_line("Something new: %s", "Jane Smith")
     assert _gunicorn_line("Booting worker with pid: %s", 42) == "Booting worker with pid: 42"
+
+
+@pytest.mark.parametrize(
+    ("aud", "accepted"),
+    [("ld", True), (["ld", "other"], True), ("someone-else", False), (["a", "b"], False)],
+)
+def test_an_id_token_must_name_our_client_in_its_audience(aud: object, accepted: bool) -> None:
+    import time
+
+    from authlib.oidc.core import CodeIDToken
+    from joserfc.errors import JoseError
+
+    from adapter.console.oidc import id_token_claims_options
+
+    now = int(time.time())
+    claims = {"iss": "https://idp", "sub": "u1", "aud": aud, "azp": "ld", "nonce": "n"}
+    claims |= {"iat": now, "exp": now + 60}
+    options = id_token_claims_options("https://idp", "ld")
+    token = CodeIDToken(claims, {"alg": "RS256"}, options, {"nonce": "n", "client_id": "ld"})
+    if accepted:
+        token.validate()
+    else:
+        with pytest.raises(JoseError):
+            token.validate()
