@@ -220,6 +220,46 @@ def test_an_operator_may_not_reveal_an_auditor_may_and_it_is_audited(
     assert sent in what
 
 
+def _queued_response(app: Flask) -> str:
+    """A response message (as adapter/exchange/response.py makes): the person by NHS number only."""
+    queued = message()
+    nhs_number = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990037027"}
+    queued.body["entry"][1]["resource"] = {
+        "resourceType": "Task",
+        "id": "t1",
+        "status": "rejected",
+        "for": {"identifier": nhs_number, "display": "Daniel Hartley"},
+    }
+    with store_of(app).unit_of_work() as uow:
+        if uow.resources.read("Endpoint", "partner-endpoint") is None:
+            uow.resources.create({**endpoint("http://127.0.0.1:9/fhir"), "name": "Test GP"})
+        uow.outbox.add(queued)
+    return queued.id
+
+
+def test_a_response_is_masked_and_its_reveal_names_the_person_by_nhs_number(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sent = _queued_response(app)
+    sign_in(client, store_of(app), settings, "operator")
+    masked = page(client, f"/console/messages/{sent}")
+    assert "9990037027" not in masked and "Hartley" not in masked
+    viewed = audits(app)[-1]
+    auditor = app.test_client()
+    sign_in(auditor, store_of(app), settings, "auditor")
+    page_path = f"/console/messages/{sent}"
+    shown = post_form(auditor, page_path, f"{page_path}/reveal")
+    assert "9990037027" in shown.get_data(as_text=True)
+    reveal = audits(app)[-1]
+    people = [e["what"] for e in reveal["entity"] if e["role"]["code"] == "1"]
+    assert people == [
+        {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990037027"}}
+    ]
+    assert reveal["purposeOfEvent"][0]["coding"][0]["code"] == "HCOMPL"
+    assert "purposeOfEvent" not in viewed
+    assert "read, health compliance" in page(auditor, "/console/audit")
+
+
 def test_an_operator_replays_a_dead_letter_after_confirming(
     client: FlaskClient, app, settings
 ) -> None:  # type: ignore[no-untyped-def]
