@@ -245,6 +245,10 @@ def test_a_response_is_masked_and_its_reveal_names_the_person_by_nhs_number(
     masked = page(client, f"/console/messages/{sent}")
     assert "9990037027" not in masked and "Hartley" not in masked
     viewed = audits(app)[-1]
+    # What the page is about, not every partner Endpoint it names.
+    assert not any(r.startswith("Endpoint/") for r in references(viewed)), viewed["entity"]
+    page(client, "/console/")
+    assert not any(r.startswith("Endpoint/") for r in references(audits(app)[-1]))
     auditor = app.test_client()
     sign_in(auditor, store_of(app), settings, "auditor")
     page_path = f"/console/messages/{sent}"
