@@ -20,6 +20,7 @@ from adapter.api.context import app_services
 from adapter.api.http import public
 from adapter.auth import authenticate, refuse_partner_client
 from adapter.observe import metrics
+from adapter.observe.readiness import delivery_state
 from adapter.store import Store
 
 access_log = logging.getLogger("adapter.access")
@@ -117,7 +118,10 @@ def metrics_view() -> Response:
     if not services.settings.metrics_open:
         authenticate(services.verifier)
         refuse_partner_client(services.partner_clients)
-    body = metrics.exposition([metrics.QueueCollector(_queue_reader(services.store))])
+    stalled = metrics.StalledCollector(
+        lambda: delivery_state(services.store, services.settings) != "ok"
+    )
+    body = metrics.exposition([metrics.QueueCollector(_queue_reader(services.store)), stalled])
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
 

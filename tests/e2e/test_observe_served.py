@@ -118,7 +118,15 @@ def _wait_for(base: str, status: int, within: float = 20) -> dict:
         time.sleep(0.2)
 
 
-def test_readyz_fails_while_due_messages_wait_and_no_worker_claims(tmp_path: Path) -> None:
+def _wait_for_workers(base: str, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while _ready(base)[1]["workers"] != "ok":
+        assert time.monotonic() < deadline, "no worker seen claiming"
+        time.sleep(0.2)
+
+
+def test_readyz_reports_but_stays_ready_while_no_worker_elsewhere_claims(tmp_path: Path) -> None:
+    # A worker outage is a delivery alert (ld_adapter_delivery_stalled), not an API outage.
     settings = {
         "LD_ADAPTER_WORKERS": "1",
         "LD_ADAPTER_DELIVERY_IN_PROCESS": "false",
@@ -129,11 +137,14 @@ def test_readyz_fails_while_due_messages_wait_and_no_worker_claims(tmp_path: Pat
         assert _ready(served.base)[0] == 200  # nothing due: no worker needed
         _seed_due_message(database_url, partner.base)
         code, body = _ready(served.base)
-        assert (code, body["delivery"], body["database"]) == (503, "not claiming", "ok")
+        assert (code, body["workers"], body["delivery"]) == (200, "not claiming", "ok")
+        stalled = ("ld_adapter_delivery_stalled", frozenset())
+        assert samples(served.base)[stalled] == 1
         env = worker_env(tmp_path, database_url, LD_ADAPTER_WORKER_STALE_SECONDS="2")
         worker = start_worker(env, tmp_path / "worker.log")
         try:
-            assert _wait_for(served.base, 200)["delivery"] == "ok"
+            _wait_for_workers(served.base)
+            assert samples(served.base)[stalled] == 0
             partner.wait_for(1)
             time.sleep(0.5)  # the result recorded and counted after the partner answered
             sent = samples(served.base).get(
@@ -166,7 +177,7 @@ def test_readyz_fails_when_the_database_is_unreachable(tmp_path: Path) -> None:
             with served_adapter(tmp_path, settings) as served:
                 assert _ready(served.base) == (
                     200,
-                    {"status": "ok", "database": "ok", "delivery": "ok"},
+                    {"status": "ok", "database": "ok", "delivery": "ok", "workers": "ok"},
                 )
                 proxy.cut()
                 body = _wait_for(served.base, 503)
