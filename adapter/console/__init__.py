@@ -87,8 +87,20 @@ def _adapter_error(error: AdapterError) -> tuple[str, int]:
 @console_blueprint.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
-    messages = {403: "Your role may not do this.", 404: "There is nothing at this address."}
+    messages = {
+        403: "Your role may not do this.",
+        404: "There is nothing at this address.",
+        413: _too_large(),
+    }
     return _error_page(status, messages.get(status, error.description or "The request failed."))
+
+
+def _too_large() -> str:
+    limit = _settings().max_body_bytes
+    return (
+        f"The upload is over {limit:,} bytes, the most the adapter takes "
+        "(LD_ADAPTER_MAX_BODY_BYTES). Check a larger file with `ld-adapter validate FILE`."
+    )
 
 
 def _error_page(status: int, message: str) -> tuple[str, int]:

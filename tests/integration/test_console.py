@@ -14,7 +14,7 @@ from adapter.exchange.outcomes import record_result
 from adapter.settings import Settings
 from adapter.store import Store
 from tests.integration.test_audit import audits, client_of, references, summary
-from tests.support.console import link_path, post_form, sign_in, use_link
+from tests.support.console import csrf_token, link_path, post_form, sign_in, use_link
 from tests.support.outbox import endpoint, message
 
 NAMED = {
@@ -325,6 +325,31 @@ def test_the_validator_lists_issues_and_marks_their_lines(
     assert marked == ["3", "4"]  # gender and birthDate
     nonsense = post_form(client, "/console/validate", "/console/validate", payload="{not json")
     assert "The payload" in nonsense.get_data(as_text=True)
+
+
+def test_an_upload_over_the_limit_is_a_console_page_saying_the_limit(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings)
+    limit = f"{settings.max_body_bytes:,}"
+    assert limit in page(client, "/console/validate")  # the form says it before anyone tries
+    token = csrf_token(client, "/console/validate")
+    big = b"{" + b" " * (settings.max_body_bytes + 10) + b"}"
+    body = (
+        (  # built here: the test client's own encoding spools to an unclosed temporary file
+            f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="upload"; filename="big.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + big
+        + b"\r\n--b--\r\n"
+    )
+    refused = client.post(
+        "/console/validate", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert refused.status_code == 413 and refused.content_type.startswith("text/html")
+    html = refused.get_data(as_text=True)
+    assert limit in html and "ld-adapter validate" in html and 'href="/console/' in html
 
 
 def test_the_partners_page_shows_the_auth_type_never_a_secret(
