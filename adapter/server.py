@@ -102,7 +102,7 @@ def _start_delivery(worker: Any) -> None:
     delivery = DeliveryWorker(services.store, services.settings)
     thread = threading.Thread(target=delivery.run, args=(stop,), name="delivery", daemon=True)
     worker.ld_delivery = (stop, thread)
-    register_loop(thread)
+    register_loop(thread, delivery.worker_id)
     thread.start()
 
 

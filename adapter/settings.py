@@ -88,8 +88,9 @@ class Settings:
     mesh_poll: bool = True  # the delivery loop also polls our MESH inbox
     mesh_poll_interval: float = 30.0  # seconds between inbox polls
     # Observability: log lines as JSON or text; /metrics open on the listen address or behind
-    # any valid bearer token of a client not bound to a partner; seconds a due message may wait
-    # with no worker's heartbeat before /readyz fails (0: 3 × delivery_timeout + 30).
+    # any valid bearer token of a client not bound to a partner; seconds after which a heartbeat
+    # is stale (/readyz: this process's loop; "workers" and ld_adapter_delivery_stalled: any
+    # worker, while a message has been due that long) (0: 3 × delivery_timeout + 30).
     log_format: str = "json"
     metrics_open: bool = True
     worker_stale_seconds: float = 0.0

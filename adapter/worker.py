@@ -64,6 +64,10 @@ class _Incoming:
         self.discarding = False  # refused while the client still sends: its bytes are dropped
         self.discarded = 0
 
+    def is_console(self) -> bool:
+        """Whether the request line names a console address (refusals then are a page)."""
+        return b" /console/" in self.data.split(b"\r\n", 1)[0]
+
     def is_fhir(self) -> bool:
         """Whether the request line names a /fhir address (refusals then speak FHIR JSON)."""
         return b" /fhir" in self.data.split(b"\r\n", 1)[0]
@@ -165,7 +169,10 @@ class BoundedThreadWorker(ThreadWorker):
 
     def _refuse_body(self, conn: TConn, incoming: _Incoming) -> None:
         """413 from here, not from a thread that would then drain the body; drop what follows."""
-        _send_quietly(conn.sock, _refusal(413, incoming.is_fhir(), self.max_body_bytes))
+        if incoming.is_console():
+            _send_quietly(conn.sock, _console_refusal(self.max_body_bytes))
+        else:
+            _send_quietly(conn.sock, _refusal(413, incoming.is_fhir(), self.max_body_bytes))
         incoming.discarding = True
         incoming.discarded = len(incoming.data) - incoming.body_start
         incoming.data.clear()
@@ -244,6 +251,23 @@ def _refusal(status: int, fhir: bool, body_limit: int) -> bytes:
     head = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: {media_type}; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _console_refusal(body_limit: int) -> bytes:
+    """413 for a person in the console (an upload too large): a page saying the limit, not JSON."""
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Too large</title>"
+        '<link rel=stylesheet href="/console/static/console.css"><main><h1>413</h1>'
+        f"<p>The upload is over {body_limit:,} bytes, the most the adapter takes "
+        "(LD_ADAPTER_MAX_BODY_BYTES). Check a larger file on the adapter's machine with "
+        "<code>ld-adapter validate FILE</code>.</p>"
+        '<p><a href="/console/validate">Back to the validator</a></p></main></html>'
+    ).encode()
+    head = (
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
 

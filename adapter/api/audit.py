@@ -98,6 +98,13 @@ def note_disclosure(reference: str, details: dict[str, str]) -> None:
         scope.note_entity(Entity(reference, detail=tuple(details.items())))
 
 
+def note_entity(entity: Entity) -> None:
+    """Name an entity in this request's audit (e.g. a person known only by identifier)."""
+    scope: AuditScope | None = g.get("audit_scope")
+    if scope is not None:
+        scope.note_entity(entity)
+
+
 def note_purpose(coding: dict) -> None:
     """Say in the audit why the interaction happened, e.g. the lawful basis of a disclosure."""
     scope: AuditScope | None = g.get("audit_scope")

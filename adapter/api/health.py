@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from adapter.api.context import app_services
 from adapter.api.http import json_response, public
-from adapter.observe.readiness import readiness
+from adapter.observe.readiness import READY_CHECKS, readiness
 
 health_blueprint = Blueprint("health", __name__)
 
@@ -21,9 +21,9 @@ def liveness() -> Response:
 @health_blueprint.get("/readyz")
 @public
 def ready() -> Response:
-    """The database answers and due messages are being claimed by a delivery worker."""
+    """The database answers and this instance's delivery loop (if any) goes round."""
     services = app_services()
     checks = readiness(services.store, services.settings)
-    if all(state == "ok" for state in checks.values()):
+    if all(checks[name] == "ok" for name in READY_CHECKS):
         return json_response({"status": "ok", **checks})
     return json_response({"status": "unavailable", **checks}, status=503)

@@ -20,12 +20,16 @@ from adapter.api.context import app_services
 from adapter.api.http import public
 from adapter.auth import authenticate, refuse_partner_client
 from adapter.observe import metrics
+from adapter.observe.readiness import delivery_state
 from adapter.store import Store
 
 access_log = logging.getLogger("adapter.access")
 observe_blueprint = Blueprint("observe", __name__)
 _PROCESS_MESSAGE = "process_message.process_message"
 _UNMATCHED = "(unmatched)"  # no route: counted together, whatever the path
+# Methods are labels from a closed set: a client's made-up method must mint no new series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_OTHER_METHOD = "other"
 
 
 def init_app(app: Flask) -> None:
@@ -52,15 +56,16 @@ def _finish(response: Response) -> Response:
     seconds = time.perf_counter() - g.pop("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else _UNMATCHED
     status = str(response.status_code)
-    metrics.HTTP_REQUESTS.labels(request.method, route, status).inc()
-    metrics.HTTP_DURATION.labels(request.method, route, status).observe(seconds)
+    method = method_label(request.method)
+    metrics.HTTP_REQUESTS.labels(method, route, status).inc()
+    metrics.HTTP_DURATION.labels(method, route, status).observe(seconds)
     if request.endpoint == _PROCESS_MESSAGE and request.method == "POST":
         accepted = response.status_code < 300
         reason = "none" if accepted else g.get("issue_code", status)
         metrics.count_inbound(accepted, reason)
     access_log.info(
         "%s %s %s %.1f ms",
-        request.method,
+        method,
         route,
         status,
         seconds * 1000,
@@ -69,13 +74,18 @@ def _finish(response: Response) -> Response:
     return response
 
 
+def method_label(method: str) -> str:
+    """The request's method if it is a standard one, else "other" (never the text sent)."""
+    return method if method in _METHODS else _OTHER_METHOD
+
+
 def _request_fields(route: str, status: int, seconds: float) -> dict[str, Any]:
     claims: dict = g.get("token_claims") or {}
     # As the audit names it: system tokens only, so the subject is a client, never a person.
     client = claims.get("client_id") or claims.get("sub")
     return {
         "event": "request",
-        "method": request.method,
+        "method": method_label(request.method),
         "route": route,
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
@@ -108,7 +118,10 @@ def metrics_view() -> Response:
     if not services.settings.metrics_open:
         authenticate(services.verifier)
         refuse_partner_client(services.partner_clients)
-    body = metrics.exposition([metrics.QueueCollector(_queue_reader(services.store))])
+    stalled = metrics.StalledCollector(
+        lambda: delivery_state(services.store, services.settings) != "ok"
+    )
+    body = metrics.exposition([metrics.QueueCollector(_queue_reader(services.store)), stalled])
     return Response(body, content_type=metrics.CONTENT_TYPE)
 
 

@@ -51,10 +51,10 @@ def is_console_request() -> bool:
 @console_blueprint.before_request
 def _signed_in_and_protected() -> Response | None:
     """Every console page needs a signed-in user; every console form a valid CSRF token."""
+    user = current_user(lifetime=_settings().console_session_seconds)
+    g.console_user = user  # first: a refused forged POST is audited as the user it targeted
     if request.method == "POST":
         _csrf.protect()
-    user = current_user(lifetime=_settings().console_session_seconds)
-    g.console_user = user
     if user is None and request.endpoint not in OPEN_ENDPOINTS:
         return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
     return None
@@ -87,8 +87,20 @@ def _adapter_error(error: AdapterError) -> tuple[str, int]:
 @console_blueprint.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
-    messages = {403: "Your role may not do this.", 404: "There is nothing at this address."}
+    messages = {
+        403: "Your role may not do this.",
+        404: "There is nothing at this address.",
+        413: _too_large(),
+    }
     return _error_page(status, messages.get(status, error.description or "The request failed."))
+
+
+def _too_large() -> str:
+    limit = _settings().max_body_bytes
+    return (
+        f"The upload is over {limit:,} bytes, the most the adapter takes "
+        "(LD_ADAPTER_MAX_BODY_BYTES). Check a larger file with `ld-adapter validate FILE`."
+    )
 
 
 def _error_page(status: int, message: str) -> tuple[str, int]:

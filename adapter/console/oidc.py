@@ -79,7 +79,7 @@ def callback() -> Response | tuple[str, int]:
     next_page = session.get(_NEXT_KEY, _HOME)
     try:
         token = current_app.extensions[_CLIENT_KEY].authorize_access_token(
-            claims_options={"iss": {"essential": True, "values": [settings.oidc_issuer]}}
+            claims_options=id_token_claims_options(settings.oidc_issuer, settings.oidc_client_id)
         )
     except (OAuthError, JoseError) as error:  # state, code, signature or a claim is wrong
         return _refused("The sign-in could not be completed; try again.", error)
@@ -96,9 +96,26 @@ def callback() -> Response | tuple[str, int]:
     return redirect(next_page)
 
 
+def id_token_claims_options(issuer: str, client_id: str) -> dict:
+    """The ID token must come from our issuer and name our client in `aud` (authlib checks)."""
+    return {
+        "iss": {"essential": True, "values": [issuer]},
+        "aud": {"essential": True, "values": [client_id]},
+    }
+
+
 def role_for(claimed: object, role_map: dict[str, str]) -> str | None:
-    """The console role of the first mapping entry the claim holds (a list or one string)."""
-    values = {claimed} if isinstance(claimed, str) else set(claimed or ())  # type: ignore[call-overload]
+    """The console role of the first mapping entry the claim holds (a list or one string).
+
+    A claim of any other JSON type (a number, a boolean, an object, a list holding anything
+    but strings) gives no role, so the sign-in is refused rather than guessed at.
+    """
+    if isinstance(claimed, str):
+        values = {claimed}
+    elif isinstance(claimed, list) and all(isinstance(value, str) for value in claimed):
+        values = set(claimed)
+    else:
+        return None
     return next((role for value, role in role_map.items() if value in values), None)
 
 

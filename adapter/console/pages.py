@@ -6,20 +6,30 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g, render_template, request
 
-from adapter.api.audit import note_records
+from adapter.api.audit import note_entity, note_purpose, note_records
 from adapter.api.context import app_services
 from adapter.console import console_blueprint
 from adapter.console.json_lines import pretty_lines
 from adapter.console.masking import mask
 from adapter.console.session import AUDITOR, require_role
 from adapter.errors import InvalidInput, Issue
-from adapter.exchange.model import CANCELLED, DEAD_LETTER, DELIVERED, QUEUED, RETRYING
+from adapter.exchange.model import (
+    CANCELLED,
+    DEAD_LETTER,
+    DELIVERED,
+    QUEUED,
+    RETRYING,
+    OutboundMessage,
+)
 from adapter.exchange.outcomes import patient_of_message
 from adapter.exchange.redact import sanitised_outcome
 from adapter.services import console_view
+from adapter.services.audit import Entity
+from adapter.services.audit import codes as audit_codes
 from adapter.services.onward_overdue import overdue_onward_referrals
 from adapter.store import Store
 from adapter.store.console import MessageFilters
+from adapter.store.observer import observing
 
 STATUSES = (QUEUED, RETRYING, DELIVERED, DEAD_LETTER, CANCELLED)
 DIRECTIONS = (console_view.OUTBOUND, console_view.INBOUND)
@@ -28,7 +38,9 @@ DIRECTIONS = (console_view.OUTBOUND, console_view.INBOUND)
 @console_blueprint.get("/")
 def overview() -> str:
     """Per partner: what waits, what failed, what arrived; inbound accepted and refused."""
-    return render_template("console/overview.html", overview=console_view.overview(_store()))
+    with observing(None):  # partner Endpoints are not what the audit of a page is about
+        shown = console_view.overview(_store())
+    return render_template("console/overview.html", overview=shown)
 
 
 @console_blueprint.get("/messages")
@@ -51,7 +63,7 @@ def _list_page(rows: list, more: bool, page: int, problem: str | None = None) ->
         problem=problem,
         statuses=STATUSES,
         directions=DIRECTIONS,
-        partners=console_view.partners(_store()),
+        partners=_partners(),
         args=request.args,
     )
 
@@ -112,9 +124,8 @@ def reveal_message(message_id: str) -> str:
 
 def _message_page(message_id: str, revealed: bool) -> str:
     found, attempts = console_view.message_with_attempts(_store(), message_id)
-    patient = patient_of_message(found)
-    if revealed and patient:
-        note_records([{"patient": patient}])  # the audit names whose details were shown
+    if revealed:
+        _audit_reveal(found)
     body = found.body if revealed else mask(found.body)
     outcome = found.partner_outcome if revealed else sanitised_outcome(found.partner_outcome)
     return render_template(
@@ -126,8 +137,36 @@ def _message_page(message_id: str, revealed: bool) -> str:
         lines=pretty_lines(body),
         revealed=revealed,
         may_reveal=g.console_user.role == AUDITOR,
-        partner_names={p.id: p.name for p in console_view.partners(_store())},
+        partner_names={p.id: p.name for p in _partners()},
     )
+
+
+def _audit_reveal(found: OutboundMessage) -> None:
+    """The audit names whose details were shown, and that this was a reveal, not a view."""
+    note_purpose(audit_codes()["purposes"]["console-reveal"])
+    patient = patient_of_message(found)
+    if patient:
+        note_records([{"patient": patient}])
+        return
+    # A response names the person only by identifier (subject, Task.for): note that instead.
+    for system, value in person_identifiers(found.body):
+        note_entity(Entity(identifier=(system, value), person=True))
+
+
+def person_identifiers(bundle: object) -> list[tuple[str, str]]:
+    """(system, value) of each identifier a message's resources name their person by."""
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    found: list[tuple[str, str]] = []
+    for entry in entries if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        for key in ("subject", "for", "patient"):
+            person = resource.get(key) if isinstance(resource, dict) else None
+            identifier = person.get("identifier") if isinstance(person, dict) else None
+            if isinstance(identifier, dict):
+                pair = (identifier.get("system"), identifier.get("value"))
+                if all(isinstance(part, str) for part in pair) and pair not in found:
+                    found.append(pair)  # type: ignore[arg-type]
+    return found
 
 
 @console_blueprint.get("/partners")
@@ -140,6 +179,12 @@ def partners() -> str:
 def overdue() -> str:
     """Onward referrals with no answer past their pathway's wait: to chase."""
     return render_template("console/overdue.html", views=overdue_onward_referrals(_store()))
+
+
+def _partners() -> list[console_view.PartnerRow]:
+    """The partners, for names and filters: unaudited (Endpoints hold nobody's details)."""
+    with observing(None):
+        return console_view.partners(_store())
 
 
 def _store() -> Store:

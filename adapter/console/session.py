@@ -1,5 +1,8 @@
 """The console's signed-in user: a signed cookie session with a role, ended after a fixed time.
 
+The cookie also holds a random session id whose hash the database keeps (console_session):
+signing out ends it there, so a copied cookie is refused afterwards, not only deleted here.
+
 Sign-in (a one-time development link here, OpenID Connect elsewhere) ends in `sign_in`, which
 starts a fresh session so nothing set before signing in (a fixation attempt) survives it.
 The API never reads this cookie: /api and /fhir take bearer tokens only.
@@ -12,11 +15,13 @@ page's "Sign in with OpenID Connect" button opens (it is shown only when that is
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,18 +95,28 @@ def sign_in(subject: str, name: str, role: str) -> None:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     session.clear()
     session.permanent = True
+    session_id = secrets.token_urlsafe(24)  # also a new cookie value for the same user and second
+    now = datetime.now(UTC)
+    expires = now + timedelta(seconds=_store_settings()[1].console_session_seconds)
+    with _store_settings()[0].unit_of_work() as uow:
+        uow.console.add_session(_hash(session_id), subject, now, expires)
     session[_KEY] = {
         "subject": subject,
         "name": name,
         "role": role,
         "signed_in_at": time.time(),
-        "nonce": secrets.token_hex(8),  # a new cookie value even for the same user and second
+        "session_id": session_id,
     }
     g.console_user = current_user()  # this request's audit names who signed in
 
 
 def sign_out() -> None:
-    """End the session."""
+    """End the session, here and in the database (a copy of the cookie is refused from now on)."""
+    data = session.get(_KEY)
+    session_id = data.get("session_id") if isinstance(data, dict) else None
+    if isinstance(session_id, str):
+        with _store_settings()[0].unit_of_work() as uow:
+            uow.console.end_session(_hash(session_id), datetime.now(UTC))
     session.clear()
 
 
@@ -119,7 +134,28 @@ def current_user(lifetime: float | None = None) -> ConsoleUser | None:
     if lifetime is not None and time.time() - user.signed_in_at > lifetime:
         session.clear()
         return None
+    if not _active(data.get("session_id")):
+        session.clear()  # signed out elsewhere (or a cookie from before sessions were kept)
+        return None
     return user
+
+
+def _active(session_id: object) -> bool:
+    if not isinstance(session_id, str) or len(session_id) > 64:
+        return False
+    with _store_settings()[0].unit_of_work(read_only=True) as uow:
+        return uow.console.session_active(_hash(session_id), datetime.now(UTC))
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _store_settings() -> tuple[Any, Settings]:
+    from adapter.api.context import app_services  # at call time: the app is built by then
+
+    services = app_services()
+    return services.store, services.settings
 
 
 def require_role(*roles: str) -> Callable[[View], View]:
@@ -128,7 +164,7 @@ def require_role(*roles: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
+            user = g.get("console_user") or current_user()
             if user is None or user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)

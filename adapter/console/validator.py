@@ -43,6 +43,7 @@ def validate() -> str:
         profiles=known,
         chosen=chosen,
         pasted=request.form.get("payload", ""),
+        limit=current_settings().max_body_bytes,
         **result,
     )
 

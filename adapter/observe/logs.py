@@ -106,6 +106,8 @@ def gunicorn_config(log_format: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"adapter": {"()": factory}},
+        # gunicorn's own lines may echo a malformed request line: only its allow-list passes.
+        "filters": {"gunicorn": {"()": "adapter.observe.gunicorn_log.GunicornLogFilter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -115,7 +117,12 @@ def gunicorn_config(log_format: str) -> dict:
         },
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            "gunicorn.error": {
+                "level": "INFO",
+                "handlers": [],
+                "propagate": True,
+                "filters": ["gunicorn"],
+            },
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
             **{name: {"level": "WARNING"} for name in QUIET},
         },

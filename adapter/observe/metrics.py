@@ -151,3 +151,20 @@ class QueueCollector(Collector):
         )
         age.add_metric([], oldest or 0.0)
         return [depth, age]
+
+
+class StalledCollector(Collector):
+    """Whether due messages wait with no delivery worker anywhere beating, read when scraped."""
+
+    def __init__(self, read: Callable[[], bool]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        """One gauge: 1 when stalled, else 0 (alert on it; /readyz stays ready)."""
+        stalled = GaugeMetricFamily(
+            "ld_adapter_delivery_stalled",
+            "1 when a message has been due LD_ADAPTER_WORKER_STALE_SECONDS and no delivery "
+            "worker has written its heartbeat in that time",
+        )
+        stalled.add_metric([], 1.0 if self._read() else 0.0)
+        return [stalled]

@@ -52,11 +52,12 @@ class Entity:
     identifier: tuple[str, str] | None = None  # (system, value) of a native record
     # (type, value) pairs saying how it was used, e.g. ("format", "application/pdf"); no content
     detail: tuple[tuple[str, str], ...] = ()
+    person: bool = False  # the identifier is a person's (an NHS number), not a record's
 
     @property
     def is_patient(self) -> bool:
-        """True for a reference to a Patient."""
-        return bool(self.reference and self.reference.startswith("Patient/"))
+        """True for a reference to a Patient, or a person named by their identifier."""
+        return self.person or bool(self.reference and self.reference.startswith("Patient/"))
 
 
 def _success() -> str:

@@ -185,6 +185,17 @@ def audit_log(store: Store, page: int) -> tuple[list[AuditRow], bool]:
     return rows, len(events) > PAGE_SIZE and page < MAX_PAGES
 
 
+def _interaction(event: dict) -> str:
+    """The interaction, and why when the event says (a reveal: "read, health compliance")."""
+    code = str((event.get("subtype") or [{}])[0].get("code", ""))
+    purposes = [
+        coding.get("display") or coding.get("code")
+        for purpose in event.get("purposeOfEvent", [])
+        for coding in purpose.get("coding", [])
+    ]
+    return ", ".join([code, *(str(p) for p in purposes if p)])
+
+
 def _audit_row(event: dict) -> AuditRow:
     client: dict = next((a for a in event.get("agent", []) if a.get("requestor")), {})
     who = client.get("who", {})
@@ -194,7 +205,7 @@ def _audit_row(event: dict) -> AuditRow:
     ]
     return AuditRow(
         recorded=str(event.get("recorded", "")),
-        interaction=str((event.get("subtype") or [{}])[0].get("code", "")),
+        interaction=_interaction(event),
         outcome=str(event.get("outcomeDesc") or event.get("outcome", "")),
         who=str(who.get("identifier", {}).get("value") or who.get("display", "")),
         entities=[str(e) for e in entities if e],

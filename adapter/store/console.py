@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from adapter.exchange.model import DEAD_LETTER, PENDING_STATES
 from adapter.store.tables import (
     UTCDateTime,
     console_link,
+    console_session,
     inbound_message,
     inbound_rejection,
     outbox_attempt,
@@ -27,8 +28,9 @@ from adapter.store.tables import (
 )
 
 A, M, L = outbox_attempt.c, outbox_message.c, console_link.c
-IN, R = inbound_message.c, inbound_rejection.c
+IN, R, S = inbound_message.c, inbound_rejection.c, console_session.c
 _COLUMNS = 300  # probes in one statement
+_A_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,33 @@ class ConsoleRepository:
             .returning(L.subject, L.name, L.role)
         ).first()
         return LinkHolder(row.subject, row.name, row.role) if row else None
+
+    def add_session(
+        self, session_hash: str, subject: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """Keep a new console session (its id's hash only); forget sessions over for a day."""
+        over = sa.or_(S.expires_at < now - _A_DAY, S.ended_at < now - _A_DAY)
+        self._db.execute(console_session.delete().where(over))
+        self._db.execute(
+            console_session.insert().values(
+                session_hash=session_hash, subject=subject, expires_at=expires_at
+            )
+        )
+
+    def session_active(self, session_hash: str, now: datetime) -> bool:
+        """True while the session has neither ended (signed out) nor expired."""
+        found = self._db.execute(
+            sa.select(S.session_hash).where(
+                S.session_hash == session_hash, S.ended_at.is_(None), S.expires_at > now
+            )
+        ).first()
+        return found is not None
+
+    def end_session(self, session_hash: str, now: datetime) -> None:
+        """Sign a session out: its cookie is refused from now on."""
+        self._db.execute(
+            console_session.update().where(S.session_hash == session_hash).values(ended_at=now)
+        )
 
     def add_rejection(self, at: datetime, status_code: int, client_id: str | None) -> None:
         """Count one refused inbound message."""

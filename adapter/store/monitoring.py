@@ -70,6 +70,10 @@ class MonitoringRepository:
         """When any delivery worker last went round its loop."""
         return self._db.execute(sa.select(sa.func.max(H.beat_at))).scalar()
 
+    def beat_of(self, worker_id: str) -> datetime | None:
+        """When this worker last went round its loop (None: not yet, or unknown)."""
+        return self._db.execute(sa.select(H.beat_at).where(H.worker_id == worker_id)).scalar()
+
     def forget(self, worker_id: str) -> None:
         """Remove a worker's heartbeat (it stopped on purpose)."""
         self._db.execute(worker_heartbeat.delete().where(H.worker_id == worker_id))

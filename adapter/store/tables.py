@@ -332,6 +332,17 @@ console_link = sa.Table(
     sa.Column("used_at", UTCDateTime, nullable=True),
 )
 
+# Console sessions (the SHA-256 of the cookie's session id): signing out ends one server-side.
+console_session = sa.Table(
+    "console_session",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Index("ix_console_session_expires_at", "expires_at"),
+)
+
 # Inbound messages refused on $process-message: when, the HTTP status, the client; no content.
 inbound_rejection = sa.Table(
     "inbound_rejection",

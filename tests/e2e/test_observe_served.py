@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,7 +118,15 @@ def _wait_for(base: str, status: int, within: float = 20) -> dict:
         time.sleep(0.2)
 
 
-def test_readyz_fails_while_due_messages_wait_and_no_worker_claims(tmp_path: Path) -> None:
+def _wait_for_workers(base: str, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while _ready(base)[1]["workers"] != "ok":
+        assert time.monotonic() < deadline, "no worker seen claiming"
+        time.sleep(0.2)
+
+
+def test_readyz_reports_but_stays_ready_while_no_worker_elsewhere_claims(tmp_path: Path) -> None:
+    # A worker outage is a delivery alert (ld_adapter_delivery_stalled), not an API outage.
     settings = {
         "LD_ADAPTER_WORKERS": "1",
         "LD_ADAPTER_DELIVERY_IN_PROCESS": "false",
@@ -128,11 +137,14 @@ def test_readyz_fails_while_due_messages_wait_and_no_worker_claims(tmp_path: Pat
         assert _ready(served.base)[0] == 200  # nothing due: no worker needed
         _seed_due_message(database_url, partner.base)
         code, body = _ready(served.base)
-        assert (code, body["delivery"], body["database"]) == (503, "not claiming", "ok")
+        assert (code, body["workers"], body["delivery"]) == (200, "not claiming", "ok")
+        stalled = ("ld_adapter_delivery_stalled", frozenset())
+        assert samples(served.base)[stalled] == 1
         env = worker_env(tmp_path, database_url, LD_ADAPTER_WORKER_STALE_SECONDS="2")
         worker = start_worker(env, tmp_path / "worker.log")
         try:
-            assert _wait_for(served.base, 200)["delivery"] == "ok"
+            _wait_for_workers(served.base)
+            assert samples(served.base)[stalled] == 0
             partner.wait_for(1)
             time.sleep(0.5)  # the result recorded and counted after the partner answered
             sent = samples(served.base).get(
@@ -165,10 +177,40 @@ def test_readyz_fails_when_the_database_is_unreachable(tmp_path: Path) -> None:
             with served_adapter(tmp_path, settings) as served:
                 assert _ready(served.base) == (
                     200,
-                    {"status": "ok", "database": "ok", "delivery": "ok"},
+                    {"status": "ok", "database": "ok", "delivery": "ok", "workers": "ok"},
                 )
                 proxy.cut()
                 body = _wait_for(served.base, 503)
                 assert body["database"] == "unreachable"
         finally:
             proxy.close()
+
+
+def _raw(base: str, head: bytes) -> None:
+    """Send a request head as given (a client that forgets to percent-encode), read the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head)
+        conn.recv(4096)
+
+
+def test_a_malformed_request_line_or_header_is_logged_without_its_text(tmp_path: Path) -> None:
+    with served_adapter(tmp_path, {"LD_ADAPTER_WORKERS": "1"}) as served:
+        unencoded = b"GET /fhir/Patient?family=Van Dyke&birthdate=1988-06-02 HTTP/1.1\r\n\r\n"
+        _raw(served.base, unencoded)
+        _raw(served.base, b"GET /fhir/Patient?family=Hartley3\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+        _raw(served.base, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Hartley5: 1\r\n\r\n")
+        time.sleep(0.5)  # the last line written
+    log = served.log.read_text()
+    for sent in ("Dyke", "1988-06-02", "Hartley"):
+        assert sent not in log, log
+    refusals = [
+        line["message"]
+        for line in map(orjson.loads, log.splitlines())
+        if line["logger"] == "gunicorn.error" and "invalid request" in line["message"]
+    ]
+    assert refusals == [
+        "invalid request refused: Invalid HTTP Version",
+        "invalid request refused: Invalid HTTP request line",
+        "invalid request refused: Invalid HTTP header name",
+    ], log

@@ -69,3 +69,6 @@ def test_the_server_refuses_what_it_should(served) -> None:  # type: ignore[no-u
     )
     assert too_big.status_code == 413
     assert too_big.json()["resourceType"] == "OperationOutcome"
+    upload = requests.post(f"{base}/console/validate", data=b"x" * 2_000_000, timeout=10)
+    assert upload.status_code == 413 and upload.headers["Content-Type"].startswith("text/html")
+    assert "1,048,576 bytes" in upload.text and "ld-adapter validate" in upload.text

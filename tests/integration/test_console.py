@@ -14,7 +14,7 @@ from adapter.exchange.outcomes import record_result
 from adapter.settings import Settings
 from adapter.store import Store
 from tests.integration.test_audit import audits, client_of, references, summary
-from tests.support.console import link_path, post_form, sign_in, use_link
+from tests.support.console import csrf_token, link_path, post_form, sign_in, use_link
 from tests.support.outbox import endpoint, message
 
 NAMED = {
@@ -115,6 +115,17 @@ def test_a_form_without_its_csrf_token_is_refused(client: FlaskClient, app, sett
     assert "did not come from this console" in refused.get_data(as_text=True)
 
 
+def test_a_forged_post_against_a_signed_in_user_is_audited_as_that_user(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings, "auditor")
+    sent = dead_letter(app)
+    assert client.post(f"/console/messages/{sent}/replay").status_code == 400
+    refused = audits(app)[-1]
+    assert summary(refused)[1:] == ("U", "4")
+    assert "console auditor" in client_of(refused)["who"]["identifier"]["value"]
+
+
 def test_cookies_are_httponly_samesite_lax_and_secure_on_https(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from adapter import create_app
 
@@ -136,6 +147,19 @@ def test_a_session_ends_after_its_lifetime(client: FlaskClient, app, settings, m
     later = session_module.time.time() + settings.console_session_seconds + 1
     monkeypatch.setattr(session_module.time, "time", lambda: later)
     assert client.get("/console/").status_code == 302
+
+
+def test_a_cookie_copied_before_signing_out_is_refused_after(app, settings) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    sign_in(client, store_of(app), settings, role="auditor")
+    copied = client.get_cookie("ld_console")
+    assert copied is not None
+    signed_out = post_form(client, "/console/", "/console/sign-out")
+    assert signed_out.status_code == 302
+    other = app.test_client()
+    other.set_cookie("ld_console", copied.value)
+    refused = other.get("/console/")
+    assert refused.status_code == 302 and "/console/sign-in" in refused.headers["Location"]
 
 
 def test_the_overview_shows_the_failing_partner_first(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
@@ -194,6 +218,50 @@ def test_an_operator_may_not_reveal_an_auditor_may_and_it_is_audited(
     assert "console auditor" in client_of(reveal)["who"]["identifier"]["value"]
     what = [e["what"].get("identifier", {}).get("value") for e in reveal["entity"]]
     assert sent in what
+
+
+def _queued_response(app: Flask) -> str:
+    """A response message (as adapter/exchange/response.py makes): the person by NHS number only."""
+    queued = message()
+    nhs_number = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990037027"}
+    queued.body["entry"][1]["resource"] = {
+        "resourceType": "Task",
+        "id": "t1",
+        "status": "rejected",
+        "for": {"identifier": nhs_number, "display": "Daniel Hartley"},
+    }
+    with store_of(app).unit_of_work() as uow:
+        if uow.resources.read("Endpoint", "partner-endpoint") is None:
+            uow.resources.create({**endpoint("http://127.0.0.1:9/fhir"), "name": "Test GP"})
+        uow.outbox.add(queued)
+    return queued.id
+
+
+def test_a_response_is_masked_and_its_reveal_names_the_person_by_nhs_number(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sent = _queued_response(app)
+    sign_in(client, store_of(app), settings, "operator")
+    masked = page(client, f"/console/messages/{sent}")
+    assert "9990037027" not in masked and "Hartley" not in masked
+    viewed = audits(app)[-1]
+    # What the page is about, not every partner Endpoint it names.
+    assert not any(r.startswith("Endpoint/") for r in references(viewed)), viewed["entity"]
+    page(client, "/console/")
+    assert not any(r.startswith("Endpoint/") for r in references(audits(app)[-1]))
+    auditor = app.test_client()
+    sign_in(auditor, store_of(app), settings, "auditor")
+    page_path = f"/console/messages/{sent}"
+    shown = post_form(auditor, page_path, f"{page_path}/reveal")
+    assert "9990037027" in shown.get_data(as_text=True)
+    reveal = audits(app)[-1]
+    people = [e["what"] for e in reveal["entity"] if e["role"]["code"] == "1"]
+    assert people == [
+        {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990037027"}}
+    ]
+    assert reveal["purposeOfEvent"][0]["coding"][0]["code"] == "HCOMPL"
+    assert "purposeOfEvent" not in viewed
+    assert "read, health compliance" in page(auditor, "/console/audit")
 
 
 def test_an_operator_replays_a_dead_letter_after_confirming(
@@ -257,6 +325,31 @@ def test_the_validator_lists_issues_and_marks_their_lines(
     assert marked == ["3", "4"]  # gender and birthDate
     nonsense = post_form(client, "/console/validate", "/console/validate", payload="{not json")
     assert "The payload" in nonsense.get_data(as_text=True)
+
+
+def test_an_upload_over_the_limit_is_a_console_page_saying_the_limit(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, store_of(app), settings)
+    limit = f"{settings.max_body_bytes:,}"
+    assert limit in page(client, "/console/validate")  # the form says it before anyone tries
+    token = csrf_token(client, "/console/validate")
+    big = b"{" + b" " * (settings.max_body_bytes + 10) + b"}"
+    body = (
+        (  # built here: the test client's own encoding spools to an unclosed temporary file
+            f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="upload"; filename="big.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + big
+        + b"\r\n--b--\r\n"
+    )
+    refused = client.post(
+        "/console/validate", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert refused.status_code == 413 and refused.content_type.startswith("text/html")
+    html = refused.get_data(as_text=True)
+    assert limit in html and "ld-adapter validate" in html and 'href="/console/' in html
 
 
 def test_the_partners_page_shows_the_auth_type_never_a_secret(

@@ -131,5 +131,72 @@ def test_readyz_is_503_when_this_process_delivery_loop_has_stopped(client) -> No
     finally:
         heartbeat._LOOP.clear()
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable", "database": "ok", "delivery": "stopped"}
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "delivery": "stopped",
+        "workers": "ok",
+    }
     assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_is_503_when_this_process_delivery_loop_no_longer_beats(app, client) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from adapter.observe import heartbeat
+
+    store = app.extensions["ld_adapter"].store
+    with store.unit_of_work() as uow:
+        uow.monitoring.beat("this-loop", datetime.now(UTC) - timedelta(hours=1))
+    running = threading.Event()
+    alive = threading.Thread(target=running.wait)
+    alive.start()
+    heartbeat.register_loop(alive, "this-loop")
+    try:
+        hung = client.get("/readyz")
+        with store.unit_of_work() as uow:
+            uow.monitoring.beat("this-loop", datetime.now(UTC))
+        beating = client.get("/readyz")
+    finally:
+        running.set()
+        heartbeat._LOOP.clear()
+    assert (hung.status_code, hung.get_json()["delivery"]) == (503, "not claiming")
+    assert (beating.status_code, beating.get_json()["delivery"]) == (200, "ok")
+
+
+def test_stale_workers_elsewhere_are_reported_and_counted_not_made_unready(app, client) -> None:  # type: ignore[no-untyped-def]
+    store = app.extensions["ld_adapter"].store
+    long_due = datetime.now(UTC) - timedelta(hours=1)
+    with store.unit_of_work() as uow:
+        uow.outbox.add(dataclasses.replace(message(), next_attempt_at=long_due))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "delivery": "ok",
+        "workers": "not claiming",
+    }
+    assert value(scrape(client), "ld_adapter_delivery_stalled") == 1
+    with store.unit_of_work() as uow:
+        uow.monitoring.beat("a-worker-elsewhere", datetime.now(UTC))
+    assert client.get("/readyz").get_json()["workers"] == "ok"
+    assert value(scrape(client), "ld_adapter_delivery_stalled") == 0
+
+
+def test_an_unknown_http_method_is_labelled_other_never_as_sent(client, caplog) -> None:  # type: ignore[no-untyped-def]
+    before = scrape(client)
+    for method in ("QWERTY-JOHN-SMITH", "M12345"):
+        client.open("/api/referrals", method=method)
+    after = scrape(client)
+    labels = {"method": "other", "route": "(unmatched)", "status": "401"}
+    total = "ld_adapter_http_requests_total"
+    labelled = value(after, total, **labels) - value(before, total, **labels)
+    # A method Flask routes nowhere matches no rule; either way the label is "other".
+    labelled += value(after, total, **{**labels, "route": "/api/referrals"}) - value(
+        before, total, **{**labels, "route": "/api/referrals"}
+    )
+    assert labelled == 2
+    exposed = client.get("/metrics").get_data(as_text=True)
+    assert "JOHN-SMITH" not in exposed and "M12345" not in exposed
+    assert "JOHN-SMITH" not in caplog.text

@@ -12,6 +12,7 @@ import pytest
 
 from adapter.documents import Document, Letterhead, render_pdf
 from adapter.observe import heartbeat
+from adapter.observe.gunicorn_log import GunicornLogFilter
 from adapter.observe.logs import JsonFormatter, TextFormatter, configure, gunicorn_config
 
 
@@ -93,3 +94,53 @@ def test_rendering_a_pdf_logs_nothing_of_its_text(process: str, root_logging: No
     # a letter outside Windows-1252 takes the font-subsetting path, which fontTools logs at INFO
     render_pdf(Document(Letterhead("L&D"), title="Łukasz Wróblewski"))
     assert [r.getMessage() for r in kept.records if r.name.startswith("fontTools")] == []
+
+
+@pytest.mark.parametrize(
+    "claimed", [5, True, 1.5, {"ld-ops": True}, {"roles": ["ld-ops"]}, [["ld-ops"]], [5, "x"]]
+)
+def test_a_role_claim_of_another_json_type_gives_no_role(claimed: object) -> None:
+    from adapter.console.oidc import role_for
+
+    assert role_for(claimed, {"ld-ops": "operator", "5": "auditor"}) is None
+
+
+def _gunicorn_line(msg: str, *args: object) -> str:
+    record = logging.LogRecord("gunicorn.error", logging.WARNING, __file__, 1, msg, args, None)
+    assert GunicornLogFilter().filter(record)
+    return orjson.loads(JsonFormatter().format(record))["message"]  # type: ignore[no-any-return]
+
+
+def test_gunicorn_lines_never_carry_request_text() -> None:
+    refused = "Invalid request from ip=10.0.0.1: Invalid HTTP method: 'JANE-SMITH'"
+    assert _gunicorn_line(refused) == "invalid request refused: Invalid HTTP method"
+    odd = "Invalid request from ip=10.0.0.1: Jane Smith was here"
+    assert _gunicorn_line(odd) == "invalid request refused: unrecognised"
+    crash = _gunicorn_line("Error handling request %s %s", "GET", "/fhir/Patient?name=Jane")
+    assert "Jane" not in crash and crash.startswith("Error handling request")
+    assert "Jane" not in _gunicorn_line("Something new: %s", "Jane Smith")
+    assert _gunicorn_line("Booting worker with pid: %s", 42) == "Booting worker with pid: 42"
+
+
+@pytest.mark.parametrize(
+    ("aud", "accepted"),
+    [("ld", True), (["ld", "other"], True), ("someone-else", False), (["a", "b"], False)],
+)
+def test_an_id_token_must_name_our_client_in_its_audience(aud: object, accepted: bool) -> None:
+    import time
+
+    from authlib.oidc.core import CodeIDToken
+    from joserfc.errors import JoseError
+
+    from adapter.console.oidc import id_token_claims_options
+
+    now = int(time.time())
+    claims = {"iss": "https://idp", "sub": "u1", "aud": aud, "azp": "ld", "nonce": "n"}
+    claims |= {"iat": now, "exp": now + 60}
+    options = id_token_claims_options("https://idp", "ld")
+    token = CodeIDToken(claims, {"alg": "RS256"}, options, {"nonce": "n", "client_id": "ld"})
+    if accepted:
+        token.validate()
+    else:
+        with pytest.raises(JoseError):
+            token.validate()
