@@ -45,7 +45,10 @@ _RECORD = {
             "type": "object",
             "nullable": True,
             "description": "The partner's latest response: {status (ld-referral-outcome), "
-            "reason (dos-rejected-reasons-bars, when rejected), at, message_id}",
+            "reason (dos-rejected-reasons-bars, when rejected), at, message_id}; from a GP "
+            "practice (GP Connect Send Document) an ITK3 acknowledgement instead: {status "
+            "(ld-delivery-status delivered | filed | failed), acknowledgement "
+            "(infrastructure | business), itk_code, reason, at, message_id}",
         },
         "outcomes": {
             "type": "array",

@@ -32,8 +32,10 @@ class SupportArranged:
     pathway: str  # ld-onward-referral code
     partner: str  # the partner service's name
     made_on: date
-    outcome: str | None = None  # ld-referral-outcome code of the latest answer, when shown
+    outcome: str | None = None  # the latest answer's code, when shown
     outcome_on: date | None = None
+    # A partner's answer is an ld-referral-outcome; a GP practice's ITK3 ack an ld-delivery-status.
+    outcome_codes: str = "ld-referral-outcome"
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _support(report: JusticeReport) -> tuple[str, ...]:
             f"referral made {_long_date(item.made_on)}"
         )
         if item.outcome:
-            line += f"; latest: {codes.display('ld-referral-outcome', item.outcome)}"
+            line += f"; latest: {codes.display(item.outcome_codes, item.outcome)}"
             line += f" ({_long_date(item.outcome_on)})" if item.outcome_on else ""
         lines.append(line)
     return tuple(lines)

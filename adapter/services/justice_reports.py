@@ -17,6 +17,7 @@ from adapter.documents import Letterhead, letterhead_for_service, render_html, r
 from adapter.errors import Unprocessable
 from adapter.exchange.consent_check import ConsentBasis, check_consent
 from adapter.exchange.disclosure import Disclosure, ReportRule, minimise, rule_for
+from adapter.mapping import codes
 from adapter.mapping.consent import decision_from_consent
 from adapter.mapping.justice_report import (
     JusticeReport,
@@ -35,6 +36,9 @@ from adapter.store import Store, UnitOfWork
 CRIMINAL_JUSTICE = "criminal-justice"
 PDF = "application/pdf"
 HTML = "text/html; charset=utf-8"
+# An onward referral's outcomes: partners' answers (BaRS), and GP practices' ITK3 acks
+# (adapter.services.gp_acks), which say how far the document got, not what the practice decided.
+OUTCOME_CODE_LISTS = ("ld-referral-outcome", "ld-delivery-status")
 
 
 def prepare_justice_report(
@@ -120,17 +124,27 @@ def _support(uow: UnitOfWork, referral_id: str, rule: ReportRule) -> tuple[Suppo
         if record.status == "cancelled" or record.pathway not in rule.support_pathways:
             continue
         service = uow.resources.read("HealthcareService", record.partner_service) or {}
-        latest = record.outcomes[-1] if rule.outcomes and record.outcomes else None
+        latest = _latest(record.outcomes) if rule.outcomes else None
         found.append(
             SupportArranged(
                 pathway=record.pathway,
                 partner=service.get("name") or record.partner_service,
                 made_on=record.created_at.date(),
-                outcome=latest["status"] if latest else None,
-                outcome_on=datetime.fromisoformat(latest["at"]).date() if latest else None,
+                outcome=latest[0]["status"] if latest else None,
+                outcome_on=datetime.fromisoformat(latest[0]["at"]).date() if latest else None,
+                outcome_codes=latest[1] if latest else "ld-referral-outcome",
             )
         )
     return tuple(found)
+
+
+def _latest(outcomes: list[dict]) -> tuple[dict, str] | None:
+    """The newest outcome the report can name, with the code list its status is from."""
+    for outcome in reversed(outcomes):
+        for code_list in OUTCOME_CODE_LISTS:
+            if codes.has(code_list, outcome.get("status")):
+                return outcome, code_list
+    return None
 
 
 def _letterhead(

@@ -191,3 +191,23 @@ def test_cancelling_before_delivery_withdraws_the_document_and_sends_nothing_els
     assert cancelled.status_code == 200, cancelled.get_json()
     messages = cancelled.get_json()["messages"]
     assert [(m["kind"], m["status"]) for m in messages] == [("onward-referral", "cancelled")]
+
+
+@pytest.mark.parametrize("code", ["20013", "30001", "30002"])
+def test_a_justice_report_after_the_practices_ack_prints_the_delivery_state(
+    app: Flask, client: FlaskClient, auth: dict, code: str
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    record_gp_ack(store, itk_ack(message.id, code, ok=code != "30002"), "mesh-1", at)
+
+    url = f"/api/referrals/{referral['id']}/justice-report?recipient=court"
+    for query in ("", "&format=html", "&format=fhir"):
+        response = client.get(url + query, headers=auth)
+        assert response.status_code == 200, (query, response.get_json(silent=True))
+    text = " ".join(pdf_text(client.get(url, headers=auth).data).split())
+    shown = {"20013": "Delivered", "30001": "Filed", "30002": "Failed"}[code]
+    assert f"latest: {shown} (1 December 2026)" in text
