@@ -20,6 +20,7 @@ from typing import Any
 
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.errors import Issue, Unprocessable
+from adapter.exchange.ascii_fold import ascii_fold
 from adapter.exchange.partners import mesh_workflow, ods_code
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
@@ -51,9 +52,10 @@ class Identity:
 
     @property
     def mex_to(self) -> str:
-        """`GPPROVIDER_<NHS number>_<DDMMYYYY>_<Surname>`, the surname as recorded."""
+        """`GPPROVIDER_<NHS number>_<DDMMYYYY>_<Surname>`, the surname as recorded, in ASCII."""
         year, month, day = self.birth_date.split("-")
-        parts = (value("mesh.to-prefix"), self.nhs_number, f"{day}{month}{year}", self.surname)
+        surname = ascii_fold(self.surname)
+        parts = (value("mesh.to-prefix"), self.nhs_number, f"{day}{month}{year}", surname)
         return "_".join(parts)
 
 
@@ -71,7 +73,7 @@ def identity_of(patient: dict) -> Identity:
         for field, present in (
             ("person.nhs_number", number),
             ("person.birth_date", isinstance(birth_date, str) and len(birth_date) == 10),
-            ("person.family_name", surname and "_" not in surname),
+            ("person.family_name", _routable(surname)),
         )
         if not present
     ]
@@ -80,7 +82,7 @@ def identity_of(patient: dict) -> Identity:
             Issue(
                 "The GP practice is reached through MESH by the person's NHS number, date of "
                 f"birth and surname; this person has no valid {', '.join(missing)} (a surname "
-                "may not contain '_'). Record it on the referral first.",
+                "needs Latin letters and may not contain '_'). Record it on the referral first.",
                 code="business-rule",
                 expression=tuple(missing),
             )
@@ -88,6 +90,12 @@ def identity_of(patient: dict) -> Identity:
     assert number is not None and surname is not None and isinstance(birth_date, str)
     given = " ".join(g for g in name.get("given", ()) if isinstance(g, str))
     return Identity(number, birth_date, surname, f"{given} {surname}".strip())
+
+
+def _routable(surname: str | None) -> bool:
+    """A surname MESH can route by: Latin letters once folded to ASCII, and no '_'."""
+    folded = ascii_fold(surname or "")
+    return "_" not in folded and any(c.isalpha() for c in folded)
 
 
 def _official_name(patient: dict) -> dict:
@@ -123,7 +131,8 @@ def mesh_headers(report: Report, identity: Identity) -> dict[str, str]:
     return {
         "Mex-To": identity.mex_to,
         "Mex-WorkflowID": value("mesh.workflow"),
-        "Mex-Subject": _summary("mesh.subject", report, identity),
+        # MESH headers are ASCII; the document inside keeps the name as written.
+        "Mex-Subject": ascii_fold(_summary("mesh.subject", report, identity)),
         "Mex-LocalID": report.message_id,
     }
 

@@ -16,6 +16,7 @@ The body is the outbox body as JSON (application/fhir+json). MESH's answers are 
                                                      time to live ends)
     408, 425, 429, 5xx, no connection, no answer     TryAgain
     other 4xx (unknown mailbox, bad workflow …)      Rejected (dead-letter)
+    a header that is not ASCII                       Rejected, before any request
 
 Reasons are short and fixed: the status and MESH's error code, never an address (a GP Connect
 Mex-To holds an NHS number) and never a credential. A send is not idempotent in MESH: an attempt
@@ -71,6 +72,9 @@ class MeshTransport(Transport):
         missing = [name for name in (TO, WORKFLOW) if not envelope.get(name)]
         if missing:
             return Rejected(f"configuration: no {' or '.join(missing)} for this message")
+        unsendable = [name for name, text in envelope.items() if not text.isascii()]
+        if unsendable:  # no retry would ever send it: MESH headers are ASCII
+            return Rejected(f"a MESH header is not ASCII: {', '.join(unsendable)}")
         body = orjson.dumps(message.body)
         if len(body) > MAX_BYTES:
             return Rejected("the message is larger than one MESH chunk")

@@ -75,6 +75,28 @@ def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
 
 
 @pytest.mark.parametrize(
+    ("given", "family", "to", "subject"),
+    [
+        ("Łukasz", "Wróblewski", "Wroblewski", "Lukasz Wroblewski"),
+        ("Zoë", "O'Brien-Smith", "O'Brien-Smith", "Zoe O'Brien-Smith"),
+        ("Søren", "Ødegård", "Odegard", "Soren Odegard"),
+        ("Jürgen", "Weiß", "Weiss", "Jurgen Weiss"),
+    ],
+)
+def test_the_mesh_envelope_is_ascii_with_diacritics_folded(
+    given: str, family: str, to: str, subject: str
+) -> None:
+    patient = {**PATIENT, "name": [{"use": "official", "family": family, "given": [given]}]}
+    headers = mesh_headers(_report(), identity_of(patient))
+    assert headers["Mex-To"] == f"GPPROVIDER_9990012342_02061988_{to}"
+    assert headers["Mex-Subject"].startswith(f"Consultation report for {subject} , NHS")
+    assert all(v.isascii() for v in headers.values())
+    # The document itself keeps the name as written.
+    document = _by_type(send_document_message(_report(patient=patient), identity_of(patient), PDF))
+    assert family in json.dumps(document, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"identifier": []}, "person.nhs_number"),
@@ -82,6 +104,8 @@ def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
         ({"birthDate": None}, "person.birth_date"),
         ({"name": [{"use": "official", "given": ["Daniel"]}]}, "person.family_name"),
         ({"name": [{"use": "official", "family": "Hart_ley"}]}, "person.family_name"),
+        # No Latin letters to address the practice by: MESH's lookup could never match it.
+        ({"name": [{"use": "official", "family": "Παπαδόπουλος"}]}, "person.family_name"),
     ],
 )
 def test_a_person_mesh_cannot_route_is_refused_naming_what_is_missing(
