@@ -30,13 +30,18 @@ class ItkAck:
     responds_to: str  # the MessageHeader.id of our message (our outbox message id)
     kind: str  # infrastructure | business
     positive: bool
-    code: str  # the ITK3 response code, e.g. 20013, 30001, 20009 (else response.code)
-    display: str  # the code's display, as the practice's system sent it (no patient data)
+    code: str  # an ITK3 response code we know (e.g. 20013, 30002), else response.code
+
+    @property
+    def already_received(self) -> bool:
+        """A duplicate of a message or document the practice received and processed (20007/8)."""
+        return self.code in value("ack.already-received-codes")
 
     @property
     def reason(self) -> str:
-        """Why it failed, as an operator reads it: the code and its display only."""
-        return f"ITK3 response {self.code}: {self.display}".rstrip(": ")
+        """Why it failed, as an operator reads it: the code and our display of it, nothing else."""
+        display = value("ack.displays").get(self.code)
+        return f"ITK3 response {self.code}: {display}" if display else f"ITK3 response {self.code}"
 
 
 def read_ack(body: bytes) -> ItkAck:
@@ -56,24 +61,28 @@ def read_ack(body: bytes) -> ItkAck:
     if not isinstance(responds_to, str) or not responds_to:
         raise AckError("no MessageHeader.response.identifier")
     assert isinstance(response, dict)
-    code, display = _itk_code(resources)
-    business = code in value("ack.business-codes")
+    code = _itk_code(resources)
     # An infrastructure OK may carry its code in the MessageHeader alone (no OperationOutcome).
     positive = response.get("code") == "ok" and code in (
         "",
         value("ack.infrastructure-ok"),
         value("ack.business-ok"),
     )
-    if not code:
-        code, display = str(response.get("code", "")), ""
+    if code not in value("ack.displays"):
+        # Only codes we know are kept: anything else the sender wrote may name the person.
+        code = code if code.isdigit() and len(code) == 5 else _response_code(response)
     return ItkAck(
         ack_id=str(header.get("id", "")),
         responds_to=responds_to,
-        kind=BUSINESS if business else INFRASTRUCTURE,
+        kind=BUSINESS if code in value("ack.business-codes") else INFRASTRUCTURE,
         positive=positive,
         code=code,
-        display=display,
     )
+
+
+def _response_code(response: dict) -> str:
+    code = response.get("code")
+    return str(code) if code in value("ack.response-codes") else "unknown"
 
 
 def _resources(bundle: object) -> list[dict]:
@@ -89,15 +98,25 @@ def _event_code(header: dict) -> object:
     return event.get("code") if isinstance(event, dict) else None
 
 
-def _itk_code(resources: list[dict]) -> tuple[str, str]:
-    """The ITK3 response code and display of the first OperationOutcome issue that has one."""
+def _itk_code(resources: list[dict]) -> str:
+    """The ITK3 response code of the first OperationOutcome issue that has one, else ""."""
     system = value("ack.response-code-system")
     for resource in resources:
         if resource.get("resourceType") != "OperationOutcome":
             continue
-        for issue in resource.get("issue") or ():
-            details = issue.get("details") if isinstance(issue, dict) else None
-            for coding in (details or {}).get("coding") or ():
+        for issue in _listed(resource.get("issue"), "OperationOutcome.issue"):
+            details = issue.get("details", {}) if isinstance(issue, dict) else None
+            if not isinstance(details, dict):
+                raise AckError("OperationOutcome.issue.details is not an object")
+            for coding in _listed(details.get("coding"), "OperationOutcome.issue.details.coding"):
                 if isinstance(coding, dict) and coding.get("system") == system:
-                    return str(coding.get("code", "")), str(coding.get("display", ""))
-    return "", ""
+                    return str(coding.get("code", ""))
+    return ""
+
+
+def _listed(found: object, where: str) -> list:
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise AckError(f"{where} is not a list")
+    return found

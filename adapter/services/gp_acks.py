@@ -3,10 +3,11 @@
 MESH accepting our Send Document message only means it is in MESH (`sent`). The practice's
 infrastructure acknowledgement says its system received it (`delivered`); the business one
 (ITK3 30001) that it is filed in the person's record (`filed`, the onward referral completed).
-A negative one of either kind fails it, with the ITK3 code and display as the reason (the
-practice's free text is not kept: it may name the person). An ack is matched to our message by
+A negative one of either kind fails it, with the ITK3 code and our own display of it as the
+reason (the practice's text is never kept: it may name the person), except 20007/20008, which say
+the practice already has it (a resend): delivered. An ack is matched to our message by
 MessageHeader.response.identifier, which is our outbox message id; one that answers nothing of
-ours is logged and dropped, so MESH can acknowledge it and it is not fetched again.
+ours, or is not a usable ITK3 response, is refused, so the inbox audits and acknowledges it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from adapter.errors import InvalidInput, Unprocessable
 from adapter.exchange.gp_send_document import is_send_document
 from adapter.exchange.itk_ack import BUSINESS, AckError, ItkAck, read_ack
 from adapter.exchange.mesh_inbox import MeshInbound
@@ -33,14 +35,25 @@ _RECORD_STATUS = {FILED: "completed", FAILED: "rejected"}
 
 def ack_status(ack: ItkAck) -> str:
     """The ld-delivery-status an ack moves the onward referral to."""
+    if ack.already_received:  # a resend the practice had already taken: it has the document
+        return DELIVERED
     if not ack.positive:
         return FAILED
     return FILED if ack.kind == BUSINESS else DELIVERED
 
 
 def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> None:
-    """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows)."""
-    record_gp_ack(store, inbound.body, inbound.message_id, inbound.received_at)
+    """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows).
+
+    An ack we cannot use is refused (400, or 422 when it answers no message of ours), so the
+    inbox audits it as refused and acknowledges it: it is not read again at every poll.
+    """
+    try:
+        ack = read_ack(inbound.body)
+    except AckError as exc:
+        raise InvalidInput(f"not a usable ITK3 response: {exc}", code="structure") from None
+    if _apply(store, ack, inbound.received_at) is None:
+        raise Unprocessable("the ITK3 response answers no message of ours", code="not-found")
 
 
 def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime) -> str | None:
@@ -50,12 +63,18 @@ def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime)
     except AckError as exc:
         logger.warning("MESH message %s is not a usable ITK3 response: %s", mesh_message_id, exc)
         return None
+    moved = _apply(store, ack, at)
+    if moved is None:
+        logger.warning(
+            "ITK3 response in MESH message %s answers no message of ours", mesh_message_id
+        )
+    return moved
+
+
+def _apply(store: Store, ack: ItkAck, at: datetime) -> str | None:
     with store.unit_of_work() as uow:
         record = _answered(uow, ack)
         if record is None:
-            logger.warning(
-                "ITK3 response in MESH message %s answers no message of ours", mesh_message_id
-            )
             return None
         _record(uow, record, ack, at)
         return record.id
@@ -76,7 +95,7 @@ def _record(uow: UnitOfWork, record: OnwardReferralRecord, ack: ItkAck, at: date
     status = ack_status(ack)
     outcome = {
         "status": status,
-        "reason": None if ack.positive else ack.reason,
+        "reason": None if status != FAILED else ack.reason,
         "at": at.isoformat(),
         "message_id": ack.ack_id or None,
         "acknowledgement": ack.kind,
@@ -84,7 +103,7 @@ def _record(uow: UnitOfWork, record: OnwardReferralRecord, ack: ItkAck, at: date
     }
     moves = record.status == "active" and _RANK[status] > _reached(record)
     if moves:
-        _move_task(uow, record, status, None if ack.positive else ack.reason, at)
+        _move_task(uow, record, status, None if status != FAILED else ack.reason, at)
     new_status = _RECORD_STATUS.get(status, record.status) if moves else record.status
     uow.onward_referrals.update(
         replace(record, status=new_status, updated_at=at, outcomes=[*record.outcomes, outcome]),

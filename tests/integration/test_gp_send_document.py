@@ -12,8 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter.conformance import has_errors, validate
+from adapter.errors import AdapterError
+from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.stu3_check import stu3_problems
-from adapter.services.gp_acks import record_gp_ack
+from adapter.services.gp_acks import receive_gp_ack, record_gp_ack
 from adapter.settings import Settings
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
@@ -211,3 +213,67 @@ def test_a_justice_report_after_the_practices_ack_prints_the_delivery_state(
     text = " ".join(pdf_text(client.get(url, headers=auth).data).split())
     shown = {"20013": "Delivered", "30001": "Filed", "30002": "Failed"}[code]
     assert f"latest: {shown} (1 December 2026)" in text
+
+
+def test_a_duplicate_message_answer_after_filing_moves_nothing(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime.now(UTC)
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at)
+    # A resend (MESH took the first copy, our send timed out) is answered "20007 duplicate".
+    record_gp_ack(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
+    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-3", at)
+
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["status"] == "completed"
+    assert [o["itk_code"] for o in now["outcomes"]] == ["20013", "20007", "30001"]
+    assert all(o["reason"] is None for o in now["outcomes"])
+    assert _task_status(client, auth, onward) == ("filed", "completed")
+
+
+def test_the_practices_own_text_is_never_the_failure_reason(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    text = "Daniel Hartley, born 02/06/1988, NHS 9990012342, is not registered here " + "x" * 5000
+    ack = itk_ack(message.id, "30002", ok=False, display=text)
+    record_gp_ack(app.extensions["ld_adapter"].store, ack, "mesh-1", datetime.now(UTC))
+
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["outcome"]["reason"] == "ITK3 response 30002: Patient not known here"
+    task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
+    assert task["statusReason"]["text"] == "ITK3 response 30002: Patient not known here"
+
+
+def _inbound(body: bytes) -> MeshInbound:
+    return MeshInbound(
+        "MESH-1", "X26GP01", "GPFED_CONSULT_REPORT_ACK", None, None, body, datetime.now(UTC)
+    )
+
+
+@pytest.mark.parametrize(
+    ("spoil", "status"),
+    [
+        (lambda b: b["entry"][1]["resource"]["issue"][0].update(details="oops"), 400),
+        (lambda b: b["entry"][1]["resource"].update(issue=5), 400),
+        (lambda b: b["entry"][0]["resource"]["response"].pop("identifier"), 400),
+        (lambda b: b["entry"][0]["resource"]["response"].update(identifier="not-ours"), 422),
+    ],
+)
+def test_an_unusable_ack_is_refused_so_the_inbox_records_and_acknowledges_it(
+    app: Flask, spoil, status: int
+) -> None:  # type: ignore[no-untyped-def]
+    bundle = json.loads(itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013"))
+    spoil(bundle)
+    store = app.extensions["ld_adapter"].store
+    with pytest.raises(AdapterError) as refused:
+        receive_gp_ack(
+            store, app.extensions["ld_adapter"].settings, _inbound(json.dumps(bundle).encode())
+        )
+    assert refused.value.status == status

@@ -20,6 +20,8 @@ OURS = "5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00"
         ("30001", True, BUSINESS, True, "filed"),
         ("30002", False, BUSINESS, False, "failed"),
         ("20009", False, INFRASTRUCTURE, False, "failed"),
+        # "Already received and processed by this recipient": the practice has it.
+        ("20007", False, INFRASTRUCTURE, False, "delivered"),
     ],
 )
 def test_an_ack_says_which_message_it_answers_and_what_it_moves_it_to(
@@ -34,6 +36,25 @@ def test_the_reason_of_a_negative_ack_is_its_code_and_display_never_the_diagnost
     ack = read_ack(itk_ack(OURS, "30002", ok=False))
     assert ack.reason == "ITK3 response 30002: Patient not known here"
     assert "Hartley" not in ack.reason
+
+
+def test_the_reason_is_our_display_of_the_code_never_the_practices_text() -> None:
+    text = "Siobhan O'Brien-Smith, born 02/06/1988, NHS 9990012369, is not registered " + "x" * 5000
+    ack = read_ack(itk_ack(OURS, "30002", ok=False, display=text))
+    assert ack.reason == "ITK3 response 30002: Patient not known here"
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("29999", "ITK3 response 29999"),  # a code we have no display for
+        ("Siobhan O'Brien-Smith 9990012369", "ITK3 response fatal-error"),  # not a code at all
+    ],
+)
+def test_a_code_we_do_not_know_gives_no_text_of_the_sender(code: str, reason: str) -> None:
+    bundle = json.loads(itk_ack(OURS, "30002", ok=False))
+    bundle["entry"][1]["resource"]["issue"][0]["details"]["coding"][0]["code"] = code
+    assert read_ack(json.dumps(bundle).encode()).reason == reason
 
 
 def test_an_infrastructure_ok_may_carry_its_code_in_the_header_alone() -> None:
@@ -56,6 +77,9 @@ def test_a_code_that_says_ok_under_a_fatal_header_is_not_positive() -> None:
         (lambda b: b["entry"][0]["resource"].pop("response"), "response.identifier"),
         (lambda b: b["entry"].pop(0), "no MessageHeader"),
         (lambda b: b.pop("entry"), "not a Bundle"),
+        (lambda b: b["entry"][1]["resource"]["issue"][0].update(details="oops"), "issue"),
+        (lambda b: b["entry"][1]["resource"].update(issue=5), "issue"),
+        (lambda b: b["entry"][1]["resource"]["issue"][0]["details"].update(coding=7), "issue"),
     ],
 )
 def test_what_is_not_an_itk3_response_is_refused_saying_why(spoil, why: str) -> None:  # type: ignore[no-untyped-def]
