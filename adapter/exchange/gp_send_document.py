@@ -21,11 +21,10 @@ from typing import Any
 from adapter.domain.nhs_number import is_valid_nhs_number
 from adapter.errors import Issue, Unprocessable
 from adapter.exchange.ascii_fold import ascii_fold
+from adapter.exchange.careconnect import careconnect_patient
 from adapter.exchange.partners import mesh_workflow, ods_code
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
-
-PATIENT_ELEMENTS = ("identifier", "name", "telecom", "gender", "birthDate", "address")
 
 
 @functools.cache
@@ -112,8 +111,16 @@ class Report:
     at: datetime
     patient: dict  # the R4 Patient, already cut to the GP's disclosure rule
     practitioner_name: str
-    organization: dict  # our R4 Organization from the service directory
+    organization: dict  # our R4 Organization from the service directory (the sender)
     mailbox: str  # our MESH mailbox id (MessageHeader.source.endpoint)
+    # The Organization of the L&D service that saw the person, with the service's phone first:
+    # the document's custodian and the "seen at" of the summaries (else `organization`).
+    seen_by: dict | None = None
+
+    @property
+    def custodian(self) -> dict:
+        """The Organization the document names as seeing the person and keeping the record."""
+        return self.seen_by or self.organization
 
 
 def is_send_document(headers: dict) -> bool:
@@ -196,8 +203,12 @@ def _header(report: Report, ids: dict[str, str]) -> dict:
 
 
 def _document_bundle(report: Report, identity: Identity, pdf: bytes, ids: dict) -> dict:
-    patient = _patient(report.patient)
-    organization = _organization(report.organization, ids["organization"])
+    patient = careconnect_patient(
+        report.patient,
+        value("document.patient-profile"),
+        value("document.nhs-number-verification"),
+    )
+    organization = _organization(report.custodian, ids["organization"])
     binary = {
         "resourceType": "Binary",
         "id": ids["binary"],
@@ -240,20 +251,6 @@ def _document_bundle(report: Report, identity: Identity, pdf: bytes, ids: dict) 
     }
 
 
-def _patient(patient: dict) -> dict:
-    """The CareConnect Patient: the disclosed elements STU3 shares with R4, our id kept."""
-    stu3 = {"resourceType": "Patient", "id": patient["id"]}
-    stu3["meta"] = {"profile": [value("document.patient-profile")]}
-    for element in PATIENT_ELEMENTS:
-        if element in patient:
-            stu3[element] = patient[element]
-    if "identifier" in stu3:  # UK Core's verification extension is not CareConnect's
-        stu3["identifier"] = [
-            {k: v for k, v in i.items() if k in ("system", "value")} for i in stu3["identifier"]
-        ]
-    return stu3
-
-
 def _organization(organization: dict, organization_id: str) -> dict:
     phones = [t for t in organization.get("telecom", ()) if t.get("system") == "phone"]
     stu3 = {
@@ -287,8 +284,8 @@ def _summary(template: str, report: Report, identity: Identity) -> str:
     return str(value(template)).format(
         name=identity.display_name,
         nhs_number=identity.nhs_number,
-        practice=report.organization.get("name", ""),
-        ods=ods_code(report.organization) or "",
+        practice=report.custodian.get("name", ""),
+        ods=ods_code(report.custodian) or "",
     )
 
 

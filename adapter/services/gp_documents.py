@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from adapter.directory import service_at_site
-from adapter.documents import Letterhead, letterhead_for_service, render_pdf
+from adapter.documents import letterhead_for_service, render_pdf
 from adapter.documents.contact_summary import ContactSummary, contact_summary_document
 from adapter.domain import OnwardReferral
 from adapter.errors import Issue, Unprocessable
@@ -65,6 +65,7 @@ def gp_document(
     seen = minimise(patient, disclosure) or {"resourceType": "Patient", "id": patient["id"]}
     told = minimise(request, disclosure) or {}
     identity = identity_of(seen)
+    service = _service(gp.directory, referral)
     report = Report(
         message_id=ids[0],
         sender_reference=ids[1],
@@ -73,9 +74,10 @@ def gp_document(
         practitioner_name=_practitioner(onward),
         organization=organization,
         mailbox=gp.mailbox,
+        seen_by=_provider(gp.directory, service),
     )
     summary = ContactSummary(
-        letterhead=_letterhead(gp.directory, referral),
+        letterhead=letterhead_for_service(gp.directory, service["id"]),
         patient=seen,
         service_request=told,
         contact_date=_contact_date(encounter, referral),
@@ -92,7 +94,7 @@ def _practitioner(onward: OnwardReferral) -> str:
     return f"{onward.referred_by}{role}"
 
 
-def _letterhead(directory: Sequence[dict], referral: ReferralRecord) -> Letterhead:
+def _service(directory: Sequence[dict], referral: ReferralRecord) -> dict:
     """Our L&D service at the referral's site, from the service directory."""
     service = service_at_site(directory, referral.site)
     if service is None:
@@ -103,7 +105,20 @@ def _letterhead(directory: Sequence[dict], referral: ReferralRecord) -> Letterhe
                 code="business-rule",
             )
         )
-    return letterhead_for_service(directory, service["id"])
+    return service
+
+
+def _provider(directory: Sequence[dict], service: dict) -> dict | None:
+    """The service's Organization, reachable by the service's phone first (GPCM-SD-031)."""
+    reference = (service.get("providedBy") or {}).get("reference", "")
+    found = next((r for r in directory if f"{r['resourceType']}/{r['id']}" == reference), None)
+    if found is None:
+        return None
+    phones: dict[str, dict] = {}
+    for telecom in (*service.get("telecom", ()), *found.get("telecom", ())):
+        if telecom.get("system") == "phone" and telecom.get("value"):
+            phones.setdefault(telecom["value"], telecom)
+    return {**found, "telecom": list(phones.values())}
 
 
 def _contact_date(encounter: dict | None, referral: ReferralRecord) -> date:

@@ -84,9 +84,18 @@ def test_a_gp_reached_by_mesh_is_queued_a_valid_send_document_message_with_the_s
     assert "destination" not in header  # MESH routes it by the person (GPCM-SD-049)
     resources = _documents(message.body)
     assert resources["Composition"]["type"]["coding"][0]["code"] == "371531000"
-    assert resources["Patient"]["identifier"] == [
-        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990012342"}
+    assert [(i["system"], i["value"]) for i in resources["Patient"]["identifier"]] == [
+        ("https://fhir.nhs.uk/Id/nhs-number", "9990012342")
     ]
+    # Seen by the L&D service at the referral's site: its provider, reachable by its phone
+    # (GPCM-SD-031), the same service the PDF's letterhead names.
+    organization = resources["Organization"]
+    assert organization["name"] == "Midlands Partnership University NHS Foundation Trust"
+    assert {"system": "phone", "value": "01743 210080", "use": "work"} in organization["telecom"]
+    assert (
+        "seen at Midlands Partnership University NHS Foundation Trust, ODS Code RRE"
+        in (message.headers["Mex-Subject"])
+    )
 
     text = pdf_text(base64.b64decode(resources["Binary"]["content"]))
     for expected in (

@@ -164,10 +164,52 @@ def test_the_document_carries_the_pdf_the_person_our_organisation_and_the_practi
     assert base64.b64decode(found["Binary"]["content"]) == PDF
     assert found["Binary"]["contentType"] == "application/pdf"
     assert found["Patient"]["id"] == PATIENT["id"]  # our id: the audit names the person by it
-    assert found["Patient"]["identifier"] == [{"system": NHS, "value": "9990012342"}]
+    # CareConnect-Patient-1: the NHS number carries CareConnect's own verification status (1..1).
+    assert found["Patient"]["identifier"] == [
+        {
+            "extension": [
+                {
+                    "url": "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                    "Extension-CareConnect-NHSNumberVerificationStatus-1",
+                    "valueCodeableConcept": {
+                        "coding": [
+                            {
+                                "system": "https://fhir.hl7.org.uk/STU3/CodeSystem/"
+                                "CareConnect-NHSNumberVerificationStatus-1",
+                                "code": "02",
+                                "display": "Number present but not traced",
+                            }
+                        ]
+                    },
+                }
+            ],
+            "system": NHS,
+            "value": "9990012342",
+        }
+    ]
     assert found["Patient"]["birthDate"] == "1988-06-02"
     assert found["Organization"]["name"] == ORGANIZATION["name"]
     assert found["Practitioner"]["name"] == [{"use": "official", "text": "Alex Morgan (RMN)"}]
+
+
+def test_a_verified_nhs_number_keeps_its_status_in_careconnect_terms() -> None:
+    verified = {
+        "url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus",
+        "valueCodeableConcept": {
+            "coding": [
+                {
+                    "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",
+                    "code": "01",
+                }
+            ]
+        },
+    }
+    identifier = {"extension": [verified], "system": NHS, "value": "9990012342"}
+    patient = {**PATIENT, "identifier": [identifier]}
+    message = send_document_message(_report(patient=patient), identity_of(patient), PDF)
+    found = _by_type(message["entry"][2]["resource"])["Patient"]["identifier"][0]
+    coding = found["extension"][0]["valueCodeableConcept"]["coding"][0]
+    assert (coding["code"], coding["display"]) == ("01", "Number present and verified")
 
 
 def test_a_message_the_stu3_models_refuse_is_refused_without_its_values() -> None:
