@@ -33,6 +33,8 @@ HANDLERS: dict[str, MeshHandler] = {}
 _FHIR_HANDLER = "adapter.services.mesh_receive:receive_fhir_message"
 # GP Connect Send Document acknowledgements (workflow id in mappings/gp-send-document.json).
 _GP_ACK_HANDLER = "adapter.services.gp_acks:receive_gp_ack"
+# MESH's own reports (Mex-MessageType REPORT) on messages we sent, whatever their workflow.
+_REPORT_HANDLER = "adapter.services.mesh_reports:receive_mesh_report"
 
 
 def fhir_workflows() -> frozenset[str]:
@@ -51,6 +53,11 @@ def handler_for(workflow_id: str | None) -> MeshHandler | None:
     if workflow_id == gp_ack_workflow():
         return _imported(_GP_ACK_HANDLER)
     return None
+
+
+def report_handler() -> MeshHandler:
+    """The handler of MESH's reports (non-delivery) on messages we sent."""
+    return _imported(_REPORT_HANDLER)
 
 
 def gp_ack_workflow() -> str:

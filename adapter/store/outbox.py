@@ -21,6 +21,7 @@ from adapter.errors import Conflict, Issue, NotFound
 from adapter.exchange.model import (
     CANCELLED,
     DEAD_LETTER,
+    DELIVERED,
     PENDING_STATES,
     QUEUED,
     OutboundMessage,
@@ -52,6 +53,23 @@ class OutboxRepository:
     def get(self, message_id: str) -> OutboundMessage | None:
         """The message, or None."""
         row = self._db.execute(sa.select(outbox_message).where(M.id == message_id)).first()
+        return _message(row) if row else None
+
+    def sent_as(self, local_id: str) -> OutboundMessage | None:
+        """The message sent under MESH Mex-LocalID `local_id`: its id (GP Connect) or request id."""
+        row = self._db.execute(
+            sa.select(outbox_message).where(sa.or_(M.id == local_id, M.request_id == local_id))
+        ).first()
+        return _message(row) if row else None
+
+    def undelivered(self, message_id: str, reason: str) -> OutboundMessage | None:
+        """Dead-letter a delivered message its transport later reported undelivered (else None)."""
+        row = self._db.execute(
+            outbox_message.update()
+            .where(M.id == message_id, M.status == DELIVERED)
+            .values(status=DEAD_LETTER, last_error=reason, delivered_at=None)
+            .returning(*outbox_message.c)
+        ).first()
         return _message(row) if row else None
 
     def for_onward_referral(self, onward_id: str) -> builtins.list[OutboundMessage]:
