@@ -194,6 +194,18 @@ def test_the_mesh_referral_is_the_same_as_one_received_over_http(
     assert referrals(ready_store) == 0
 
 
+@pytest.mark.parametrize("mailbox", [OUR_MAILBOX, OUR_MAILBOX.lower()])
+def test_a_message_addressed_to_our_mailbox_is_addressed_to_us(
+    mesh_sandbox, inbox, ready_store, mailbox: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Over MESH our mailbox id is our endpoint: a destination naming it (no receiver) is us."""
+    message = referral_message()
+    message["entry"][0]["resource"]["destination"] = [{"endpoint": mailbox}]
+    send(mesh_sandbox, json.dumps(message).encode())
+    assert inbox.poll_once().counts == {"accepted": 1}
+    assert referrals(ready_store) == 1
+
+
 def test_a_wrong_password_reads_nothing_and_loses_nothing(
     mesh_sandbox, ready_store, settings, caplog
 ) -> None:  # type: ignore[no-untyped-def]
