@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.stu3_check import stu3_problems
 from adapter.services.gp_acks import receive_gp_ack, record_gp_ack
 from adapter.settings import Settings
+from adapter.store.tables import onward_referral
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
 from tests.support.pdf_text import pdf_text
@@ -286,3 +287,25 @@ def test_an_unusable_ack_is_refused_so_the_inbox_records_and_acknowledges_it(
             store, app.extensions["ld_adapter"].settings, _inbound(json.dumps(bundle).encode())
         )
     assert refused.value.status == status
+
+
+def test_a_document_the_practice_received_but_never_filed_is_overdue(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", datetime.now(UTC))
+    with store.unit_of_work() as uow:  # made 15 days ago: a GP's wait is 14 days
+        uow._connection.execute(
+            onward_referral.update()
+            .where(onward_referral.c.id == onward["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(days=15))
+        )
+
+    # Its system took it (infrastructure ack); nobody filed it: that is no answer.
+    overdue = client.get("/api/onward-referrals?overdue=true", headers=auth).get_json()
+    assert [item["id"] for item in overdue["items"]] == [onward["id"]]
+    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-2", datetime.now(UTC))
+    assert client.get("/api/onward-referrals?overdue=true", headers=auth).get_json()["total"] == 0
