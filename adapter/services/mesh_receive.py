@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapter.directory import directory_resources
-from adapter.errors import InvalidInput, Issue, PayloadTooLarge
+from adapter.errors import AdapterError, InvalidInput, Issue, PayloadTooLarge
 from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
 from adapter.json_input import JsonInputError, load_json
 from adapter.search.query import SearchQuery
 from adapter.services.inbound_receive import receive
+from adapter.services.mesh_refusals import answer_refusal
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 
@@ -38,10 +39,27 @@ _CORRELATION = uuid.UUID("6f6d6573-682d-4c64-a164-61707465720a")  # namespace fo
 
 
 def receive_fhir_message(store: Store, settings: Settings, inbound: MeshInbound) -> None:
-    """Receive one FHIR message from MESH; AdapterError names what is wrong with it."""
-    request_id = _guid(inbound.local_id, "Mex-LocalID")
+    """Receive one FHIR message from MESH; AdapterError names what is wrong with it.
+
+    A refusal is also sent back to the partner (adapter.services.mesh_refusals): MESH has no
+    reply in which to say it, as $process-message's response does.
+    """
+    parsed: object = None
+    try:
+        request_id = _guid(inbound.local_id, "Mex-LocalID")
+        parsed = _body(inbound.body, settings)
+        _receive(store, settings, inbound, request_id, parsed)
+    except AdapterError as error:
+        correlation_id = _correlation(inbound.subject, inbound.local_id or inbound.message_id)
+        refused = (parsed, correlation_id)
+        answer_refusal(store, settings, inbound, refused, error, partner_for_mailbox)
+        raise
+
+
+def _receive(
+    store: Store, settings: Settings, inbound: MeshInbound, request_id: str, body: object
+) -> None:
     correlation_id = _correlation(inbound.subject, request_id)
-    body = _body(inbound.body, settings)
 
     def find_partner(uow: UnitOfWork, _endpoint: str | None) -> Partner | None:
         # Partners load at start, so a process keeps what it found (as $process-message does).
