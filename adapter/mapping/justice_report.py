@@ -58,6 +58,7 @@ class JusticeReport:
     needs: tuple[str, ...]  # ld-vulnerability codes in scope
     support: tuple[SupportArranged, ...]
     produced_at: datetime
+    assessed_by: str | None = None  # the L&D practitioner of the latest assessment, and role
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,11 @@ def report_document(report: JusticeReport) -> Document:
 
 
 def _about_rows(report: JusticeReport, recipient: str | None) -> tuple[tuple[str, str], ...]:
+    assessed = (("Assessed by", report.assessed_by),) if report.assessed_by else ()
     return (
         ("Prepared for", recipient or "Not named"),
         ("Referred to L&D", f"{_long_date(report.referred_on)}, {report.seen_at}"),
+        *assessed,
         ("Shared with consent", report.scope_summary),
         ("Consent recorded", _long_date(report.consent_recorded_at.date())),
     )

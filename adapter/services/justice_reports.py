@@ -81,7 +81,19 @@ def prepare_justice_report(
             needs=disclosure.allowed_findings(content.concerns),
             support=_support(uow, referral.id, report_rule),
             produced_at=datetime.now(UTC),
+            assessed_by=_assessed_by(uow, referral.id),
         )
+
+
+def _assessed_by(uow: UnitOfWork, referral_id: str) -> str | None:
+    """The practitioner of the latest assessment, with their role: the report's author."""
+    for record in reversed(uow.assessments.for_referral(referral_id)):
+        practitioner = record.native.get("practitioner") or {}
+        name = practitioner.get("name")
+        if isinstance(name, str) and name:
+            role = practitioner.get("role_text")
+            return f"{name}, {role}" if isinstance(role, str) and role else name
+    return None
 
 
 def render_justice_report(report: JusticeReport, media_type: str) -> Rendition:

@@ -125,6 +125,7 @@ def test_agreed_consent_gives_the_needs_support_and_adjustments_but_never_the_nh
         assert expected in " ".join(text.split()), expected
     assert NHS_NUMBER not in text.replace(" ", "")
     assert "Debt or financial advice" not in text  # a pathway that would tell of debts
+    assert "Assessed by" not in text  # no assessment recorded: nobody to name
 
 
 def test_limited_consent_gives_identity_and_adjustment_needs_only(
@@ -152,6 +153,8 @@ def test_limited_consent_gives_identity_and_adjustment_needs_only(
         "easy-read",
         "intermediary",
         "Limited: name, date of birth and justice identifiers only",
+        # Who assessed the person: the court usually wants the author's name and role.
+        "Assessed by Alex Morgan, Liaison and diversion nurse",
     ):
         assert expected in text, expected
     for outside in (
