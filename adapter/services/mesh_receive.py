@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 from adapter.directory import directory_resources
 from adapter.errors import AdapterError, InvalidInput, Issue, PayloadTooLarge
 from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
+from adapter.exchange.refusal import is_error_response
 from adapter.json_input import JsonInputError, load_json
 from adapter.search.query import SearchQuery
 from adapter.services.inbound_receive import receive
-from adapter.services.mesh_refusals import answer_refusal
+from adapter.services.mesh_refusals import answer_refusal, take_refusal_answer
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 
@@ -48,6 +49,10 @@ def receive_fhir_message(store: Store, settings: Settings, inbound: MeshInbound)
     try:
         request_id = _guid(inbound.local_id, "Mex-LocalID")
         parsed = _body(inbound.body, settings)
+        if is_error_response(parsed):  # a partner refusing one of ours: never answered back
+            assert isinstance(parsed, dict)
+            take_refusal_answer(store, inbound, parsed, partner_for_mailbox)
+            return
         _receive(store, settings, inbound, request_id, parsed)
     except AdapterError as error:
         correlation_id = _correlation(inbound.subject, inbound.local_id or inbound.message_id)

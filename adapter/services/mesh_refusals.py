@@ -5,17 +5,23 @@ not know gets nothing (the refusal is audited, as every one). A duplicate is not
 error response is never answered (adapter.exchange.refusal). The answer is queued as any message
 to the partner, with MESH envelope: Mex-To their mailbox, our FHIR workflow, Mex-Subject the
 correlation id of the refused message; the delivery worker sends it.
+
+The other way round, a partner's fatal-error answer to one of our messages dead-letters that
+message (it was `delivered`: MESH took it), with their OperationOutcome kept as for an HTTP refusal
+and the issue codes as the reason; its Task follows.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from adapter.errors import AdapterError
+from adapter.errors import AdapterError, Unprocessable
 from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.model import OutboundMessage
+from adapter.exchange.outcomes import undelivered_after_all
 from adapter.exchange.partners import Partner, transport_of
 from adapter.exchange.refusal import is_error_response, refusal_message, refused_bundle_id
 from adapter.settings import Settings
@@ -24,6 +30,7 @@ from adapter.store import Store, UnitOfWork
 FindPartner = Callable[[UnitOfWork, str], Partner | None]  # by the Mex-From mailbox
 
 REFUSAL_KIND = "refusal"  # the outbox kind of our answer to a message we refused
+_ISSUE_CODE = re.compile(r"[a-z-]{1,40}")  # a FHIR issue type code
 
 
 def answer_refusal(
@@ -61,3 +68,44 @@ def answer_refusal(
             expires_at=now + timedelta(seconds=settings.delivery_ttl),
         )
         return uow.outbox.add(message).id
+
+
+def take_refusal_answer(
+    store: Store, inbound: MeshInbound, body: dict, find_partner: FindPartner
+) -> None:
+    """A partner's fatal-error answer to one of our messages: dead-letter it, with its outcome."""
+    header = body["entry"][0]["resource"]  # is_error_response checked the shape
+    answered = header["response"].get("identifier")
+    with store.unit_of_work() as uow:
+        partner = find_partner(uow, inbound.sender)
+        message = uow.outbox.get(answered) if isinstance(answered, str) else None
+        if partner is None or message is None or message.endpoint_id != partner.endpoint["id"]:
+            raise Unprocessable(
+                "The error response answers no message of ours sent to this partner.",
+                code="not-found",
+                expression=("Bundle.entry[0].resource.response.identifier",),
+            )
+        outcome = _outcome(body, header)
+        why = (_refused_reason(outcome), f"MESH message {inbound.message_id}")
+        undelivered_after_all(uow, message, why, inbound.received_at, outcome)
+
+
+def _outcome(body: dict, header: dict) -> dict | None:
+    """The OperationOutcome response.details points at, if the Bundle holds it."""
+    details = header["response"].get("details")
+    wanted = details.get("reference") if isinstance(details, dict) else None
+    for entry in body.get("entry", ()):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if entry.get("fullUrl") == wanted and isinstance(resource, dict):
+            return resource if resource.get("resourceType") == "OperationOutcome" else None
+    return None
+
+
+def _refused_reason(outcome: dict | None) -> str:
+    """Why, in the issue codes only (FHIR issue types): diagnostics may quote the message."""
+    issues = (outcome or {}).get("issue")
+    found = (
+        [i.get("code") for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
+    )
+    plain = sorted({c for c in found if isinstance(c, str) and _ISSUE_CODE.fullmatch(c)})
+    return f"the partner refused it (MESH): {' '.join(plain) or 'no reason given'}"

@@ -16,7 +16,7 @@ import re
 
 from adapter.errors import Unprocessable
 from adapter.exchange.mesh_inbox import MeshInbound, MeshReport
-from adapter.exchange.outcomes import follow_task
+from adapter.exchange.outcomes import undelivered_after_all
 from adapter.settings import Settings
 from adapter.store import Store
 
@@ -39,23 +39,11 @@ def receive_mesh_report(store: Store, settings: Settings, inbound: MeshInbound) 
             raise Unprocessable(
                 "MESH reported on no message of ours (Mex-LocalID)", code="not-found"
             )
-        stored = uow.outbox.undelivered(message.id, undelivered_reason(report))
-        if stored is None:  # not delivered (again): a resend or a replay is under way
+        why = (undelivered_reason(report), f"MESH report {inbound.message_id}")
+        if undelivered_after_all(uow, message, why, inbound.received_at) is None:
+            # Not delivered (any more): a resend or a replay is under way.
             logger.info("MESH report on message %s, now %s: kept", message.id, message.status)
             return
-        uow.console.add_attempt(
-            stored.id,
-            stored.endpoint_id,
-            {
-                "at": inbound.received_at,
-                "result": stored.status,
-                "status_code": None,
-                "error": stored.last_error,
-                "partner_outcome": None,
-                "worker": f"MESH report {inbound.message_id}",
-            },
-        )
-        follow_task(uow, stored, inbound.received_at)
     logger.warning("message %s: MESH could not deliver it (report %s)", message.id, report.code)
 
 

@@ -62,12 +62,19 @@ class OutboxRepository:
         ).first()
         return _message(row) if row else None
 
-    def undelivered(self, message_id: str, reason: str) -> OutboundMessage | None:
-        """Dead-letter a delivered message its transport later reported undelivered (else None)."""
+    def undelivered(
+        self, message_id: str, reason: str, outcome: dict | None = None
+    ) -> OutboundMessage | None:
+        """Dead-letter a delivered message found undelivered or refused after all (else None)."""
         row = self._db.execute(
             outbox_message.update()
             .where(M.id == message_id, M.status == DELIVERED)
-            .values(status=DEAD_LETTER, last_error=reason, delivered_at=None)
+            .values(
+                status=DEAD_LETTER,
+                last_error=reason,
+                delivered_at=None,
+                partner_outcome=orjson.dumps(outcome).decode() if outcome is not None else None,
+            )
             .returning(*outbox_message.c)
         ).first()
         return _message(row) if row else None

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from adapter.exchange import mesh_workflows
 from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.partners import load_partners
+from adapter.exchange.refusal import refusal_message
 from adapter.exchange.worker import DeliveryWorker
 from adapter.services.mesh_receive import receive_fhir_message
 from adapter.services.startup import load_service_directory
@@ -22,8 +23,16 @@ from adapter.settings import Settings
 from adapter.store import ReferralFilters, Store
 from adapter.store.tables import resource
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
+from tests.support import outbox
 from tests.support.inbound import referral_message
-from tests.support.mesh_partners import MPFT_MAILBOX, OUR_MAILBOX, drain, mesh_settings, workflow
+from tests.support.mesh_partners import (
+    MPFT_ENDPOINT,
+    MPFT_MAILBOX,
+    OUR_MAILBOX,
+    drain,
+    mesh_settings,
+    workflow,
+)
 from tests.support.mesh_sandbox import MeshSandbox
 
 FHIR_JSON = "application/fhir+json"
@@ -271,6 +280,36 @@ def test_an_error_response_refused_is_never_answered(
     assert inbox.poll_once().counts == {"refused": 1}
     assert _deliver(ready_store, settings) == 0
     assert _mpft_inbox(mesh_sandbox) == []
+
+
+def test_a_partners_refusal_of_our_message_dead_letters_it_with_their_outcome(
+    mesh_sandbox, inbox, ready_store, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The other side of the answer above: we sent it, MESH took it, the partner refused it."""
+    with ready_store.unit_of_work() as uow:
+        ours = uow.outbox.add(
+            outbox.message(endpoint_id=MPFT_ENDPOINT, transport="mesh", headers={})
+        )
+    assert _deliver(ready_store, settings) == 1
+    drain(mesh_sandbox, MPFT_MAILBOX)
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "business-rule", "diagnostics": "no"}],
+    }
+    answer = refusal_message(
+        str(uuid.uuid4()), ours.body, ours.id, outcome, (MPFT_MAILBOX, OUR_MAILBOX)
+    )
+    send(mesh_sandbox, json.dumps(answer).encode())
+    assert inbox.poll_once().counts == {"accepted": 1}
+
+    with ready_store.unit_of_work(read_only=True) as uow:
+        now = uow.outbox.get(ours.id)
+    assert now is not None and now.status == "dead-letter"
+    assert now.last_error == "the partner refused it (MESH): business-rule"
+    assert now.partner_outcome is not None
+    assert now.partner_outcome["issue"][0]["code"] == "business-rule"
+    assert _deliver(ready_store, settings) == 0  # nothing answers an answer
+    assert mesh_sandbox.inbox(MPFT_MAILBOX) == []
 
 
 def test_a_wrong_password_reads_nothing_and_loses_nothing(
