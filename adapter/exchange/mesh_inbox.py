@@ -15,7 +15,9 @@ effect is committed, or after it was found bad or of a workflow no handler takes
 Every outcome but `left` is audited (an AuditEvent naming the MESH message id and the sender's
 mailbox) and logged with the message id, workflow and outcome: never the body, never a reason
 that could quote it. A message acknowledged twice (two pollers, or an acknowledgement lost when
-MESH went away) is harmless: the handler's duplicate check drops the second.
+MESH went away) is harmless: the handler's duplicate check drops the second. MESH's own reports
+(Mex-MessageType REPORT, e.g. a non-delivery report) go to the report handler whatever their
+workflow id (they carry the reported message's), never to that workflow's handler.
 """
 
 from __future__ import annotations
