@@ -74,7 +74,7 @@ def gp_document(
         practitioner_name=_practitioner(onward),
         organization=organization,
         mailbox=gp.mailbox,
-        seen_by=_provider(gp.directory, service),
+        seen_by=_provider(gp.directory, service, organization),
     )
     summary = ContactSummary(
         letterhead=letterhead_for_service(gp.directory, service["id"]),
@@ -108,12 +108,10 @@ def _service(directory: Sequence[dict], referral: ReferralRecord) -> dict:
     return service
 
 
-def _provider(directory: Sequence[dict], service: dict) -> dict | None:
-    """The service's Organization, reachable by the service's phone first (GPCM-SD-031)."""
+def _provider(directory: Sequence[dict], service: dict, ours: dict) -> dict:
+    """The service's Organization (else ours), with the service's phone first (GPCM-SD-031)."""
     reference = (service.get("providedBy") or {}).get("reference", "")
-    found = next((r for r in directory if f"{r['resourceType']}/{r['id']}" == reference), None)
-    if found is None:
-        return None
+    found = next((r for r in directory if f"{r['resourceType']}/{r['id']}" == reference), ours)
     phones: dict[str, dict] = {}
     for telecom in (*service.get("telecom", ()), *found.get("telecom", ())):
         if telecom.get("system") == "phone" and telecom.get("value"):
