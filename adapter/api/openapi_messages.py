@@ -13,7 +13,11 @@ MESSAGE_RECORD = {
     "description": "One outbound FHIR message and how its delivery stands",
     "properties": {
         "id": {"type": "string", "description": "The message id (Bundle.id)"},
-        "kind": {"type": "string", "description": "onward-referral | cancellation"},
+        "kind": {
+            "type": "string",
+            "description": "onward-referral | cancellation | response | refusal (our answer to a "
+            "message we refused over MESH)",
+        },
         "status": {"type": "string", "enum": [*PENDING_STATES, *FINAL_STATES]},
         "attempts": {"type": "integer", "description": "Attempts since queued or replayed"},
         "endpoint": {"type": "string", "description": "The partner's Endpoint (Endpoint/id)"},

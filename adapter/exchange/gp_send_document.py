@@ -112,8 +112,16 @@ class Report:
     at: datetime
     patient: dict  # the R4 Patient, already cut to the GP's disclosure rule
     practitioner_name: str
-    organization: dict  # our R4 Organization from the service directory
+    organization: dict  # our R4 Organization from the service directory (the sender)
     mailbox: str  # our MESH mailbox id (MessageHeader.source.endpoint)
+    # The Organization of the L&D service that saw the person, with the service's phone first:
+    # the document's custodian and the "seen at" of the summaries (else `organization`).
+    seen_by: dict | None = None
+
+    @property
+    def custodian(self) -> dict:
+        """The Organization the document names as seeing the person and keeping the record."""
+        return self.seen_by or self.organization
 
 
 def is_send_document(headers: dict) -> bool:
@@ -196,7 +204,7 @@ def _header(report: Report, ids: dict[str, str]) -> dict:
 
 def _document_bundle(report: Report, identity: Identity, pdf: bytes, ids: dict) -> dict:
     patient = _patient(report.patient)
-    organization = _organization(report.organization, ids["organization"])
+    organization = _organization(report.custodian, ids["organization"])
     binary = {
         "resourceType": "Binary",
         "id": ids["binary"],
@@ -307,8 +315,8 @@ def _summary(template: str, report: Report, identity: Identity) -> str:
     return str(value(template)).format(
         name=identity.display_name,
         nhs_number=identity.nhs_number,
-        practice=report.organization.get("name", ""),
-        ods=ods_code(report.organization) or "",
+        practice=report.custodian.get("name", ""),
+        ods=ods_code(report.custodian) or "",
     )
 
 

@@ -69,14 +69,19 @@ def _codes(concepts: object, system: str) -> list[str]:
     return found
 
 
-def addressed_to(bundle: dict, header: dict, endpoint: str, ods: str) -> bool:
-    """True if a destination's endpoint is ours (a trailing slash aside) or its receiver is us."""
+def addressed_to(bundle: dict, header: dict, endpoint: str, ods: str, mailbox: str = "") -> bool:
+    """True if a destination's endpoint is ours (a trailing slash aside) or its receiver is us.
+
+    Our MESH mailbox id (case aside, as MESH's) is our endpoint too, for messages sent by MESH.
+    """
     ours = endpoint.rstrip("/")
     for destination in header.get("destination") or ():
         if not isinstance(destination, dict):
             continue
         address = destination.get("endpoint")
         if isinstance(address, str) and address.rstrip("/") == ours:
+            return True
+        if mailbox and isinstance(address, str) and address.upper() == mailbox.upper():
             return True
         if organisation_ods(bundle, destination.get("receiver")) == ods:
             return True

@@ -69,7 +69,7 @@ def read_ack(body: bytes) -> ItkAck:
     if not code:
         code = str(response.get("code", ""))
     # Codes come from the practice's system: one we do not know is not echoed (it may be text).
-    code = code if code in value("ack.displays") else "unknown"
+    code = code if _known(code) else "unknown"
     return ItkAck(
         ack_id=str(header.get("id", "")),
         responds_to=responds_to,
@@ -91,6 +91,11 @@ def _resources(bundle: object) -> list[dict]:
 def _event_code(header: dict) -> object:
     event = header.get("event")
     return event.get("code") if isinstance(event, dict) else None
+
+
+def _known(code: str) -> bool:
+    """A code we may repeat: one we hold a display for, or any five-digit ITK3 code."""
+    return code in value("ack.displays") or (code.isdigit() and len(code) == 5)
 
 
 def _itk_code(resources: list[dict]) -> str:

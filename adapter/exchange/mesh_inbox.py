@@ -15,7 +15,9 @@ effect is committed, or after it was found bad or of a workflow no handler takes
 Every outcome but `left` is audited (an AuditEvent naming the MESH message id and the sender's
 mailbox) and logged with the message id, workflow and outcome: never the body, never a reason
 that could quote it. A message acknowledged twice (two pollers, or an acknowledgement lost when
-MESH went away) is harmless: the handler's duplicate check drops the second.
+MESH went away) is harmless: the handler's duplicate check drops the second. MESH's own reports
+(Mex-MessageType REPORT, e.g. a non-delivery report) go to the report handler whatever their
+workflow id (they carry the reported message's), never to that workflow's handler.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from mesh_client import MeshClient
 
 from adapter.errors import AdapterError
 from adapter.exchange.mesh_connection import mesh_client
-from adapter.exchange.mesh_workflows import handler_of
+from adapter.exchange.mesh_workflows import handler_for, report_handler
 from adapter.mapping import codes
 from adapter.services import audit
 from adapter.settings import Settings
@@ -45,6 +48,7 @@ ACCEPTED, DUPLICATE, REFUSED, UNHANDLED, LEFT = (
     "unhandled",
     "left",
 )
+REPORT = "REPORT"  # Mex-MessageType of MESH's own reports (else DATA)
 MAX_PER_POLL = 500  # MESH lists at most 500 at a time; the next poll takes the rest
 _UNHANDLED_STATUS = 422  # for the audit: a workflow we do not take
 
@@ -60,8 +64,17 @@ class MeshInbound:
     subject: str | None
     body: bytes
     received_at: datetime
-    message_type: str | None = None  # DATA, or REPORT: MESH saying a message of ours failed
-    status_code: str | None = None  # a REPORT's Mex-StatusCode (e.g. 14: not collected in time)
+    report: MeshReport | None = None  # when MESH itself reports on a message we sent
+
+
+@dataclass(frozen=True)
+class MeshReport:
+    """A MESH REPORT message (Mex-MessageType REPORT): what happened to one we sent."""
+
+    success: str  # Mex-StatusSuccess: ERROR for a non-delivery report
+    code: str  # Mex-StatusCode, e.g. 14 (not collected within 5 days)
+    description: str  # Mex-StatusDescription, MESH's fixed text
+    linked_message_id: str  # Mex-LinkedMsgID: MESH's id of the message it is about
 
 
 @dataclass
@@ -169,16 +182,16 @@ class MeshInbox:
             subject=message.subject,
             body=body,
             received_at=self._clock(),
-            message_type=message.message_type,
-            status_code=message.mex_header("statuscode"),
+            report=_report(message) if message.message_type == REPORT else None,
         )
 
     def _handle(self, inbound: MeshInbound) -> str:
         """The outcome of handing the message to its workflow's handler."""
-        handler = handler_of(inbound)
+        # MESH's own reports come under the reported message's workflow: never to its handler.
+        handler = report_handler() if inbound.report else handler_for(inbound.workflow_id)
         if handler is None:
             return UNHANDLED
-        requestor = audit.Requestor(client_id=f"MESH mailbox {inbound.sender}")
+        requestor = audit.Requestor(client_id=_requestor(inbound))
         entities = [audit.Entity(identifier=(_message_id_system(), inbound.message_id))]
         try:
             if self.settings.audit:
@@ -214,7 +227,7 @@ class MeshInbox:
         event = audit.audit_event(
             "operation",
             audit.outcome_code(_UNHANDLED_STATUS),
-            audit.Requestor(client_id=f"MESH mailbox {inbound.sender}"),
+            audit.Requestor(client_id=_requestor(inbound)),
             self.settings.fhir_base_url,
             [audit.Entity(identifier=(_message_id_system(), inbound.message_id))],
             _UNHANDLED_STATUS,
@@ -233,6 +246,22 @@ class MeshInbox:
         except requests.RequestException:
             return False
         return True
+
+
+def _report(message: Any) -> MeshReport:
+    """The Mex-Status… headers of a REPORT message, as mesh-client exposes them."""
+    headers = {k.lower(): str(v) for k, v in message.mex_headers()}
+    return MeshReport(
+        success=headers.get("statussuccess", ""),
+        code=headers.get("statuscode", ""),
+        description=headers.get("statusdescription", ""),
+        linked_message_id=headers.get("linkedmsgid", ""),
+    )
+
+
+def _requestor(inbound: MeshInbound) -> str:
+    """Who sent it, for the audit: a mailbox, or MESH itself (its reports come from none)."""
+    return f"MESH mailbox {inbound.sender}" if inbound.sender else "MESH"
 
 
 def _message_id_system() -> str:

@@ -16,6 +16,7 @@ The body is the outbox body as JSON (application/fhir+json). MESH's answers are 
                                                      time to live ends)
     408, 425, 429, 5xx, no connection, no answer     TryAgain
     other 4xx (unknown mailbox, bad workflow …)      Rejected (dead-letter)
+    a header that is not ASCII                       Rejected, before any request
 
 Reasons are short and fixed: the status and MESH's error code, never an address (a GP Connect
 Mex-To holds an NHS number) and never a credential. A send is not idempotent in MESH: an attempt

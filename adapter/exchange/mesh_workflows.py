@@ -33,21 +33,13 @@ HANDLERS: dict[str, MeshHandler] = {}
 _FHIR_HANDLER = "adapter.services.mesh_receive:receive_fhir_message"
 # GP Connect Send Document acknowledgements (workflow id in mappings/gp-send-document.json).
 _GP_ACK_HANDLER = "adapter.services.gp_acks:receive_gp_ack"
-# MESH's own reports (Mex-MessageType REPORT) about a message of ours, whatever its workflow.
+# MESH's own reports (Mex-MessageType REPORT) on messages we sent, whatever their workflow.
 _REPORT_HANDLER = "adapter.services.mesh_reports:receive_mesh_report"
-REPORT = "REPORT"
 
 
 def fhir_workflows() -> frozenset[str]:
     """The workflow ids our FHIR messages travel under (mappings/fhir-urls.json `mesh`)."""
     return frozenset({codes.url("mesh.fhir-message-workflow")})
-
-
-def handler_of(inbound: MeshInbound) -> MeshHandler | None:
-    """The handler of a downloaded message: MESH's reports first, then by workflow id."""
-    if (inbound.message_type or "").upper() == REPORT:
-        return _imported(_REPORT_HANDLER)
-    return handler_for(inbound.workflow_id)
 
 
 def handler_for(workflow_id: str | None) -> MeshHandler | None:
@@ -61,6 +53,11 @@ def handler_for(workflow_id: str | None) -> MeshHandler | None:
     if workflow_id == gp_ack_workflow():
         return _imported(_GP_ACK_HANDLER)
     return None
+
+
+def report_handler() -> MeshHandler:
+    """The handler of MESH's reports (non-delivery) on messages we sent."""
+    return _imported(_REPORT_HANDLER)
 
 
 def gp_ack_workflow() -> str:

@@ -27,7 +27,8 @@ class OutboundMessage:
     endpoint_id: str  # the partner's Endpoint resource id
     transport: str  # "fhir-messaging" or "mesh" (adapter.exchange.partners.transport_of)
     ordering_key: str  # messages with one key go in `sequence` order (partner + person)
-    kind: str  # "onward-referral" | "cancellation" | "response" (answering a received referral)
+    # "onward-referral" | "cancellation" | "response" (answering a received referral) | "refusal"
+    kind: str
     body: dict  # the message Bundle, frozen when queued
     status: str = QUEUED
     sequence: int = 0  # assigned by the store; orders messages sharing an ordering_key

@@ -78,6 +78,35 @@ def record_result(
     return stored
 
 
+def undelivered_after_all(
+    uow: UnitOfWork,
+    message: OutboundMessage,
+    why: tuple[str, str],  # (the reason kept, who said so: for the attempt's record)
+    at: datetime,
+    outcome: dict | None = None,
+) -> OutboundMessage | None:
+    """Dead-letter a delivered message MESH or the partner later said did not arrive or was
+    refused; the Task follows. None if it is no longer delivered (a resend or replay is on)."""
+    reason, source = why
+    stored = uow.outbox.undelivered(message.id, reason, outcome)
+    if stored is None:
+        return None
+    uow.console.add_attempt(
+        stored.id,
+        stored.endpoint_id,
+        {
+            "at": at,
+            "result": stored.status,
+            "status_code": None,
+            "error": reason,
+            "partner_outcome": outcome,
+            "worker": source,
+        },
+    )
+    follow_task(uow, stored, at)
+    return stored
+
+
 def _result_values(
     message: OutboundMessage, result: AttemptResult, now: datetime, retry_delay: float
 ) -> dict[str, Any]:

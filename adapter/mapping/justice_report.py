@@ -32,8 +32,10 @@ class SupportArranged:
     pathway: str  # ld-onward-referral code
     partner: str  # the partner service's name
     made_on: date
-    outcome: str | None = None  # ld-referral-outcome code of the latest answer, when shown
+    outcome: str | None = None  # the latest answer's code, when shown
     outcome_on: date | None = None
+    # A partner's answer is an ld-referral-outcome; a GP practice's ITK3 ack an ld-delivery-status.
+    outcome_codes: str = "ld-referral-outcome"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class JusticeReport:
     needs: tuple[str, ...]  # ld-vulnerability codes in scope
     support: tuple[SupportArranged, ...]
     produced_at: datetime
+    assessed_by: str | None = None  # the L&D practitioner of the latest assessment, and role
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,11 @@ def report_document(report: JusticeReport) -> Document:
 
 
 def _about_rows(report: JusticeReport, recipient: str | None) -> tuple[tuple[str, str], ...]:
+    assessed = (("Assessed by", report.assessed_by),) if report.assessed_by else ()
     return (
         ("Prepared for", recipient or "Not named"),
         ("Referred to L&D", f"{_long_date(report.referred_on)}, {report.seen_at}"),
+        *assessed,
         ("Shared with consent", report.scope_summary),
         ("Consent recorded", _long_date(report.consent_recorded_at.date())),
     )
@@ -146,7 +151,7 @@ def _support(report: JusticeReport) -> tuple[str, ...]:
             f"referral made {_long_date(item.made_on)}"
         )
         if item.outcome:
-            line += f"; latest: {codes.display('ld-referral-outcome', item.outcome)}"
+            line += f"; latest: {codes.display(item.outcome_codes, item.outcome)}"
             line += f" ({_long_date(item.outcome_on)})" if item.outcome_on else ""
         lines.append(line)
     return tuple(lines)

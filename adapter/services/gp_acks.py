@@ -15,7 +15,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from adapter.errors import InvalidInput, Issue
+from adapter.errors import InvalidInput, Issue, Unprocessable
 from adapter.exchange.gp_send_document import is_send_document
 from adapter.exchange.itk_ack import BUSINESS, AckError, ItkAck, read_ack
 from adapter.exchange.mesh_inbox import MeshInbound
@@ -42,8 +42,8 @@ def ack_status(ack: ItkAck) -> str:
 def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> None:
     """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows).
 
-    An ack that cannot be read, or answers no message of ours, is InvalidInput: the inbox then
-    refuses it (acknowledged, audited as a failure) rather than reading it again at every poll.
+    An ack that cannot be read (400), or answers no message of ours (422), is refused: the inbox
+    acknowledges and audits it as a failure rather than reading it again at every poll.
     """
     try:
         ack = read_ack(inbound.body)
@@ -52,7 +52,9 @@ def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> No
             Issue(f"The message is not a usable ITK3 response: {exc}.", code="structure")
         ) from None
     if _record_ack(store, ack, inbound.received_at) is None:
-        raise InvalidInput(Issue("The ITK3 response answers no message of ours.", code="not-found"))
+        raise Unprocessable(
+            Issue("The ITK3 response answers no message of ours.", code="not-found")
+        )
 
 
 def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime) -> str | None:

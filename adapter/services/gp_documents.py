@@ -72,8 +72,9 @@ def gp_document(
         at=onward.authored_on,
         patient=seen,
         practitioner_name=_practitioner(onward),
-        organization=_reachable(organization, service),
+        organization=organization,
         mailbox=gp.mailbox,
+        seen_by=_provider(gp.directory, service, organization),
     )
     summary = ContactSummary(
         letterhead=letterhead_for_service(gp.directory, service["id"]),
@@ -93,18 +94,6 @@ def _practitioner(onward: OnwardReferral) -> str:
     return f"{onward.referred_by}{role}"
 
 
-def _reachable(organization: dict, service: dict) -> dict:
-    """Our Organization with a phone number: the L&D service's, if the trust lists none.
-
-    GPCM-SD-031: the sending organisation's telecom MUST hold its phone number; the practice calls
-    the service that saw the person, whose number the PDF's letterhead shows too.
-    """
-    if any(t.get("system") == "phone" for t in organization.get("telecom", ())):
-        return organization
-    phones = [t for t in service.get("telecom", ()) if t.get("system") == "phone"]
-    return {**organization, "telecom": [*organization.get("telecom", ()), *phones]}
-
-
 def _service(directory: Sequence[dict], referral: ReferralRecord) -> dict:
     """Our L&D service at the referral's site, from the service directory."""
     service = service_at_site(directory, referral.site)
@@ -117,6 +106,17 @@ def _service(directory: Sequence[dict], referral: ReferralRecord) -> dict:
             )
         )
     return service
+
+
+def _provider(directory: Sequence[dict], service: dict, ours: dict) -> dict:
+    """The service's Organization (else ours), with the service's phone first (GPCM-SD-031)."""
+    reference = (service.get("providedBy") or {}).get("reference", "")
+    found = next((r for r in directory if f"{r['resourceType']}/{r['id']}" == reference), ours)
+    phones: dict[str, dict] = {}
+    for telecom in (*service.get("telecom", ()), *found.get("telecom", ())):
+        if telecom.get("system") == "phone" and telecom.get("value"):
+            phones.setdefault(telecom["value"], telecom)
+    return {**found, "telecom": list(phones.values())}
 
 
 def _contact_date(encounter: dict | None, referral: ReferralRecord) -> date:

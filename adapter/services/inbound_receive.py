@@ -108,14 +108,16 @@ def _required(path: str, why: str) -> Issue:
 
 
 def check_addressed(bundle: dict, header: dict, settings: Settings) -> None:
-    """Some destination must be us: our endpoint or MESH mailbox, or our organisation."""
-    ours = [settings.source_endpoint, *([settings.mesh_mailbox] if settings.mesh_mailbox else [])]
-    if any(addressed_to(bundle, header, endpoint, settings.ods_code) for endpoint in ours):
+    """Some destination must be us: our endpoint, or our organisation as receiver."""
+    if addressed_to(
+        bundle, header, settings.source_endpoint, settings.ods_code, settings.mesh_mailbox
+    ):
         return
+    mailbox = f", its MESH mailbox ({settings.mesh_mailbox})" if settings.mesh_mailbox else ""
     raise Unprocessable(
         Issue(
             "The message is addressed to another service: no destination has this service's "
-            f"endpoint ({' or '.join(ours)}) or its organisation (ODS "
+            f"endpoint ({settings.source_endpoint}){mailbox} or its organisation (ODS "
             f"{settings.ods_code}) as receiver.",
             code="processing",
             expression=(f"{HEADER}.destination",),

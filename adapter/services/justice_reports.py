@@ -34,9 +34,11 @@ from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 
 CRIMINAL_JUSTICE = "criminal-justice"
-REFERRAL_OUTCOME = "ld-referral-outcome"
 PDF = "application/pdf"
 HTML = "text/html; charset=utf-8"
+# An onward referral's outcomes: partners' answers (BaRS), and GP practices' ITK3 acks
+# (adapter.services.gp_acks), which say how far the document got, not what the practice decided.
+OUTCOME_CODE_LISTS = ("ld-referral-outcome", "ld-delivery-status")
 
 
 def prepare_justice_report(
@@ -79,7 +81,19 @@ def prepare_justice_report(
             needs=disclosure.allowed_findings(content.concerns),
             support=_support(uow, referral.id, report_rule),
             produced_at=datetime.now(UTC),
+            assessed_by=_assessed_by(uow, referral.id),
         )
+
+
+def _assessed_by(uow: UnitOfWork, referral_id: str) -> str | None:
+    """The practitioner of the latest assessment, with their role: the report's author."""
+    for record in reversed(uow.assessments.for_referral(referral_id)):
+        practitioner = record.native.get("practitioner") or {}
+        name = practitioner.get("name")
+        if isinstance(name, str) and name:
+            role = practitioner.get("role_text")
+            return f"{name}, {role}" if isinstance(role, str) and role else name
+    return None
 
 
 def render_justice_report(report: JusticeReport, media_type: str) -> Rendition:
@@ -122,27 +136,27 @@ def _support(uow: UnitOfWork, referral_id: str, rule: ReportRule) -> tuple[Suppo
         if record.status == "cancelled" or record.pathway not in rule.support_pathways:
             continue
         service = uow.resources.read("HealthcareService", record.partner_service) or {}
-        latest = _latest_answer(record.outcomes) if rule.outcomes else None
+        latest = _latest(record.outcomes) if rule.outcomes else None
         found.append(
             SupportArranged(
                 pathway=record.pathway,
                 partner=service.get("name") or record.partner_service,
                 made_on=record.created_at.date(),
-                outcome=latest["status"] if latest else None,
-                outcome_on=datetime.fromisoformat(latest["at"]).date() if latest else None,
+                outcome=latest[0]["status"] if latest else None,
+                outcome_on=datetime.fromisoformat(latest[0]["at"]).date() if latest else None,
+                outcome_codes=latest[1] if latest else "ld-referral-outcome",
             )
         )
     return tuple(found)
 
 
-def _latest_answer(outcomes: list[dict]) -> dict | None:
-    """The partner's latest answer (an ld-referral-outcome), if any.
-
-    A GP practice's ITK3 acknowledgements are recorded as outcomes too, with delivery states
-    (delivered, filed, failed): they say where the document got to, not what the partner did.
-    """
-    answers = [o for o in outcomes if o.get("status") in codes.codes(REFERRAL_OUTCOME)]
-    return answers[-1] if answers else None
+def _latest(outcomes: list[dict]) -> tuple[dict, str] | None:
+    """The newest outcome the report can name, with the code list its status is from."""
+    for outcome in reversed(outcomes):
+        for code_list in OUTCOME_CODE_LISTS:
+            if codes.has(code_list, outcome.get("status")):
+                return outcome, code_list
+    return None
 
 
 def _letterhead(

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 from adapter.directory import directory_resources
 from adapter.errors import AdapterError, InvalidInput, Issue, PayloadTooLarge
 from adapter.exchange.partners import Partner, is_mesh_endpoint, partner_for_service
+from adapter.exchange.refusal import is_error_response
 from adapter.json_input import JsonInputError, load_json
 from adapter.observe.metrics import count_inbound
 from adapter.search.query import SearchQuery
 from adapter.services.inbound_receive import receive
+from adapter.services.mesh_refusals import answer_refusal, take_refusal_answer
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
 
@@ -42,13 +44,25 @@ def receive_fhir_message(store: Store, settings: Settings, inbound: MeshInbound)
     """Receive one FHIR message from MESH; AdapterError names what is wrong with it.
 
     Counted as $process-message counts: accepted, or refused (4xx) with the first issue's code
-    in the metrics and a row for the console. A 5xx is not a refusal: the message is read again.
+    in the metrics and a row for the console; a 5xx is not a refusal (the message is read again).
+    A refusal is also sent back to the partner (adapter.services.mesh_refusals): MESH has no
+    reply in which to say it, as $process-message's response does.
     """
+    parsed: object = None
     try:
-        _receive(store, settings, inbound)
+        request_id = _guid(inbound.local_id, "Mex-LocalID")
+        parsed = _body(inbound.body, settings)
+        if is_error_response(parsed):  # a partner refusing one of ours: never answered back
+            assert isinstance(parsed, dict)
+            take_refusal_answer(store, inbound, parsed, partner_for_mailbox)
+            return
+        _receive(store, settings, inbound, request_id, parsed)
     except AdapterError as error:
         if error.status < 500:
             _count_refusal(store, inbound, error)
+        correlation_id = _correlation(inbound.subject, inbound.local_id or inbound.message_id)
+        refused = (parsed, correlation_id)
+        answer_refusal(store, settings, inbound, refused, error, partner_for_mailbox)
         raise
     count_inbound(accepted=True)
 
@@ -64,11 +78,10 @@ def _count_refusal(store: Store, inbound: MeshInbound, error: AdapterError) -> N
         )
 
 
-def _receive(store: Store, settings: Settings, inbound: MeshInbound) -> None:
-    """Check the envelope and body, then hand the message to the shared receiver."""
-    request_id = _guid(inbound.local_id, "Mex-LocalID")
+def _receive(
+    store: Store, settings: Settings, inbound: MeshInbound, request_id: str, body: object
+) -> None:
     correlation_id = _correlation(inbound.subject, request_id)
-    body = _body(inbound.body, settings)
 
     def find_partner(uow: UnitOfWork, _endpoint: str | None) -> Partner | None:
         # Partners load at start, so a process keeps what it found (as $process-message does).

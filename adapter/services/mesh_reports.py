@@ -1,47 +1,56 @@
-"""MESH's non-delivery reports: a message of ours MESH could not deliver is dead-lettered.
+"""MESH's reports on messages we sent: one MESH could not deliver is dead-lettered, its Task failed.
 
-MESH puts a REPORT (Mex-MessageType REPORT, Mex-StatusSuccess ERROR) in the sender's inbox when a
-message it had accepted cannot be delivered: not collected by the recipient within five days, or
-no mailbox for the person after routing. It names our message by Mex-LocalID. The outbox message
-(delivered, as far as MESH's acceptance went) becomes dead-letter, so operators see it and can
-replay it, and the onward referral's Task follows (dead-letter: failed). The reason holds MESH's
-status code only: its description may differ between MESH versions and is not ours to show.
+MESH accepting a message (our outbox row `delivered`, a Send Document's Task `sent`) does not mean
+the recipient got it. When MESH cannot deliver it (not collected within 5 days, no mailbox for a
+GP Connect address after routing, …) it puts a REPORT in our inbox (Mex-MessageType REPORT,
+Mex-StatusSuccess ERROR) carrying the message's Mex-LocalID, Mex-LinkedMsgID and MESH's status
+code. The message is found by Mex-LocalID (its outbox id for GP Connect, its request id else),
+dead-lettered with the code as its reason, so an operator sees it and can replay it, and its Task
+follows. The reason keeps MESH's fixed description only when it is plain text (never an address).
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import TYPE_CHECKING
 
-from adapter.errors import InvalidInput, Issue
-from adapter.exchange.model import OutboundMessage
-from adapter.exchange.outcomes import follow_task
+from adapter.errors import Unprocessable
+from adapter.exchange.mesh_inbox import MeshInbound, MeshReport
+from adapter.exchange.outcomes import undelivered_after_all
 from adapter.settings import Settings
-from adapter.store import Store, UnitOfWork
+from adapter.store import Store
 
-if TYPE_CHECKING:
-    from adapter.exchange.mesh_inbox import MeshInbound
-
-_STATUS_CODE = re.compile(r"\d{1,4}")
+logger = logging.getLogger(__name__)
+ERROR = "ERROR"  # Mex-StatusSuccess of a report that something failed
+_PLAIN = re.compile(r"[A-Za-z0-9 ,.'()-]{1,120}")  # MESH's fixed texts; anything else is left out
+_LONG_NUMBER = re.compile(r"\d{4}")
 
 
 def receive_mesh_report(store: Store, settings: Settings, inbound: MeshInbound) -> None:
-    """Dead-letter the message the report is about; InvalidInput if it names none of ours."""
-    code = inbound.status_code if _STATUS_CODE.fullmatch(inbound.status_code or "") else "unknown"
-    reason = f"MESH could not deliver it (MESH report, status code {code})"
+    """The MESH handler of REPORT messages (adapter.exchange.mesh_workflows.report_handler)."""
+    report = inbound.report
+    assert report is not None  # the inbox hands only REPORT messages here
+    if report.success.upper() != ERROR:
+        logger.info("MESH report %s: %s, nothing to do", inbound.message_id, report.success)
+        return
     with store.unit_of_work() as uow:
-        message = _ours(uow, inbound.local_id)
+        message = uow.outbox.sent_as(inbound.local_id or "")
         if message is None:
-            raise InvalidInput(
-                Issue("The MESH report names no message of ours (Mex-LocalID).", code="not-found")
+            raise Unprocessable(
+                "MESH reported on no message of ours (Mex-LocalID)", code="not-found"
             )
-        stored = uow.outbox.undelivered(message.id, reason)
-        if stored is not None:  # else not delivered as far as we know: nothing to undo
-            follow_task(uow, stored, inbound.received_at)
+        why = (undelivered_reason(report), f"MESH report {inbound.message_id}")
+        if undelivered_after_all(uow, message, why, inbound.received_at) is None:
+            # Not delivered (any more): a resend or a replay is under way.
+            logger.info("MESH report on message %s, now %s: kept", message.id, message.status)
+            return
+    logger.warning("message %s: MESH could not deliver it (report %s)", message.id, report.code)
 
 
-def _ours(uow: UnitOfWork, local_id: str | None) -> OutboundMessage | None:
-    """Our message with this Mex-LocalID: a GP document's id, or a FHIR message's request id."""
-    if not local_id:
-        return None
-    return uow.outbox.get(local_id) or uow.outbox.by_request_id(local_id)
+def undelivered_reason(report: MeshReport) -> str:
+    """The dead letter's reason: MESH's status code, and its description when plain text."""
+    code = report.code if report.code.isalnum() and len(report.code) <= 8 else "unknown"
+    # Short fixed texts ("… after 5 days"); a long number could be an NHS number: left out.
+    plain = _PLAIN.fullmatch(report.description) and not _LONG_NUMBER.search(report.description)
+    detail = f": {report.description}" if plain else ""
+    return f"MESH could not deliver it (report {code}{detail})"

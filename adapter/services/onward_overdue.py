@@ -2,6 +2,7 @@
 
 An active onward referral is overdue when its partner has sent no response at all within its
 pathway's wait (`overdue_after_days` in mappings/onward-referral-rules.json), so the team chases it.
+A GP practice's ITK3 infrastructure ack (its system took the document) is no answer; filing is.
 """
 
 from __future__ import annotations

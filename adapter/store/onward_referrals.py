@@ -14,6 +14,8 @@ from adapter.store.tables import onward_referral
 from adapter.store.versioned import record_row, row_record
 
 R = onward_referral.c
+# How a GP practice's infrastructure ack reads in the stored outcomes JSON (orjson: no spaces).
+_INFRASTRUCTURE_ACK = '"acknowledgement":"infrastructure"'
 
 
 @dataclass(frozen=True)
@@ -89,14 +91,20 @@ class OnwardReferralRepository:
     def active_created_before(
         self, before: datetime, limit: int = 1000
     ) -> builtins.list[OnwardReferralRecord]:
-        """Active onward referrals made before `before` with no response yet, oldest first."""
+        """Active onward referrals made before `before` with no answer yet, oldest first.
+
+        A GP practice's infrastructure acknowledgement (its system took our document) is no
+        answer: only its business one (filed) is, and that completes the onward referral.
+        """
+        unanswered = sa.or_(R.outcomes == "[]", R.outcomes.like(f"%{_INFRASTRUCTURE_ACK}%"))
         rows = self._db.execute(
             sa.select(onward_referral)
-            .where(R.status == "active", R.created_at < before, R.outcomes == "[]")
+            .where(R.status == "active", R.created_at < before, unanswered)
             .order_by(R.created_at, R.id)
             .limit(limit)
         )
-        return [row_record(OnwardReferralRecord, row) for row in rows]
+        records = [row_record(OnwardReferralRecord, row) for row in rows]
+        return [r for r in records if all(_is_infrastructure_ack(o) for o in r.outcomes)]
 
     def newest(self, limit: int, offset: int) -> tuple[builtins.list[OnwardReferralRecord], int]:
         """A page of onward referrals, newest first, and how many there are."""
@@ -108,3 +116,7 @@ class OnwardReferralRepository:
             .offset(offset)
         )
         return [row_record(OnwardReferralRecord, row) for row in rows], total.scalar_one()
+
+
+def _is_infrastructure_ack(outcome: dict) -> bool:
+    return outcome.get("acknowledgement") == "infrastructure"

@@ -55,18 +55,26 @@ class OutboxRepository:
         row = self._db.execute(sa.select(outbox_message).where(M.id == message_id)).first()
         return _message(row) if row else None
 
-    def by_request_id(self, request_id: str) -> OutboundMessage | None:
-        """The message sent with this X-Request-Id (MESH: Mex-LocalID), or None."""
-        query = sa.select(outbox_message).where(M.request_id == request_id)
-        row = self._db.execute(query).first()
+    def sent_as(self, local_id: str) -> OutboundMessage | None:
+        """The message sent under MESH Mex-LocalID `local_id`: its id (GP Connect) or request id."""
+        row = self._db.execute(
+            sa.select(outbox_message).where(sa.or_(M.id == local_id, M.request_id == local_id))
+        ).first()
         return _message(row) if row else None
 
-    def undelivered(self, message_id: str, reason: str) -> OutboundMessage | None:
-        """A delivered message found not to have arrived: dead-letter (replayable), or None."""
+    def undelivered(
+        self, message_id: str, reason: str, outcome: dict | None = None
+    ) -> OutboundMessage | None:
+        """Dead-letter a delivered message found undelivered or refused after all (else None)."""
         row = self._db.execute(
             outbox_message.update()
             .where(M.id == message_id, M.status == DELIVERED)
-            .values(status=DEAD_LETTER, last_error=reason, delivered_at=None)
+            .values(
+                status=DEAD_LETTER,
+                last_error=reason,
+                delivered_at=None,
+                partner_outcome=orjson.dumps(outcome).decode() if outcome is not None else None,
+            )
             .returning(*outbox_message.c)
         ).first()
         return _message(row) if row else None

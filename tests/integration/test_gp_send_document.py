@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,11 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from adapter.conformance import has_errors, validate
-from adapter.errors import InvalidInput
+from adapter.errors import AdapterError
 from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.stu3_check import stu3_problems
 from adapter.services.gp_acks import receive_gp_ack, record_gp_ack
 from adapter.settings import Settings
+from adapter.store.tables import onward_referral
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
 from tests.support.pdf_text import pdf_text
@@ -91,9 +92,18 @@ def test_a_gp_reached_by_mesh_is_queued_a_valid_send_document_message_with_the_s
     status = nhs_number["extension"][0]
     assert status["url"].endswith("/Extension-CareConnect-NHSNumberVerificationStatus-1")
     assert status["valueCodeableConcept"]["coding"][0]["code"] == "02"
-    # GPCM-SD-031: the sender's phone; the trust lists none, so the L&D service's (the letterhead's)
-    phones = [t["value"] for t in resources["Organization"]["telecom"] if t["system"] == "phone"]
-    assert phones == ["01743 210080"]
+    assert [(i["system"], i["value"]) for i in resources["Patient"]["identifier"]] == [
+        ("https://fhir.nhs.uk/Id/nhs-number", "9990012342")
+    ]
+    # Seen by the L&D service at the referral's site: its provider, reachable by its phone
+    # (GPCM-SD-031), the same service the PDF's letterhead names.
+    organization = resources["Organization"]
+    assert organization["name"] == "Midlands Partnership University NHS Foundation Trust"
+    assert {"system": "phone", "value": "01743 210080", "use": "work"} in organization["telecom"]
+    assert (
+        "seen at Midlands Partnership University NHS Foundation Trust, ODS Code RRE"
+        in (message.headers["Mex-Subject"])
+    )
 
     text = pdf_text(base64.b64decode(resources["Binary"]["content"]))
     for expected in (
@@ -216,7 +226,7 @@ def test_an_unusable_ack_from_mesh_is_refused_so_it_is_not_read_at_every_poll(
     inbound = MeshInbound(
         "mesh-1", "GPPRACTICE", "GPFED_CONSULT_REPORT_ACK", None, None, body, datetime.now(UTC)
     )
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(AdapterError) as refused:
         receive_gp_ack(app.extensions["ld_adapter"].store, settings, inbound)
     assert why in refused.value.issues[0].diagnostics
 
@@ -250,3 +260,109 @@ def test_cancelling_before_delivery_withdraws_the_document_and_sends_nothing_els
     assert cancelled.status_code == 200, cancelled.get_json()
     messages = cancelled.get_json()["messages"]
     assert [(m["kind"], m["status"]) for m in messages] == [("onward-referral", "cancelled")]
+
+
+@pytest.mark.parametrize("code", ["20013", "30001", "30002"])
+def test_a_justice_report_after_the_practices_ack_prints_the_delivery_state(
+    app: Flask, client: FlaskClient, auth: dict, code: str
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    record_gp_ack(store, itk_ack(message.id, code, ok=code != "30002"), "mesh-1", at)
+
+    url = f"/api/referrals/{referral['id']}/justice-report?recipient=court"
+    for query in ("", "&format=html", "&format=fhir"):
+        response = client.get(url + query, headers=auth)
+        assert response.status_code == 200, (query, response.get_json(silent=True))
+    text = " ".join(pdf_text(client.get(url, headers=auth).data).split())
+    shown = {"20013": "Delivered", "30001": "Filed", "30002": "Failed"}[code]
+    assert f"latest: {shown} (1 December 2026)" in text
+
+
+def test_a_duplicate_message_answer_after_filing_moves_nothing(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    at = datetime.now(UTC)
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at)
+    # A resend (MESH took the first copy, our send timed out) is answered "20007 duplicate".
+    record_gp_ack(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
+    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-3", at)
+
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["status"] == "completed"
+    assert [o["itk_code"] for o in now["outcomes"]] == ["20013", "20007", "30001"]
+    assert all(o["reason"] is None for o in now["outcomes"])
+    assert _task_status(client, auth, onward) == ("filed", "completed")
+
+
+def test_the_practices_own_text_is_never_the_failure_reason(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    text = "Daniel Hartley, born 02/06/1988, NHS 9990012342, is not registered here " + "x" * 5000
+    ack = itk_ack(message.id, "30002", ok=False, display=text)
+    record_gp_ack(app.extensions["ld_adapter"].store, ack, "mesh-1", datetime.now(UTC))
+
+    now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
+    assert now["outcome"]["reason"] == "ITK3 response 30002: Patient not known here"
+    task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
+    assert task["statusReason"]["text"] == "ITK3 response 30002: Patient not known here"
+
+
+def _inbound(body: bytes) -> MeshInbound:
+    return MeshInbound(
+        "MESH-1", "X26GP01", "GPFED_CONSULT_REPORT_ACK", None, None, body, datetime.now(UTC)
+    )
+
+
+@pytest.mark.parametrize(
+    ("spoil", "status"),
+    [
+        (lambda b: b["entry"][1]["resource"]["issue"][0].update(details="oops"), 400),
+        (lambda b: b["entry"][1]["resource"].update(issue=5), 400),
+        (lambda b: b["entry"][0]["resource"]["response"].pop("identifier"), 400),
+        (lambda b: b["entry"][0]["resource"]["response"].update(identifier="not-ours"), 422),
+    ],
+)
+def test_an_unusable_ack_is_refused_so_the_inbox_records_and_acknowledges_it(
+    app: Flask, spoil, status: int
+) -> None:  # type: ignore[no-untyped-def]
+    bundle = json.loads(itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013"))
+    spoil(bundle)
+    store = app.extensions["ld_adapter"].store
+    with pytest.raises(AdapterError) as refused:
+        receive_gp_ack(
+            store, app.extensions["ld_adapter"].settings, _inbound(json.dumps(bundle).encode())
+        )
+    assert refused.value.status == status
+
+
+def test_a_document_the_practice_received_but_never_filed_is_overdue(
+    app: Flask, client: FlaskClient, auth: dict
+) -> None:
+    referral = _referral(client, auth)
+    onward = _onward(client, auth, referral["id"]).get_json()
+    message = _queued(app, onward["id"])
+    store = app.extensions["ld_adapter"].store
+    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", datetime.now(UTC))
+    with store.unit_of_work() as uow:  # made 15 days ago: a GP's wait is 14 days
+        uow._connection.execute(
+            onward_referral.update()
+            .where(onward_referral.c.id == onward["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(days=15))
+        )
+
+    # Its system took it (infrastructure ack); nobody filed it: that is no answer.
+    overdue = client.get("/api/onward-referrals?overdue=true", headers=auth).get_json()
+    assert [item["id"] for item in overdue["items"]] == [onward["id"]]
+    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-2", datetime.now(UTC))
+    assert client.get("/api/onward-referrals?overdue=true", headers=auth).get_json()["total"] == 0

@@ -17,6 +17,7 @@ from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.stu3_check import stu3_problems
 from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
+from tests.integration.test_mesh_reports import mesh_report
 from tests.support.gp_mesh import GP, gp_mesh_settings, itk_ack
 from tests.support.mesh_sandbox import PASSWORD, MeshSandbox
 from tests.support.pdf_text import pdf_text
@@ -175,7 +176,9 @@ def test_a_mesh_non_delivery_report_dead_letters_the_document_and_fails_the_task
     )
     sent = client.get(f"/api/messages/{ours}", headers=auth).get_json()
     assert sent["status"] == "dead-letter"  # where operators look, and can replay it
-    assert sent["last_error"] == "MESH could not deliver it (MESH report, status code 14)"
+    assert sent["last_error"] == (
+        "MESH could not deliver it (report 14: Message not collected by recipient after 5 days)"
+    )
 
 
 def test_cancelling_after_the_practice_has_the_document_sends_no_bars_cancellation(
@@ -189,3 +192,31 @@ def test_cancelling_after_the_practice_has_the_document_sends_no_bars_cancellati
     assert _deliver(app, settings) == 0
     workflow, _ = _practice_takes_one(sandbox)  # the document alone: GP Connect has no cancel
     assert workflow == "GPFED_CONSULT_REPORT"
+
+
+def test_a_document_mesh_could_not_deliver_is_dead_lettered_and_its_task_failed(
+    app: Flask, client: FlaskClient, auth: dict, settings: Settings, sandbox: MeshSandbox
+) -> None:
+    onward = _refer(client, auth)
+    _deliver(app, settings)
+    store = app.extensions["ld_adapter"].store
+    with store.unit_of_work(read_only=True) as uow:
+        (message,) = uow.outbox.for_onward_referral(onward["id"])
+    # MESH took it for GPPROVIDER_…, then could not route it to a practice: a REPORT to us.
+    mesh_report(sandbox, "GPFED_CONSULT_REPORT", message.id, code="12", mailbox=OURS)
+    inbox = MeshInbox(store, settings)
+    try:
+        assert inbox.poll_once().counts == {"accepted": 1}
+    finally:
+        inbox.close()
+
+    with store.unit_of_work(read_only=True) as uow:
+        message = uow.outbox.get(message.id)
+    assert message is not None and message.status == "dead-letter"
+    assert message.last_error is not None and message.last_error.startswith(
+        "MESH could not deliver it (report 12"
+    )
+    assert "GPPROVIDER" not in message.last_error and "9990012342" not in message.last_error
+    task = _task(client, auth, onward)
+    assert task["status"] == "failed"
+    _practice_takes_one(sandbox)  # the sandbox did deliver it; leave the mailbox empty

@@ -18,6 +18,7 @@ from adapter.exchange import mesh_workflows
 from adapter.exchange import worker as worker_module
 from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.partners import load_partners
+from adapter.exchange.refusal import refusal_message
 from adapter.exchange.worker import DeliveryWorker
 from adapter.services.mesh_receive import receive_fhir_message
 from adapter.services.startup import load_service_directory
@@ -25,8 +26,16 @@ from adapter.settings import Settings
 from adapter.store import ReferralFilters, Store
 from adapter.store.tables import resource
 from tests.integration.store_fixtures import *  # noqa: F403  (the store fixtures)
+from tests.support import outbox
 from tests.support.inbound import referral_message
-from tests.support.mesh_partners import MPFT_MAILBOX, OUR_MAILBOX, drain, mesh_settings, workflow
+from tests.support.mesh_partners import (
+    MPFT_ENDPOINT,
+    MPFT_MAILBOX,
+    OUR_MAILBOX,
+    drain,
+    mesh_settings,
+    workflow,
+)
 from tests.support.mesh_sandbox import MeshSandbox
 
 FHIR_JSON = "application/fhir+json"
@@ -198,13 +207,112 @@ def test_the_mesh_referral_is_the_same_as_one_received_over_http(
     assert referrals(ready_store) == 0
 
 
-def test_a_message_addressed_to_our_mailbox_is_ours(mesh_sandbox, inbox, ready_store) -> None:  # type: ignore[no-untyped-def]
-    """Over MESH our mailbox id is our endpoint: a destination naming only it is for us."""
+@pytest.mark.parametrize("mailbox", [OUR_MAILBOX, OUR_MAILBOX.lower()])
+def test_a_message_addressed_to_our_mailbox_is_addressed_to_us(
+    mesh_sandbox, inbox, ready_store, mailbox: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Over MESH our mailbox id is our endpoint: a destination naming it (no receiver) is us."""
     message = referral_message()
-    message["entry"][0]["resource"]["destination"] = [{"endpoint": OUR_MAILBOX}]
+    message["entry"][0]["resource"]["destination"] = [{"endpoint": mailbox}]
     send(mesh_sandbox, json.dumps(message).encode())
     assert inbox.poll_once().counts == {"accepted": 1}
     assert referrals(ready_store) == 1
+
+
+def _born_in_2099(message: dict) -> dict:
+    for entry in message["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["birthDate"] = "2099-01-01"
+    return message
+
+
+def _deliver(store: Store, settings: Settings) -> int:
+    worker = DeliveryWorker(store, settings)
+    try:
+        return worker.run_once()
+    finally:
+        worker.close()
+
+
+def _mpft_inbox(sandbox: MeshSandbox) -> list[tuple[str | None, dict]]:
+    with sandbox.client(MPFT_MAILBOX) as mpft:
+        found = []
+        for message_id in mpft.list_messages():
+            message = mpft.retrieve_message(message_id)
+            found.append((message.workflow_id, json.loads(message.read())))
+            message.acknowledge()
+        return found
+
+
+def test_a_message_refused_over_mesh_is_answered_to_its_sender_with_the_reasons(
+    mesh_sandbox, inbox, ready_store, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """As $process-message answers with an OperationOutcome: a FHIR fatal-error response back."""
+    message = _born_in_2099(referral_message())
+    send(mesh_sandbox, json.dumps(message).encode())
+    assert inbox.poll_once().counts == {"refused": 1}
+    assert referrals(ready_store) == 0
+    assert _deliver(ready_store, settings) == 1
+
+    ((workflow_id, answer),) = _mpft_inbox(mesh_sandbox)
+    assert workflow_id == workflow()
+    assert answer["type"] == "message"
+    header = answer["entry"][0]["resource"]
+    assert header["response"]["identifier"] == message["id"]
+    assert header["response"]["code"] == "fatal-error"
+    assert header["destination"] == [{"endpoint": MPFT_MAILBOX}]
+    assert header["source"]["endpoint"] == OUR_MAILBOX
+    outcome = answer["entry"][1]["resource"]
+    assert header["response"]["details"]["reference"] == answer["entry"][1]["fullUrl"]
+    assert outcome["resourceType"] == "OperationOutcome"
+    # The issues $process-message would have answered with, the field named.
+    assert [i["expression"] for i in outcome["issue"]] == [["person.birth_date"]]
+    assert outcome["issue"][0]["code"] == "business-rule"
+
+
+def test_an_error_response_refused_is_never_answered(
+    mesh_sandbox, inbox, ready_store, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Two adapters refusing each other's answers must not ping-pong."""
+    message = _born_in_2099(referral_message())
+    message["entry"][0]["resource"]["response"] = {
+        "identifier": str(uuid.uuid4()),
+        "code": "fatal-error",
+    }
+    send(mesh_sandbox, json.dumps(message).encode())
+    assert inbox.poll_once().counts == {"refused": 1}
+    assert _deliver(ready_store, settings) == 0
+    assert _mpft_inbox(mesh_sandbox) == []
+
+
+def test_a_partners_refusal_of_our_message_dead_letters_it_with_their_outcome(
+    mesh_sandbox, inbox, ready_store, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The other side of the answer above: we sent it, MESH took it, the partner refused it."""
+    with ready_store.unit_of_work() as uow:
+        ours = uow.outbox.add(
+            outbox.message(endpoint_id=MPFT_ENDPOINT, transport="mesh", headers={})
+        )
+    assert _deliver(ready_store, settings) == 1
+    drain(mesh_sandbox, MPFT_MAILBOX)
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "business-rule", "diagnostics": "no"}],
+    }
+    answer = refusal_message(
+        str(uuid.uuid4()), ours.body, ours.id, outcome, (MPFT_MAILBOX, OUR_MAILBOX)
+    )
+    send(mesh_sandbox, json.dumps(answer).encode())
+    assert inbox.poll_once().counts == {"accepted": 1}
+
+    with ready_store.unit_of_work(read_only=True) as uow:
+        now = uow.outbox.get(ours.id)
+    assert now is not None and now.status == "dead-letter"
+    assert now.last_error == "the partner refused it (MESH): business-rule"
+    assert now.partner_outcome is not None
+    assert now.partner_outcome["issue"][0]["code"] == "business-rule"
+    assert _deliver(ready_store, settings) == 0  # nothing answers an answer
+    assert mesh_sandbox.inbox(MPFT_MAILBOX) == []
 
 
 def test_a_wrong_password_reads_nothing_and_loses_nothing(

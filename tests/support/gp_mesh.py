@@ -62,7 +62,7 @@ def gp_mesh_settings(home: Path, database_url: str, **overrides: object) -> Sett
     return Settings(**values)
 
 
-def itk_ack(answers: str, code: str, ok: bool = True) -> bytes:
+def itk_ack(answers: str, code: str, ok: bool = True, display: str | None = None) -> bytes:
     """An ITK3 Response (ITK008M) to our MessageHeader `answers`, with ITK3 response `code`."""
     header_id, outcome_id = str(uuid.uuid4()), str(uuid.uuid4())
     handling = [
@@ -94,6 +94,7 @@ def itk_ack(answers: str, code: str, ok: bool = True) -> bytes:
         },
         "focus": [{"reference": f"urn:uuid:{outcome_id}"}],
     }
+    coding = {"system": RESPONSE_CODES, "code": code, "display": display or DISPLAYS[code]}
     outcome = {
         "resourceType": "OperationOutcome",
         "id": outcome_id,
@@ -101,9 +102,7 @@ def itk_ack(answers: str, code: str, ok: bool = True) -> bytes:
             {
                 "severity": "information" if ok else "fatal",
                 "code": "informational" if ok else "processing",
-                "details": {
-                    "coding": [{"system": RESPONSE_CODES, "code": code, "display": DISPLAYS[code]}]
-                },
+                "details": {"coding": [coding]},
                 "diagnostics": "Free text that may name the person: Daniel Hartley",
             }
         ],

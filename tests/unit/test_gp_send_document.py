@@ -99,6 +99,28 @@ def test_the_mesh_envelope_is_ascii_for_names_with_accents_and_polish_letters() 
 
 
 @pytest.mark.parametrize(
+    ("given", "family", "to", "subject"),
+    [
+        ("Łukasz", "Wróblewski", "Wroblewski", "Lukasz Wroblewski"),
+        ("Zoë", "O'Brien-Smith", "O'Brien-Smith", "Zoe O'Brien-Smith"),
+        ("Søren", "Ødegård", "Odegard", "Soren Odegard"),
+        ("Jürgen", "Weiß", "Weiss", "Jurgen Weiss"),
+    ],
+)
+def test_the_mesh_envelope_is_ascii_with_diacritics_folded(
+    given: str, family: str, to: str, subject: str
+) -> None:
+    patient = {**PATIENT, "name": [{"use": "official", "family": family, "given": [given]}]}
+    headers = mesh_headers(_report(), identity_of(patient))
+    assert headers["Mex-To"] == f"GPPROVIDER_9990012342_02061988_{to}"
+    assert headers["Mex-Subject"].startswith(f"Consultation report for {subject} , NHS")
+    assert all(v.isascii() for v in headers.values())
+    # The document itself keeps the name as written.
+    document = _by_type(send_document_message(_report(patient=patient), identity_of(patient), PDF))
+    assert family in json.dumps(document, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"identifier": []}, "person.nhs_number"),
@@ -195,12 +217,52 @@ def test_the_document_carries_the_pdf_the_person_our_organisation_and_the_practi
     assert base64.b64decode(found["Binary"]["content"]) == PDF
     assert found["Binary"]["contentType"] == "application/pdf"
     assert found["Patient"]["id"] == PATIENT["id"]  # our id: the audit names the person by it
-    (nhs_number,) = found["Patient"]["identifier"]  # UK Core's extension replaced by CareConnect's
-    assert (nhs_number["system"], nhs_number["value"]) == (NHS, "9990012342")
-    assert [e["url"] for e in nhs_number["extension"]] == [CARE_CONNECT_VERIFICATION]
+    # CareConnect-Patient-1: the NHS number carries CareConnect's own verification status (1..1).
+    assert found["Patient"]["identifier"] == [
+        {
+            "extension": [
+                {
+                    "url": "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                    "Extension-CareConnect-NHSNumberVerificationStatus-1",
+                    "valueCodeableConcept": {
+                        "coding": [
+                            {
+                                "system": "https://fhir.hl7.org.uk/STU3/CodeSystem/"
+                                "CareConnect-NHSNumberVerificationStatus-1",
+                                "code": "02",
+                                "display": "Number present but not traced",
+                            }
+                        ]
+                    },
+                }
+            ],
+            "system": NHS,
+            "value": "9990012342",
+        }
+    ]
     assert found["Patient"]["birthDate"] == "1988-06-02"
     assert found["Organization"]["name"] == ORGANIZATION["name"]
     assert found["Practitioner"]["name"] == [{"use": "official", "text": "Alex Morgan (RMN)"}]
+
+
+def test_a_verified_nhs_number_keeps_its_status_in_careconnect_terms() -> None:
+    verified = {
+        "url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus",
+        "valueCodeableConcept": {
+            "coding": [
+                {
+                    "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",
+                    "code": "01",
+                }
+            ]
+        },
+    }
+    identifier = {"extension": [verified], "system": NHS, "value": "9990012342"}
+    patient = {**PATIENT, "identifier": [identifier]}
+    message = send_document_message(_report(patient=patient), identity_of(patient), PDF)
+    found = _by_type(message["entry"][2]["resource"])["Patient"]["identifier"][0]
+    coding = found["extension"][0]["valueCodeableConcept"]["coding"][0]
+    assert (coding["code"], coding["display"]) == ("01", "Number present and verified")
 
 
 def test_a_message_the_stu3_models_refuse_is_refused_without_its_values() -> None:

@@ -36,6 +36,19 @@ def test_the_reason_of_a_negative_ack_is_its_code_and_display_never_the_diagnost
     assert "Hartley" not in ack.reason
 
 
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("29999", "ITK3 response 29999"),  # a code we have no display for
+        ("Siobhan O'Brien-Smith 9990012369", "ITK3 response unknown"),  # not a code at all
+    ],
+)
+def test_a_code_we_do_not_know_gives_no_text_of_the_sender(code: str, reason: str) -> None:
+    bundle = json.loads(itk_ack(OURS, "30002", ok=False))
+    bundle["entry"][1]["resource"]["issue"][0]["details"]["coding"][0]["code"] = code
+    assert read_ack(json.dumps(bundle).encode()).reason == reason
+
+
 def test_an_infrastructure_ok_may_carry_its_code_in_the_header_alone() -> None:
     bundle = json.loads(itk_ack(OURS, "20013"))
     bundle["entry"] = bundle["entry"][:1]
@@ -56,6 +69,9 @@ def test_a_code_that_says_ok_under_a_fatal_header_is_not_positive() -> None:
         (lambda b: b["entry"][0]["resource"].pop("response"), "response.identifier"),
         (lambda b: b["entry"].pop(0), "no MessageHeader"),
         (lambda b: b.pop("entry"), "not a Bundle"),
+        (lambda b: b["entry"][1]["resource"]["issue"][0].update(details="oops"), "issue"),
+        (lambda b: b["entry"][1]["resource"].update(issue=5), "issue"),
+        (lambda b: b["entry"][1]["resource"]["issue"][0]["details"].update(coding=7), "issue"),
     ],
 )
 def test_what_is_not_an_itk3_response_is_refused_saying_why(spoil, why: str) -> None:  # type: ignore[no-untyped-def]

@@ -118,6 +118,15 @@ def test_an_endpoint_without_a_workflow_is_a_configuration_error(transport) -> N
     assert result == Rejected("configuration: no Mex-WorkflowID for this message")
 
 
+@responses.activate
+def test_a_header_mesh_cannot_carry_is_rejected_at_once_naming_it(transport) -> None:  # type: ignore[no-untyped-def]
+    # Queued before envelopes were folded to ASCII: retrying would never send it (HTTP headers
+    # are Latin-1 in requests, ASCII in MESH), so it is dead-lettered, no request made.
+    result = transport.send(message(**{"Mex-Subject": "Report for Łukasz Wróblewski"}), ENDPOINT)
+    assert result == Rejected("the MESH envelope must be ASCII: Mex-Subject")
+    assert len(responses.calls) == 0
+
+
 def test_without_mesh_settings_messages_wait(tmp_path: Path) -> None:
     result = MeshTransport(Settings(home=tmp_path)).send(message(), ENDPOINT)
     assert isinstance(result, TryAgain) and "LD_ADAPTER_MESH_URL" in result.reason
