@@ -207,7 +207,9 @@ class ProfileCheck:
             if key in ("extension", "modifierExtension") and isinstance(value, list):
                 for i, ext in enumerate(value):
                     self.one_extension(ext, f"{here}[{i}]", element)
-            self.extensions(value, here, f"{element}.{key}")
+            # A Bundle's entries are walked one by one (their resources are skipped there).
+            if key == "entry" or _may_hold_extensions(value):
+                self.extensions(value, here, f"{element}.{key}")
 
     def one_extension(self, ext: Any, at: str, holder: str) -> None:
         url = ext.get("url") if isinstance(ext, dict) else None
@@ -312,12 +314,12 @@ def nhs_number_issues(resource: dict, path: str) -> list[Issue]:
     return sorted(found, key=lambda i: i.expression)
 
 
-def _may_hold_extensions(resource: dict) -> bool:
-    """Whether an extension may sit anywhere in the resource (True when unsure or a Bundle)."""
-    if resource.get("resourceType") == "Bundle":
+def _may_hold_extensions(data: dict | list) -> bool:
+    """Whether an extension may sit anywhere in a resource or part of one (True when unsure)."""
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         return True  # its entries are skipped by the walk: the text of all of them would mislead
     try:
-        return EXTENSION_KEY in orjson.dumps(resource)  # one C-speed scan spares the walk
+        return EXTENSION_KEY in orjson.dumps(data)  # one C-speed scan spares the walk below
     except (orjson.JSONEncodeError, TypeError):
         return True
 
