@@ -18,6 +18,7 @@ from adapter.errors import Issue
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 NHS_SYSTEM_BYTES = orjson.dumps(NHS_NUMBER_SYSTEM)  # quoted, as it appears in a JSON value
+EXTENSION_KEY = b'xtension":'  # ends both `extension` and `modifierExtension` as JSON keys
 # `Type/id` at the end of a relative or absolute reference (FHIR's own pattern for both parts).
 REFERENCE_TYPE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}$")
 
@@ -34,7 +35,7 @@ class ProfileCheck:
     def run(self, resource: dict, path: str, extensions: bool = True) -> list[Issue]:
         """Every rule of the profile (and, unless told not, each extension's) at `path`."""
         self.value(self.profile.root, resource, path)
-        if extensions:
+        if extensions and _may_hold_extensions(resource):
             self.extensions(resource, path, str(resource.get("resourceType")))
         return self.issues
 
@@ -54,7 +55,10 @@ class ProfileCheck:
             self.invariant(inv, item, at)
         if isinstance(item, dict):
             for name, child in node.children.items():
-                key, found = _lookup(item, name)
+                # Most names are plain keys: one dict lookup, not the value[x] scan.
+                key, found = _lookup(item, name) if name[-1] == "]" else (name, item.get(name))
+                if found is None and not child.min and not child.slices:
+                    continue  # an absent optional element: nothing to count or check
                 if child.types is None or found is None or self.typed(child, key, f"{at}.{key}"):
                     self.element(child, found, f"{at}.{key}")
 
@@ -86,8 +90,11 @@ class ProfileCheck:
 
     def cardinality(self, node: Node, count: int, at: str, kind: str) -> None:
         """min/max of an element or of a slice."""
+        too_few = node.min is not None and count < node.min
+        if not too_few and (node.max is None or node.max == "*" or count <= int(node.max)):
+            return  # the usual case: no name to build
         name = _leaf(at)
-        if node.min is not None and count < node.min:
+        if too_few:
             if kind == "SLICE" and node.slice_value and name == "extension":
                 why = f"{self.profile.name} requires the extension {node.slice_value}"
                 self.issues.append(issue("LD-PROFILE-EXTENSION-MISSING", at, why))
@@ -200,7 +207,9 @@ class ProfileCheck:
             if key in ("extension", "modifierExtension") and isinstance(value, list):
                 for i, ext in enumerate(value):
                     self.one_extension(ext, f"{here}[{i}]", element)
-            self.extensions(value, here, f"{element}.{key}")
+            # A Bundle's entries are walked one by one (their resources are skipped there).
+            if key == "entry" or _may_hold_extensions(value):
+                self.extensions(value, here, f"{element}.{key}")
 
     def one_extension(self, ext: Any, at: str, holder: str) -> None:
         url = ext.get("url") if isinstance(ext, dict) else None
@@ -303,6 +312,16 @@ def nhs_number_issues(resource: dict, path: str) -> list[Issue]:
         skip = "entry" if item is resource and resource.get("resourceType") == "Bundle" else None
         stack.extend((child, f"{at}.{key}") for key, child in item.items() if key != skip)
     return sorted(found, key=lambda i: i.expression)
+
+
+def _may_hold_extensions(data: dict | list) -> bool:
+    """Whether an extension may sit anywhere in a resource or part of one (True when unsure)."""
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        return True  # its entries are skipped by the walk: the text of all of them would mislead
+    try:
+        return EXTENSION_KEY in orjson.dumps(data)  # one C-speed scan spares the walk below
+    except (orjson.JSONEncodeError, TypeError):
+        return True
 
 
 def _mentions_nhs_system(resource: dict) -> bool:

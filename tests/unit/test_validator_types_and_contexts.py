@@ -280,3 +280,33 @@ def test_the_version_held_or_its_major_minor_is_checked_without_a_word() -> None
     major_minor = held.rsplit(".", 1)[0]
     for canonical in (PATIENT, f"{PATIENT}|{held}", f"{PATIENT}|{major_minor}"):
         assert _found(_patient(), canonical) == [], canonical
+
+
+def test_unknown_extensions_are_found_at_every_depth_of_the_walk() -> None:
+    """The walk skips parts without extensions: none of these may be skipped (speed fix)."""
+    unknown = [{"url": "https://example.org/fhir/StructureDefinition/x", "valueString": "y"}]
+    coding = {"system": "https://example.org/cs", "code": "a", "extension": unknown}
+    patient = _patient(
+        _gender={"extension": unknown},
+        modifierExtension=unknown,
+        contact=[{"name": {"family": "Jones", "extension": unknown}}],
+        extension=[{"url": ETHNIC, "valueCodeableConcept": {"coding": [coding]}}],
+    )
+    found = {f[2] for f in _found(patient, PATIENT) if f[1] == "LD-PROFILE-EXTENSION-UNKNOWN"}
+    assert found == {
+        "Patient._gender.extension[0].url",
+        "Patient.modifierExtension[0].url",
+        "Patient.contact[0].name.extension[0].url",
+        "Patient.extension[0].valueCodeableConcept.coding[0].extension[0].url",
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "POST", "url": "Patient", "extension": unknown}}],
+    }
+    found = {
+        f[2]
+        for f in _found(bundle, UKCORE + "UKCore-Bundle")
+        if f[1] == "LD-PROFILE-EXTENSION-UNKNOWN"
+    }
+    assert found == {"Bundle.entry[0].request.extension[0].url"}
