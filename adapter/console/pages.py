@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import g, render_template, request
+from flask import g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from adapter.api.audit import note_entity, note_purpose, note_records
 from adapter.api.context import app_services
@@ -33,6 +34,12 @@ from adapter.store.observer import observing
 
 STATUSES = (QUEUED, RETRYING, DELIVERED, DEAD_LETTER, CANCELLED)
 DIRECTIONS = (console_view.OUTBOUND, console_view.INBOUND)
+
+
+@console_blueprint.get("")
+def root() -> Response:
+    """/console as the README names it: the overview (signed out, the sign-in page first)."""
+    return redirect(url_for("console.overview"))
 
 
 @console_blueprint.get("/")

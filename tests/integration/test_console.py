@@ -71,6 +71,19 @@ def test_no_console_page_opens_without_signing_in_not_even_with_a_bearer_token(
         assert response.headers["Location"].startswith("/console/sign-in")
 
 
+def test_console_without_its_slash_leads_to_sign_in_then_to_the_overview(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    signed_out = client.get("/console")
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Location"].startswith("/console/sign-in")
+    assert "Bearer" not in signed_out.headers.get("WWW-Authenticate", "")
+    sign_in(client, store_of(app), settings)
+    signed_in = client.get("/console", follow_redirects=True)
+    assert signed_in.status_code == 200
+    assert signed_in.request.path == "/console/"
+
+
 def test_the_api_does_not_accept_the_console_cookie(client: FlaskClient, app, settings) -> None:  # type: ignore[no-untyped-def]
     sign_in(client, store_of(app), settings)
     assert client.get("/console/").status_code == 200
