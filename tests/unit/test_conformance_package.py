@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,6 @@ def test_manifest_depends_on_the_uk_core_package_our_profiles_derive_from() -> N
     manifest = json.loads((PACKAGE_DIR / "package.json").read_text())
     sources = json.loads((PACKAGE_DIR / "national" / "SOURCES.json").read_text())["ukcore"]
     assert manifest["dependencies"][sources["package"]] == sources["version"]
-    assert set(manifest["dependencies"]) == {"hl7.fhir.r4.core", sources["package"]}
     uk_core = {
         json.loads(p.read_text())["url"]
         for p in (PACKAGE_DIR / "national" / "ukcore").glob("StructureDefinition-*.json")
@@ -39,6 +39,28 @@ def test_manifest_depends_on_the_uk_core_package_our_profiles_derive_from() -> N
         if sd["baseDefinition"].startswith("https://fhir.hl7.org.uk/")
     }
     assert bases and bases <= uk_core
+
+
+def test_manifest_depends_on_every_national_package_whose_terminology_we_use() -> None:
+    """A consumer can resolve every UK Core or BaRS CodeSystem/ValueSet our definitions name."""
+    manifest = json.loads((PACKAGE_DIR / "package.json").read_text())
+    sources = json.loads((PACKAGE_DIR / "national" / "SOURCES.json").read_text())
+    declared = {source["package"]: source["version"] for source in sources.values()}
+    assert manifest["dependencies"] == {"hl7.fhir.r4.core": "4.0.1", **declared}
+    held = {
+        json.loads(path.read_text()).get("url")
+        for folder in sources
+        for path in (PACKAGE_DIR / "national" / folder).glob("*.json")
+    }
+    national = re.compile(r'"(https://fhir\.(?:nhs\.uk|hl7\.org\.uk)/(?:CodeSystem|ValueSet)/[^"|]+)')
+    named = {
+        url
+        for path in PACKAGE_DIR.rglob("*.json")
+        if "national" not in path.relative_to(PACKAGE_DIR).parts
+        for url in national.findall(path.read_text())
+    }
+    assert "https://fhir.nhs.uk/CodeSystem/message-events-bars" in named
+    assert named - held == set()
 
 
 def test_index_json_is_up_to_date() -> None:
