@@ -139,7 +139,7 @@ def mesh_headers(report: Report, identity: Identity) -> dict[str, str]:
     return {
         "Mex-To": identity.mex_to,
         "Mex-WorkflowID": value("mesh.workflow"),
-        "Mex-Subject": ascii_fold(_summary("mesh.subject", report, identity)),
+        "Mex-Subject": ascii_fold(_summary("mesh.subject", report, identity, _ascii_name(identity))),
         "Mex-LocalID": report.message_id,
     }
 
@@ -311,9 +311,14 @@ def _ods_identifiers(organization: dict) -> list[dict]:
     return [{"system": codes.url("identifier.ods-organization-code"), "value": ods}] if ods else []
 
 
-def _summary(template: str, report: Report, identity: Identity) -> str:
+def _ascii_name(identity: Identity) -> str:
+    """The name in ASCII, leaving out given names with no ASCII form (Greek...), never '???'."""
+    return " ".join(ascii_fold(part) for part in identity.display_name.split() if folds_fully(part))
+
+
+def _summary(template: str, report: Report, identity: Identity, name: str | None = None) -> str:
     return str(value(template)).format(
-        name=identity.display_name,
+        name=identity.display_name if name is None else name,
         nhs_number=identity.nhs_number,
         practice=report.custodian.get("name", ""),
         ods=ods_code(report.custodian) or "",

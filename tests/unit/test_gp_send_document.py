@@ -84,7 +84,7 @@ def test_mesh_routes_by_nhs_number_birth_date_and_surname_as_recorded() -> None:
     assert headers["Mex-To"] == "GPPROVIDER_9990012342_02061988_Hartley"
     assert headers["Mex-WorkflowID"] == "GPFED_CONSULT_REPORT"
     assert headers["Mex-Subject"] == (
-        "Consultation report for Daniel James Hartley , NHS Number 9990012342, seen at "
+        "Consultation report for Daniel James Hartley, NHS Number 9990012342, seen at "
         f"{ORGANIZATION['name']}, ODS Code RRE"
     )
 
@@ -94,7 +94,7 @@ def test_the_mesh_envelope_is_ascii_for_names_with_accents_and_polish_letters() 
     name = [{"use": "official", "family": "Wróblewski", "given": ["Łukasz", "Siân"]}]
     headers = mesh_headers(_report(), identity_of({**PATIENT, "name": name}))
     assert headers["Mex-To"] == "GPPROVIDER_9990012342_02061988_Wroblewski"
-    assert headers["Mex-Subject"].startswith("Consultation report for Lukasz Sian Wroblewski ,")
+    assert headers["Mex-Subject"].startswith("Consultation report for Lukasz Sian Wroblewski,")
     assert all(header.isascii() for header in headers.values())
 
 
@@ -113,11 +113,21 @@ def test_the_mesh_envelope_is_ascii_with_diacritics_folded(
     patient = {**PATIENT, "name": [{"use": "official", "family": family, "given": [given]}]}
     headers = mesh_headers(_report(), identity_of(patient))
     assert headers["Mex-To"] == f"GPPROVIDER_9990012342_02061988_{to}"
-    assert headers["Mex-Subject"].startswith(f"Consultation report for {subject} , NHS")
+    assert headers["Mex-Subject"].startswith(f"Consultation report for {subject}, NHS")
     assert all(v.isascii() for v in headers.values())
     # The document itself keeps the name as written.
     document = _by_type(send_document_message(_report(patient=patient), identity_of(patient), PDF))
     assert family in json.dumps(document, ensure_ascii=False)
+
+
+def test_the_mesh_subject_leaves_out_a_given_name_with_no_ascii_form() -> None:
+    """A Greek given name cannot be folded: the practice sees the surname, not a run of '?'."""
+    patient = {**PATIENT, "name": [{"use": "official", "family": "Smith", "given": ["Γιώργος"]}]}
+    headers = mesh_headers(_report(patient=patient), identity_of(patient))
+    assert headers["Mex-Subject"].startswith("Consultation report for Smith, NHS Number 9990012342")
+    assert "?" not in headers["Mex-Subject"]
+    document = _by_type(send_document_message(_report(patient=patient), identity_of(patient), PDF))
+    assert "Γιώργος" in json.dumps(document, ensure_ascii=False)
 
 
 @pytest.mark.parametrize(
@@ -213,7 +223,7 @@ def test_the_document_carries_the_pdf_the_person_our_organisation_and_the_practi
     assert composition["author"][0]["reference"] == urls["Practitioner"]
     assert composition["custodian"]["reference"] == urls["Organization"]
     assert composition["section"][0]["entry"][0]["reference"] == urls["Binary"]
-    assert "Daniel James Hartley , NHS Number 9990012342" in composition["text"]["div"]
+    assert "Daniel James Hartley, NHS Number 9990012342" in composition["text"]["div"]
     assert base64.b64decode(found["Binary"]["content"]) == PDF
     assert found["Binary"]["contentType"] == "application/pdf"
     assert found["Patient"]["id"] == PATIENT["id"]  # our id: the audit names the person by it
