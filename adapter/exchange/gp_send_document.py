@@ -136,10 +136,11 @@ def is_send_document_endpoint(endpoint: dict) -> bool:
 
 def mesh_headers(report: Report, identity: Identity) -> dict[str, str]:
     """The MESH envelope: routed to the registered practice by the person (GPCM-SD-063/064)."""
+    subject = _summary("mesh.subject", report, identity, _ascii_name(identity))
     return {
         "Mex-To": identity.mex_to,
         "Mex-WorkflowID": value("mesh.workflow"),
-        "Mex-Subject": ascii_fold(_summary("mesh.subject", report, identity, _ascii_name(identity))),
+        "Mex-Subject": ascii_fold(subject),
         "Mex-LocalID": report.message_id,
     }
 

@@ -52,7 +52,9 @@ def test_manifest_depends_on_every_national_package_whose_terminology_we_use() -
         for folder in sources
         for path in (PACKAGE_DIR / "national" / folder).glob("*.json")
     }
-    national = re.compile(r'"(https://fhir\.(?:nhs\.uk|hl7\.org\.uk)/(?:CodeSystem|ValueSet)/[^"|]+)')
+    national = re.compile(
+        r'"(https://fhir\.(?:nhs\.uk|hl7\.org\.uk)/(?:CodeSystem|ValueSet)/[^"|]+)'
+    )
     named = {
         url
         for path in PACKAGE_DIR.rglob("*.json")
