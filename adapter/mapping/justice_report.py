@@ -183,7 +183,7 @@ def justice_report_reference(report: JusticeReport, rendition: Rendition, doc_id
         "meta": {"profile": [codes.url("justice-report.profile")]},
         "status": "current",
         "docStatus": "final",
-        "type": {"coding": [codes.coding("ld-document-type", "justice-report")]},
+        "type": {"coding": [_snomed_type(), codes.coding("ld-document-type", "justice-report")]},
         "subject": {"reference": report.patient},
         "date": report.produced_at.isoformat(),
         "description": f"L&D justice report ({report.disclosure} disclosure)",
@@ -208,6 +208,15 @@ def justice_report_reference(report: JusticeReport, rendition: Rendition, doc_id
         reference["author"] = [{"reference": report.author}]
         reference["custodian"] = {"reference": report.author}
     return reference
+
+
+def _snomed_type() -> dict:
+    """UK Core's DocumentReference.type binding is extensible: its SNOMED CT code comes first."""
+    return {
+        "system": codes.url("justice-report.type-system"),
+        "code": codes.url("justice-report.type"),
+        "display": codes.url("justice-report.type-display"),
+    }
 
 
 def _attachment(report: JusticeReport, rendition: Rendition) -> dict:

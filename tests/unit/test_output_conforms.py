@@ -36,11 +36,11 @@ def _uk_core_bases(resource: dict) -> list[str]:
 
 
 def _problems(issues: list[Issue]) -> list[tuple[str, str, str]]:
-    """Errors, and any profile the validator could not check (it must know every one we claim)."""
+    """Errors, warnings (a missed extensible binding) and any profile the validator cannot check."""
     return [
         (i.message_id or i.code, i.expression[0] if i.expression else "", i.diagnostics)
         for i in issues
-        if i.severity in ("error", "fatal") or i.message_id == "LD-PROFILE-NOT-OURS"
+        if i.severity in ("error", "fatal", "warning") or i.message_id == "LD-PROFILE-NOT-OURS"
     ]
 
 
