@@ -7,7 +7,7 @@ import functools
 from adapter.conformance.message import message_issues
 from adapter.conformance.messages import issue
 from adapter.conformance.package import package
-from adapter.conformance.profile_check import ProfileCheck, nhs_number_issues
+from adapter.conformance.profile_check import ProfileCheck, extension_issues, nhs_number_issues
 from adapter.conformance.profiles import Profile, profiles
 from adapter.conformance.questionnaire_response import (
     QuestionnaireIndex,
@@ -68,6 +68,9 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
             urls = {p.url for p in checked}
             checked.extend(p for p in compiled.chain(prof) if p.url not in urls)
     found.extend(_profile_issues(resource, path, checked))
+    if not checked:
+        # As the HL7 validator does: an extension held here is checked whatever is claimed.
+        found.extend(extension_issues(compiled, resource, path, warn_unknown=False))
     reported = {i.expression for i in found if i.message_id == "LD-PROFILE-NHS-NUMBER"}
     found.extend(i for i in nhs_number_issues(resource, path) if i.expression not in reported)
     if rtype == "QuestionnaireResponse":

@@ -35,8 +35,8 @@ class ProfileCheck:
     def run(self, resource: dict, path: str, extensions: bool = True) -> list[Issue]:
         """Every rule of the profile (and, unless told not, each extension's) at `path`."""
         self.value(self.profile.root, resource, path)
-        if extensions and _may_hold_extensions(resource):
-            self.extensions(resource, path, str(resource.get("resourceType")))
+        if extensions:
+            self.issues.extend(extension_issues(self.profiles, resource, path))
         return self.issues
 
     def value(self, node: Node, item: Any, at: str) -> None:
@@ -185,6 +185,31 @@ class ProfileCheck:
         if passed is False:
             self.issues.append(issue(inv.message_id, at, f"{inv.key}: {inv.human}"))
 
+
+def extension_issues(
+    profiles: Profiles, resource: dict, path: str, warn_unknown: bool = True
+) -> list[Issue]:
+    """Every extension in a resource checked against its own definition, wherever it sits.
+
+    Without a profile (warn_unknown False) an extension this adapter does not hold goes
+    unremarked: nothing the resource claims says it matters.
+    """
+    if not _may_hold_extensions(resource):
+        return []
+    check = ExtensionCheck(profiles, resource, warn_unknown)
+    check.extensions(resource, path, str(resource.get("resourceType")))
+    return check.issues
+
+
+class ExtensionCheck:
+    """Checks the extensions of one resource against their definitions (ours, UK Core's)."""
+
+    def __init__(self, profiles: Profiles, resource: dict, warn_unknown: bool) -> None:
+        self.profiles = profiles
+        self.resource = resource
+        self.warn_unknown = warn_unknown
+        self.issues: list[Issue] = []
+
     def extensions(self, data: Any, at: str, element: str) -> None:
         """Every extension in the resource: ours checked against their definition, others warned.
 
@@ -212,12 +237,13 @@ class ProfileCheck:
                 self.extensions(value, here, f"{element}.{key}")
 
     def one_extension(self, ext: Any, at: str, holder: str) -> None:
+        """One extension: its value, parts and context by its definition, if held."""
         url = ext.get("url") if isinstance(ext, dict) else None
         if not isinstance(url, str) or "://" not in url:
             return  # a sub-extension of a complex extension: its parent's definition covers it
         definition = self.profiles.get(url)
         if definition is not None and definition.is_extension:
-            inner = ProfileCheck(self.profiles, definition, self.env["resource"])
+            inner = ProfileCheck(self.profiles, definition, self.resource)
             inner.value(definition.root, ext, at)
             self.issues.extend(inner.issues)
             contexts = definition.contexts
@@ -225,7 +251,7 @@ class ProfileCheck:
                 where = " or ".join(contexts)
                 why = f"{definition.name} may be used on {where}, not on {holder}"
                 self.issues.append(issue("LD-PROFILE-EXTENSION-CONTEXT", at, why))
-        elif url not in self.profiles.package.known_extensions:
+        elif self.warn_unknown and url not in self.profiles.package.known_extensions:
             why = f"extension {url} is not defined by this adapter or UK Core; it will be ignored"
             self.issues.append(issue("LD-PROFILE-EXTENSION-UNKNOWN", f"{at}.url", why))
 

@@ -22,6 +22,7 @@ from adapter.mapping.codes import mappings_dir
 from adapter.mapping.common import as_dict, as_list, string_or_none
 from adapter.mapping.consent import decision_from_consent
 from adapter.mapping.inbound_people import referrer_of
+from adapter.mapping.inbound_sources import Sources, fhir_issue
 from adapter.mapping.message_bundle import MessageBundle
 from adapter.mapping.patient import person_from_patient
 from adapter.mapping.service_request import concerns_from
@@ -135,9 +136,10 @@ def referral_from_message(
     warnings: list[Issue] = []
     try:
         person = _person(message, patient, sender, warnings)
-        consents = _consents(message, sender, received_at)
+        found = _consents(message, sender, received_at)
     except InvalidInput as error:
         raise Unprocessable(error.issues) from None
+    kept = [(d, c) for d, c in found if not _adapter_recorded(d)]
     referral = Referral(
         local_id=inbound_local_id(sender.ods_code, sender_request_key(message, request)),
         received_at=received_at,
@@ -148,10 +150,11 @@ def referral_from_message(
         urgency=_urgency(request),
         referrer=_referrer(message, request, sender),
         concerns=concerns_from(request.get("reasonCode")),
-        consents=tuple(c for c in consents if not _adapter_recorded(c)),
-        notes=_notes(request, [c for c in consents if _adapter_recorded(c)]),
+        consents=tuple(d for d, _ in kept),
+        notes=_notes(request, [d for d, _ in found if _adapter_recorded(d)]),
     )
-    return Received(checked(referral), tuple(warnings))
+    sources = Sources(message, request, patient, tuple(c for _, c in kept))
+    return Received(checked(referral, sources), tuple(warnings))
 
 
 def _person(message: MessageBundle, patient: dict, sender: Sender, warnings: list[Issue]) -> Person:
@@ -194,21 +197,13 @@ def _nhs_numbers(patient: dict) -> set[str]:
     return {str(i.get("value")) for i in identifiers if i.get("system") == system}
 
 
-def checked(referral: Referral) -> Referral:
-    """The referral, after the native API's own checks; Unprocessable lists what fails."""
+def checked(referral: Referral, sources: Sources) -> Referral:
+    """The referral, after the native API's own checks; Unprocessable lists what fails, each
+    naming the element of the sender's message the failing field came from."""
     try:
         load_referral(dump_referral(referral))
     except InvalidInput as error:
-        raise Unprocessable(
-            [
-                Issue(
-                    f"The referral cannot be stored here: {issue.diagnostics}",
-                    code="business-rule",
-                    expression=issue.expression,
-                )
-                for issue in error.issues
-            ]
-        ) from None
+        raise Unprocessable([fhir_issue(i, sources, rules()) for i in error.issues]) from None
     return referral
 
 
@@ -255,13 +250,13 @@ def _matching(pattern: re.Pattern[str], value: str | None) -> str | None:
 
 def _consents(
     message: MessageBundle, sender: Sender, received_at: datetime
-) -> tuple[ConsentDecision, ...]:
-    """Each Consent in the message as a decision; one per scope, the first given."""
-    found: dict[str, ConsentDecision] = {}
+) -> tuple[tuple[ConsentDecision, dict], ...]:
+    """Each Consent in the message as a decision, with its Consent; one per scope, the first."""
+    found: dict[str, tuple[ConsentDecision, dict]] = {}
     for index, consent in enumerate(message.of_type("Consent")):
         decision = _decision(consent, index, sender, received_at)
         if decision is not None and decision.scope not in found:
-            found[decision.scope] = decision
+            found[decision.scope] = (decision, consent)
     return tuple(found.values())
 
 

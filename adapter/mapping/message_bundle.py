@@ -16,10 +16,12 @@ class MessageBundle:
         self.entries: list[tuple[str | None, dict]] = []
         self._index: dict[str, dict] = {}
         self._urls: dict[int, str] = {}
-        for entry in as_list(bundle.get("entry")):
+        self._positions: dict[int, int] = {}
+        for position, entry in enumerate(as_list(bundle.get("entry"))):
             resource = as_dict(as_dict(entry).get("resource"))
             if not resource.get("resourceType"):
                 continue
+            self._positions[id(resource)] = position
             full_url = string_or_none(as_dict(entry).get("fullUrl"))
             self.entries.append((full_url, resource))
             if full_url:
@@ -47,6 +49,13 @@ class MessageBundle:
     def full_url(self, resource: dict) -> str | None:
         """The fullUrl the entry holding this resource has."""
         return self._urls.get(id(resource))
+
+    def path(self, resource: dict) -> str:
+        """FHIRPath to this resource in the Bundle (its type alone when it is no entry)."""
+        position = self._positions.get(id(resource))
+        if position is None:
+            return str(resource.get("resourceType"))
+        return f"Bundle.entry[{position}].resource"
 
     def of_type(self, resource_type: str) -> list[dict]:
         """Every entry resource of one type, in bundle order."""

@@ -171,7 +171,12 @@ def test_a_message_that_cannot_be_a_referral_here_stores_nothing(
     patient["resource"]["birthDate"] = "2999-01-01"  # after the referral
     with pytest.raises(Unprocessable) as raised:
         receive(store, settings, directory, bundle, MPFT_LD)
-    assert "2999" not in json.dumps(raised.value.operation_outcome())
+    outcome = raised.value.operation_outcome()
+    assert "2999" not in json.dumps(outcome)
+    at = bundle["entry"].index(patient)
+    assert [i["expression"] for i in outcome["issue"]] == [
+        [f"Bundle.entry[{at}].resource.birthDate"]
+    ]
     assert _referral_count(store) == 0 and _inbound_count(store) == 0
 
 

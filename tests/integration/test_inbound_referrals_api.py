@@ -102,3 +102,35 @@ def test_a_cancellation_of_a_referral_never_received_is_not_found(
     assert status == 404, outcome
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "REC_NOT_FOUND"
     assert referrals(client, auth) == []
+
+
+def _patient_at(bundle: dict) -> int:
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    return kinds.index("Patient")
+
+
+@pytest.mark.parametrize(
+    ("element", "value", "expression"),
+    [
+        ("birthDate", "2099-01-01", "birthDate"),
+        ("name", [{"family": "P" * 500, "given": ["Owen"]}], "name.family"),
+        (
+            "identifier",
+            [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990012343"}],
+            "identifier[0].value",
+        ),
+    ],
+)
+def test_a_refused_referral_names_the_element_of_the_senders_bundle(
+    client: FlaskClient, auth: dict, mpft: str, element: str, value: object, expression: str
+) -> None:
+    """The sender is a FHIR system: it is told which element of its Bundle to mend."""
+    bundle = referral_message()
+    at = _patient_at(bundle)
+    bundle["entry"][at]["resource"][element] = value
+    status, outcome = post(client, mpft, bundle)
+    assert status in (400, 422), outcome
+    expressions = [e for i in outcome["issue"] for e in i.get("expression", [])]
+    assert expressions == [f"Bundle.entry[{at}].resource.{expression}"], outcome
+    assert "person." not in json.dumps(outcome) and "received_at" not in json.dumps(outcome)
+    assert referrals(client, auth) == []

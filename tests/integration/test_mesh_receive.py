@@ -266,7 +266,10 @@ def test_a_message_refused_over_mesh_is_answered_to_its_sender_with_the_reasons(
     assert header["response"]["details"]["reference"] == answer["entry"][1]["fullUrl"]
     assert outcome["resourceType"] == "OperationOutcome"
     # The issues $process-message would have answered with, the field named.
-    assert [i["expression"] for i in outcome["issue"]] == [["person.birth_date"]]
+    at = [e["resource"]["resourceType"] for e in message["entry"]].index("Patient")
+    assert [i["expression"] for i in outcome["issue"]] == [
+        [f"Bundle.entry[{at}].resource.birthDate"]
+    ]
     assert outcome["issue"][0]["code"] == "business-rule"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from adapter.conformance import has_errors, validate
+from adapter.conformance import validate
 from adapter.conformance.national import NATIONAL_DIR
 from adapter.conformance.package import Package
 from adapter.conformance.profile_check import ProfileCheck
@@ -81,7 +81,11 @@ def test_uk_core_ethnic_category_as_a_string_is_the_wrong_type() -> None:
     assert issues[0].diagnostics == (
         "value[x] of ExtensionUKCoreEthnicCategory must be CodeableConcept, not string"
     )
-    assert not has_errors(validate(bad))  # the base spec allows any type: only UK Core forbids it
+    # The base spec allows any type, but the extension's own definition does not: it is checked
+    # against it with no profile claimed too, as the HL7 validator does (review R2).
+    assert [(i.message_id, i.expression) for i in validate(bad) if i.severity == "error"] == [
+        ("LD-PROFILE-TYPE", ("Patient.extension[0].valueString",))
+    ]
 
 
 def test_nhs_number_verification_status_must_be_a_codeable_concept_even_with_a_right_code() -> None:
@@ -310,3 +314,58 @@ def test_unknown_extensions_are_found_at_every_depth_of_the_walk() -> None:
         if f[1] == "LD-PROFILE-EXTENSION-UNKNOWN"
     }
     assert found == {"Bundle.entry[0].request.extension[0].url"}
+
+
+# Extensions checked whatever the resource claims (review R2) ----------------------------------
+
+HALF_LEGAL_STATUS = {
+    "url": LEGAL_STATUS,
+    "extension": [LEGAL_STATUS_EXTENSION["extension"][0]],  # type: ignore[index]
+}
+NOT_HELD = "https://example.org/fhir/StructureDefinition/not-held-here"
+
+
+def test_extensions_held_here_are_checked_with_no_profile_claimed() -> None:
+    """The review's repro: a Patient claiming nothing is judged as when it claims UK Core."""
+    patient = _patient(
+        extension=[{"url": ETHNIC, "valueString": "A"}, HALF_LEGAL_STATUS],
+        identifier=[_nhs_number({"valueString": "01"})],
+    )
+    expected = [
+        ("error", "LD-PROFILE-TYPE", "Patient.extension[0].valueString"),
+        ("error", "LD-PROFILE-CARDINALITY-MIN", "Patient.extension[1].extension"),
+        ("error", "LD-PROFILE-EXTENSION-MISSING", "Patient.extension[1].extension"),
+        ("error", "LD-PROFILE-EXTENSION-CONTEXT", "Patient.extension[1]"),
+        ("error", "LD-PROFILE-TYPE", "Patient.identifier[0].extension[0].valueString"),
+    ]
+    assert sorted(_found(patient, None)) == sorted(expected)
+    claiming = {**patient, "meta": {"profile": [PATIENT]}}
+    assert sorted(_found(claiming, None)) == sorted(expected)  # each once, not twice
+
+
+def test_extensions_are_checked_under_a_profile_not_held_and_in_every_entry() -> None:
+    claims_other = _patient(
+        meta={"profile": ["https://example.org/fhir/StructureDefinition/their-patient"]},
+        extension=[HALF_LEGAL_STATUS],
+    )
+    assert ("error", "LD-PROFILE-EXTENSION-CONTEXT", "Patient.extension[0]") in _found(
+        claims_other, None
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:1", "resource": _patient(extension=[HALF_LEGAL_STATUS])}],
+    }
+    at = "Bundle.entry[0].resource.extension[0]"
+    assert ("error", "LD-PROFILE-EXTENSION-CONTEXT", at) in _found(bundle, None)
+
+
+def test_without_a_profile_a_right_extension_or_one_not_held_is_not_remarked() -> None:
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"},
+        "extension": [LEGAL_STATUS_EXTENSION],
+    }
+    assert _found(encounter, None) == []
+    assert _found(_patient(extension=[{"url": NOT_HELD, "valueString": "x"}]), None) == []
