@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from adapter.api.audit import note_entity, note_purpose, note_records
 from adapter.api.context import app_services
+from adapter.api.http import public
 from adapter.console import console_blueprint
 from adapter.console.json_lines import pretty_lines
 from adapter.console.masking import mask
@@ -37,6 +38,7 @@ DIRECTIONS = (console_view.OUTBOUND, console_view.INBOUND)
 
 
 @console_blueprint.get("")
+@public  # a redirect to the overview, which is audited; the console's sign-in check still applies
 def root() -> Response:
     """/console as the README names it: the overview (signed out, the sign-in page first)."""
     return redirect(url_for("console.overview"))
