@@ -45,6 +45,9 @@ def refusal_message(
         "eventCoding": _event(refused),
         "destination": [{"endpoint": theirs}],
         "source": {"endpoint": ours},
+        # The OperationOutcome is what this message is about: a receiver (ours included) wants
+        # focus to name the main resource, and an error response has no other.
+        "focus": [{"reference": f"urn:uuid:{outcome_id}"}],
         "response": {
             "identifier": answers,
             "code": "fatal-error",
