@@ -1,4 +1,4 @@
-"""The fatal-error answer to a message refused over MESH: what the partner gets passes both validators."""
+"""The fatal-error answer to a message refused over MESH passes our validator and FHIR.js."""
 
 from __future__ import annotations
 
