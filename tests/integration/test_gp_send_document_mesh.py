@@ -17,6 +17,7 @@ from adapter.exchange.mesh_inbox import MeshInbox
 from adapter.exchange.stu3_check import stu3_problems
 from adapter.exchange.worker import DeliveryWorker
 from adapter.settings import Settings
+from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.integration.test_mesh_reports import mesh_report
 from tests.support.gp_mesh import GP, gp_mesh_settings, itk_ack
 from tests.support.mesh_sandbox import PASSWORD, MeshSandbox
@@ -37,10 +38,10 @@ def sandbox() -> Iterator[MeshSandbox]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, sandbox: MeshSandbox) -> Settings:
+def settings(tmp_path: Path, sandbox: MeshSandbox, database_url: str) -> Settings:  # noqa: F811
     return gp_mesh_settings(
         tmp_path,
-        f"sqlite:///{tmp_path / 'store.db'}",
+        database_url,
         mesh_url=sandbox.url,
         mesh_mailbox=OURS,
         mesh_password=PASSWORD,

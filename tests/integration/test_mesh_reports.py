@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from adapter.exchange.mesh_inbox import MeshInbox, PollResult
 from adapter.settings import Settings
+from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.integration.test_mesh_send import GP_ENDPOINT, deliver, outbox_message, refer_to_gp
 from tests.support.mesh_partners import MPFT_MAILBOX, OUR_MAILBOX, drain, partners_over_mesh
 from tests.support.mesh_sandbox import PASSWORD, MeshSandbox
@@ -26,13 +27,13 @@ GP_MAILBOX = "X26ABC3"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, mesh_sandbox: MeshSandbox) -> Settings:
+def settings(tmp_path: Path, mesh_sandbox: MeshSandbox, database_url: str) -> Settings:  # noqa: F811
     """BaRS messages over MESH to the GP practice's mailbox; tests deliver and poll."""
     drain(mesh_sandbox, OUR_MAILBOX, MPFT_MAILBOX, GP_MAILBOX)
     return Settings(
         home=tmp_path,
         base_url="http://testserver",
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        database_url=database_url,
         partners_path=partners_over_mesh(tmp_path, {GP_ENDPOINT: GP_MAILBOX}),
         delivery_in_process=False,
         mesh_url=mesh_sandbox.url,
