@@ -12,7 +12,7 @@ from adapter.api.context import current_settings
 from adapter.api.fhir_format import fhir_response, negotiate
 from adapter.api.http import FHIR_JSON_TYPES, read_json_body
 from adapter.api.observe import note_validation
-from adapter.conformance import outcome_for, validate
+from adapter.conformance import has_errors, outcome_for, validate
 from adapter.conformance.limits import check_validation_work, most_severe
 from adapter.errors import InvalidInput, Issue
 
@@ -52,7 +52,7 @@ def _validate(expected_type: str | None) -> Response:
                 message_id="LD-VALIDATE-WRONG-TYPE",
             ),
         )
-    note_validation(not any(i.severity in ("fatal", "error") for i in issues))
+    note_validation(not has_errors(issues))
     return fhir_response(outcome_for(most_severe(issues, settings.max_validate_issues)))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from adapter.conformance.message import message_issues
+from adapter.conformance.message import claimed_profiles, message_issues
 from adapter.conformance.messages import issue
 from adapter.conformance.package import package
 from adapter.conformance.profile_check import ProfileCheck, extension_issues, nhs_number_issues
@@ -49,9 +49,7 @@ def _resource(resource: dict, path: str, extra: list[str]) -> list[Issue]:
     """Profile, questionnaire and (for Bundles) entry and message checks of one resource."""
     rtype = resource.get("resourceType")
     found: list[Issue] = []
-    meta = resource.get("meta")
-    claimed = meta.get("profile") if isinstance(meta, dict) else None
-    claimed = [p for p in claimed if isinstance(p, str)] if isinstance(claimed, list) else []
+    claimed = claimed_profiles(resource)
     checked: list[Profile] = []
     compiled = profiles()
     for position, url in [*enumerate(claimed), *((None, u) for u in extra)]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from adapter.conformance.report import SEVERITY_RANK
 from adapter.errors import Issue, PayloadTooLarge
 from adapter.settings import PREFIX, Settings
-
-_SEVERITY_ORDER = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 
 
 def check_validation_work(document: object, settings: Settings) -> None:
@@ -54,7 +53,7 @@ def most_severe(issues: list[Issue], limit: int) -> list[Issue]:
     """At most `limit` issues, the most severe first, and a note of how many were left out."""
     if len(issues) <= limit:
         return issues
-    ranked = sorted(issues, key=lambda i: _SEVERITY_ORDER.get(i.severity, 4))
+    ranked = sorted(issues, key=lambda i: -SEVERITY_RANK.get(i.severity, -1))
     left_out = ranked[limit:]
     errors = sum(1 for i in left_out if i.severity in ("fatal", "error"))
     note = Issue(

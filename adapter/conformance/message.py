@@ -149,13 +149,16 @@ def _type_of(resource: object) -> str | None:
     return resource.get("resourceType") if isinstance(resource, dict) else None
 
 
-def _claims(resource: dict) -> set[str]:
-    """The profiles a resource claims in meta.profile, without their versions."""
+def claimed_profiles(resource: dict) -> list[str]:
+    """The canonicals a resource claims in meta.profile, in order (anything else left out)."""
     meta = resource.get("meta")
     claimed = meta.get("profile") if isinstance(meta, dict) else None
-    if not isinstance(claimed, list):
-        return set()
-    return {p.partition("|")[0] for p in claimed if isinstance(p, str)}
+    return [p for p in claimed if isinstance(p, str)] if isinstance(claimed, list) else []
+
+
+def _claims(resource: dict) -> set[str]:
+    """The profiles a resource claims in meta.profile, without their versions."""
+    return {p.partition("|")[0] for p in claimed_profiles(resource)}
 
 
 def _bound(value: object) -> int:
@@ -180,11 +183,7 @@ def _count_issues(what: str, low: int, high: str, count: int, name: str, path: s
 
 def _our_claims(resource: dict, pkg: Package) -> set[str]:
     """The profiles of ours a resource claims in meta.profile."""
-    meta = resource.get("meta")
-    claimed = meta.get("profile") if isinstance(meta, dict) else None
-    if not isinstance(claimed, list):
-        return set()
-    return {p for p in claimed if isinstance(p, str) and pkg.canonical(p) is not None}
+    return {p for p in claimed_profiles(resource) if pkg.canonical(p) is not None}
 
 
 def _focus(header: dict, at: str, index: BundleIndex, out: MessageResult) -> list[tuple[int, str]]:

@@ -163,10 +163,8 @@ class Profiles:
             for segment in str(element.get("id") or element["path"]).split(".")[1:]:
                 name, _, slice_name = segment.partition(":")
                 if _is_type_slice(name, slice_name):
-                    name, slice_name = (
-                        slice_name,
-                        "",
-                    )  # value[x]:valueQuantity: the valueQuantity key
+                    # value[x]:valueQuantity constrains the valueQuantity key, not a slice.
+                    name, slice_name = slice_name, ""
                 node = node.children.setdefault(name, Node(name))
                 if slice_name:
                     node = node.slices.setdefault(slice_name, Node(name))
@@ -214,9 +212,10 @@ class Profiles:
 
     def _type_of(self, canonical: str) -> str | None:
         """The resource type a profile constrains, None when the profile is unknown here."""
-        if canonical.partition("|")[0] not in self.sources:
+        url = canonical.partition("|")[0]
+        if url not in self.sources:
             self._load_national()
-        found = self.sources.get(canonical.partition("|")[0])
+        found = self.sources.get(url)
         return str(found[0]["type"]) if found else None
 
 

@@ -13,7 +13,6 @@ is on one Organization only.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterator
 
 from adapter.conformance import has_errors, validate
@@ -31,6 +30,7 @@ from adapter.exchange.partners import (
     transport_of,
 )
 from adapter.mapping import codes
+from adapter.mapping.onward_referral import onward_rules
 from adapter.search.definitions import FHIR_ID
 
 Resolve = Callable[[str], dict | None]
@@ -220,8 +220,7 @@ def _list(value: object) -> list:
 @functools.cache
 def pathway_recipient_types() -> dict[str, frozenset[str]]:
     """Per onward pathway, the recipient types a partner taking it may be (as mappings/ say)."""
-    path = codes.mappings_dir() / "onward-referral-rules.json"
-    rules = json.loads(path.read_text(encoding="utf-8"))["recipient_types"]
+    rules = onward_rules()["recipient_types"]
     return {pathway: frozenset(types) for pathway, types in rules.items()}
 
 

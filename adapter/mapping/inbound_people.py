@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from adapter.domain import Referrer
 from adapter.mapping.common import as_dict, as_list, string_or_none
 from adapter.mapping.message_bundle import MessageBundle
@@ -24,12 +26,11 @@ def referrer_of(message: MessageBundle, request: dict) -> Referrer | None:
             practitioner = message.resolve(role.get("practitioner"))
         organization = message.resolve(role.get("organization"), request)
         referrer = referrer_from(role, None)
-        referrer = Referrer(
+        referrer = replace(
+            referrer,
             name=referrer.name or _name(practitioner),
             role=referrer.role or _role_text(role),
             phone=referrer.phone or _phone(practitioner),
-            organisation_ods=referrer.organisation_ods,
-            organisation_name=referrer.organisation_name,
         )
         return _with_organization(referrer, organization)
     return Referrer(name=_name(practitioner), phone=_phone(practitioner))
@@ -45,10 +46,8 @@ def _role_naming(message: MessageBundle, practitioner: dict) -> dict | None:
 def _with_organization(referrer: Referrer, organization: dict | None) -> Referrer:
     if organization is None or organization.get("resourceType") != "Organization":
         return referrer
-    return Referrer(
-        name=referrer.name,
-        role=referrer.role,
-        phone=referrer.phone,
+    return replace(
+        referrer,
         organisation_ods=_ods(organization) or referrer.organisation_ods,
         organisation_name=string_or_none(organization.get("name")) or referrer.organisation_name,
     )

@@ -24,15 +24,18 @@ LAWFUL_BASIS_DECISION = "lawful-basis"
 
 
 @functools.cache
+def onward_rules() -> dict:
+    """mappings/onward-referral-rules.json: pathway codes, recipient types, overdue waits."""
+    path = codes.mappings_dir() / "onward-referral-rules.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _pathway_codes() -> dict[str, dict]:
-    path = codes.mappings_dir() / "onward-referral-rules.json"
-    return json.loads(path.read_text(encoding="utf-8"))["pathways"]
+    return onward_rules()["pathways"]
 
 
-@functools.cache
 def _overdue_days() -> dict[str, int]:
-    path = codes.mappings_dir() / "onward-referral-rules.json"
-    return dict(json.loads(path.read_text(encoding="utf-8"))["overdue_after_days"])
+    return onward_rules()["overdue_after_days"]
 
 
 def overdue_after(pathway: str) -> timedelta:
