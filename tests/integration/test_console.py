@@ -323,6 +323,8 @@ def test_the_list_filters_by_partner_and_status_and_names_a_bad_filter(
     assert sent in html and other.id not in html
     bad = client.get("/console/messages?from=yesterday")
     assert bad.status_code == 400 and "from must be a date" in bad.get_data(as_text=True)
+    odd = client.get("/console/messages?page=%C2%B2")  # "²" passes str.isdigit(), not int()
+    assert odd.status_code == 400 and "page must be a whole number" in odd.get_data(as_text=True)
 
 
 def test_the_validator_lists_issues_and_marks_their_lines(
@@ -412,6 +414,7 @@ def test_only_an_auditor_reads_the_audit_log_and_it_names_the_console_user(
     html = page(auditor, "/console/audit")
     assert "console operator dev-link:Sam Operator" in html  # the operator's refused attempt
     assert "403 Forbidden" in html
+    assert "403 Forbidden" in page(auditor, "/console/audit?page=%C2%B2")  # a bad page: the first
 
 
 def test_an_onward_referral_past_its_wait_is_listed_to_chase(
