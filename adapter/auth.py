@@ -132,7 +132,7 @@ class TokenVerifier:
 
 
 def ensure_dev_key(path: Path) -> bytes:
-    """Read the development HS256 key, creating it (owner-only) on first use."""
+    """Read a development key (tokens, console cookies), creating it owner-only on first use."""
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
