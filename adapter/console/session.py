@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, abort, g, session
@@ -69,10 +68,8 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
 
 def console_secret_key(settings: Settings) -> str:
     """The configured key; in development one generated (owner-only) under the home directory."""
-    if settings.console_secret_key:
+    if settings.console_secret_key:  # from the variable or its file, read at start
         return settings.console_secret_key
-    if settings.console_secret_key_file is not None:
-        return Path(settings.console_secret_key_file).read_text().strip()
     return ensure_dev_key(settings.home / "console-secret-key").decode()
 
 
