@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
+from adapter import PROCESS_MESSAGE
 from adapter.api.context import app_services
 from adapter.api.http import public
 from adapter.auth import authenticate, refuse_partner_client
@@ -26,7 +27,6 @@ from adapter.store import Store
 
 access_log = logging.getLogger("adapter.access")
 observe_blueprint = Blueprint("observe", __name__)
-_PROCESS_MESSAGE = "process_message.process_message"
 _UNMATCHED = "(unmatched)"  # no route: counted together, whatever the path
 # Methods are labels from a closed set: a client's made-up method must mint no new series.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -60,7 +60,7 @@ def _finish(response: Response) -> Response:
     method = method_label(request.method)
     metrics.HTTP_REQUESTS.labels(method, route, status).inc()
     metrics.HTTP_DURATION.labels(method, route, status).observe(seconds)
-    if request.endpoint == _PROCESS_MESSAGE and request.method == "POST":
+    if request.endpoint == PROCESS_MESSAGE and request.method == "POST":
         accepted = response.status_code < 300
         reason = "none" if accepted else g.get("issue_code", status)
         metrics.count_inbound(accepted, reason)
