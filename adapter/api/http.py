@@ -75,6 +75,15 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
+def unknown_parameters(known: tuple[str, ...]) -> list[Issue]:
+    """An issue naming each query parameter not in `known` (and saying which are)."""
+    return [
+        Issue(f"Unknown query parameter; use one of {', '.join(known)}.", expression=(name,))
+        for name in request.args
+        if name not in known
+    ]
+
+
 def page_parameters(issues: list[Issue]) -> tuple[int, int]:
     """`limit` (1-100, default 20) and `offset` from the query; a bad one is added to `issues`."""
     limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
