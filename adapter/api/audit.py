@@ -94,9 +94,7 @@ def note_records(resource_ids: Iterable[dict]) -> None:
 
 def note_disclosure(reference: str, details: dict[str, str]) -> None:
     """Name in the audit what a disclosure relied on (a Consent) and how: format, recipient."""
-    scope: AuditScope | None = g.get("audit_scope")
-    if scope is not None:
-        scope.note_entity(Entity(reference, detail=tuple(details.items())))
+    note_entity(Entity(reference, detail=tuple(details.items())))
 
 
 def note_entity(entity: Entity) -> None:
