@@ -20,6 +20,7 @@ import jwt
 from flask import g, request
 
 from adapter.errors import Forbidden, Issue, Unauthorized
+from adapter.exchange.partner_clients import token_client
 from adapter.settings import Settings
 
 INTERACTIONS = "cruds"
@@ -132,7 +133,7 @@ class TokenVerifier:
 
 
 def ensure_dev_key(path: Path) -> bytes:
-    """Read the development HS256 key, creating it (owner-only) on first use."""
+    """Read a development key (tokens, console cookies), creating it owner-only on first use."""
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,9 +185,8 @@ def authenticate(verifier: TokenVerifier) -> None:
 
 def refuse_partner_client(partner_clients: frozenset[str]) -> None:
     """Forbidden if the token's client is bound to a partner: partners may only send messages."""
-    claims = g.get("token_claims") or {}
-    client = claims.get("client_id") or claims.get("sub")
-    if isinstance(client, str) and client in partner_clients:
+    client = token_client(g.get("token_claims") or {})
+    if client is not None and client in partner_clients:
         raise Forbidden(
             "This client is bound to a partner: it may call $process-message and nothing else."
         )

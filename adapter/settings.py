@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapter.settings_secrets import secret_from
+
 PREFIX = "LD_ADAPTER_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,8 +170,11 @@ class Settings:
     def _check_console(self) -> None:
         if self.environment not in ("development", "production"):
             raise SettingsError(f"{PREFIX}ENVIRONMENT must be development or production")
-        configured = self.console_secret_key or self.console_secret_key_file
-        if self.environment == "production" and not configured:
+        key = secret_from(
+            self.console_secret_key, self.console_secret_key_file, f"{PREFIX}CONSOLE_SECRET_KEY"
+        )
+        object.__setattr__(self, "console_secret_key", key)
+        if self.environment == "production" and not key:
             raise SettingsError(
                 f"production needs {PREFIX}CONSOLE_SECRET_KEY or {PREFIX}CONSOLE_SECRET_KEY_FILE"
             )
@@ -187,7 +192,11 @@ class Settings:
             raise SettingsError(f"{PREFIX}OIDC_ISSUER must be an {kind} URL")
         if not self.oidc_client_id:
             raise SettingsError(f"{PREFIX}OIDC_ISSUER needs {PREFIX}OIDC_CLIENT_ID")
-        if not (self.oidc_client_secret or self.oidc_client_secret_file):
+        secret = secret_from(
+            self.oidc_client_secret, self.oidc_client_secret_file, f"{PREFIX}OIDC_CLIENT_SECRET"
+        )
+        object.__setattr__(self, "oidc_client_secret", secret)
+        if not secret:
             raise SettingsError(
                 f"{PREFIX}OIDC_ISSUER needs {PREFIX}OIDC_CLIENT_SECRET or _OIDC_CLIENT_SECRET_FILE"
             )

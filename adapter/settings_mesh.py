@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from adapter.settings_secrets import read_file, secret_from
+
 if TYPE_CHECKING:
     from adapter.settings import Settings
 
@@ -30,7 +32,7 @@ def check_mesh(settings: Settings) -> dict[str, str]:
     for name in ("cert_file", "key_file", "ca_file"):
         path = getattr(settings, f"mesh_{name}")
         if path is not None:
-            _read(path, f"{PREFIX}{name.upper()}")
+            read_file(path, f"{PREFIX}{name.upper()}")
     return {
         "mesh_password": _secret(settings.mesh_password, settings.mesh_password_file, "PASSWORD"),
         "mesh_shared_key": _secret(
@@ -40,30 +42,12 @@ def check_mesh(settings: Settings) -> dict[str, str]:
 
 
 def _secret(value: str, path: Path | None, name: str) -> str:
-    """The secret from its variable, else from its file (one trailing newline dropped)."""
+    """The secret from its variable, else from its file; SettingsError if neither gives one."""
     from adapter.settings import SettingsError
 
-    if path is not None:
-        raw = _read(path, f"{PREFIX}{name}_FILE")
-        try:
-            from_file = raw.decode("utf-8").removesuffix("\n")
-        except UnicodeDecodeError:
-            raise SettingsError(f"{PREFIX}{name}_FILE: {path} is not UTF-8 text") from None
-        # Settings copied with dataclasses.replace hold the value read before: that is no clash.
-        if value and value != from_file:
-            raise SettingsError(f"set {PREFIX}{name} or {PREFIX}{name}_FILE, not both")
-        value = from_file
+    value = secret_from(value, path, f"{PREFIX}{name}")
     if not value:
         raise SettingsError(
             f"{PREFIX}URL is set: {PREFIX}{name} (or {PREFIX}{name}_FILE) is needed"
         )
     return value
-
-
-def _read(path: Path, variable: str) -> bytes:
-    from adapter.settings import SettingsError
-
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise SettingsError(f"{variable}: {path} cannot be read ({exc.strerror})") from None

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from flask import Flask, Response, g, request
 
 from adapter.api.context import app_services
+from adapter.exchange.partner_clients import token_client
 from adapter.search.definitions import FHIR_ID
 from adapter.services.audit import AuditScope, Entity, Requestor
 from adapter.store.observer import set_observer
@@ -93,9 +94,7 @@ def note_records(resource_ids: Iterable[dict]) -> None:
 
 def note_disclosure(reference: str, details: dict[str, str]) -> None:
     """Name in the audit what a disclosure relied on (a Consent) and how: format, recipient."""
-    scope: AuditScope | None = g.get("audit_scope")
-    if scope is not None:
-        scope.note_entity(Entity(reference, detail=tuple(details.items())))
+    note_entity(Entity(reference, detail=tuple(details.items())))
 
 
 def note_entity(entity: Entity) -> None:
@@ -141,10 +140,10 @@ def _requestor() -> Requestor:
             client_id=f"console {user.role} {user.subject}", address=request.remote_addr
         )
     claims: dict = g.get("token_claims") or {}
-    client = claims.get("client_id") or claims.get("sub")
+    client = token_client(claims)
     token_id = claims.get("jti")
     return Requestor(
-        client_id=client if isinstance(client, str) else None,
+        client_id=client,
         address=request.remote_addr,
         issuer=claims.get("iss") if isinstance(claims.get("iss"), str) else None,
         token_id=token_id if isinstance(token_id, str) else None,

@@ -52,7 +52,7 @@ def if_match_version() -> int | None:
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not _is_whole(value, max_digits=18):
         raise InvalidInput(
             Issue('If-Match must be a version ETag such as W/"2".', expression=("If-Match",))
         )
@@ -75,6 +75,15 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
+def unknown_parameters(known: tuple[str, ...]) -> list[Issue]:
+    """An issue naming each query parameter not in `known` (and saying which are)."""
+    return [
+        Issue(f"Unknown query parameter; use one of {', '.join(known)}.", expression=(name,))
+        for name in request.args
+        if name not in known
+    ]
+
+
 def page_parameters(issues: list[Issue]) -> tuple[int, int]:
     """`limit` (1-100, default 20) and `offset` from the query; a bad one is added to `issues`."""
     limit = whole_number("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, issues)
@@ -87,7 +96,12 @@ def whole_number(name: str, default: int, low: int, high: int, issues: list[Issu
     raw = request.args.get(name)
     if raw is None:
         return default
-    if raw.isdigit() and low <= int(raw) <= high:
+    if _is_whole(raw, max_digits=len(str(high))) and low <= int(raw) <= high:
         return int(raw)
     issues.append(Issue(f"{name} must be a whole number from {low} to {high}.", expression=(name,)))
     return default
+
+
+def _is_whole(raw: str, max_digits: int) -> bool:
+    """ASCII digits only, and few: "²".isdigit() is True but int("²") fails, as do huge strings."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= max_digits

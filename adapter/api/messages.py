@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request, url_for
 
 from adapter.api.audit import note_records
 from adapter.api.context import app_services
-from adapter.api.http import json_response, page_parameters
+from adapter.api.http import json_response, page_parameters, unknown_parameters
 from adapter.api.native_scopes import require_native
 from adapter.auth import require_scopes
 from adapter.errors import InvalidInput, Issue
@@ -86,11 +86,7 @@ def _resource_types(bundle: dict) -> list[str]:
 
 
 def _list_query() -> tuple[str | None, int, int]:
-    issues = [
-        Issue(f"Unknown query parameter; use {', '.join(_LIST_PARAMETERS)}.", expression=(name,))
-        for name in request.args
-        if name not in _LIST_PARAMETERS
-    ]
+    issues = unknown_parameters(_LIST_PARAMETERS)
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         issues.append(

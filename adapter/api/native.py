@@ -16,6 +16,7 @@ from adapter.api.http import (
     page_parameters,
     public,
     read_json_body,
+    unknown_parameters,
     version_etag,
 )
 from adapter.api.native_scopes import require_native
@@ -111,14 +112,7 @@ def _record_json(record: ReferralRecord) -> dict:
 
 
 def _parse_list_query() -> tuple[ReferralFilters, int, int]:
-    issues = [
-        Issue(
-            f"Unknown query parameter; use one of {', '.join(_LIST_PARAMETERS)}.",
-            expression=(name,),
-        )
-        for name in request.args
-        if name not in _LIST_PARAMETERS
-    ]
+    issues = unknown_parameters(_LIST_PARAMETERS)
     values: dict[str, object] = {
         name: request.args[name] for name in _TEXT_FILTERS if name in request.args
     }

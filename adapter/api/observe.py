@@ -16,16 +16,17 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
+from adapter import PROCESS_MESSAGE
 from adapter.api.context import app_services
 from adapter.api.http import public
 from adapter.auth import authenticate, refuse_partner_client
+from adapter.exchange.partner_clients import token_client
 from adapter.observe import metrics
 from adapter.observe.readiness import delivery_state
 from adapter.store import Store
 
 access_log = logging.getLogger("adapter.access")
 observe_blueprint = Blueprint("observe", __name__)
-_PROCESS_MESSAGE = "process_message.process_message"
 _UNMATCHED = "(unmatched)"  # no route: counted together, whatever the path
 # Methods are labels from a closed set: a client's made-up method must mint no new series.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -59,7 +60,7 @@ def _finish(response: Response) -> Response:
     method = method_label(request.method)
     metrics.HTTP_REQUESTS.labels(method, route, status).inc()
     metrics.HTTP_DURATION.labels(method, route, status).observe(seconds)
-    if request.endpoint == _PROCESS_MESSAGE and request.method == "POST":
+    if request.endpoint == PROCESS_MESSAGE and request.method == "POST":
         accepted = response.status_code < 300
         reason = "none" if accepted else g.get("issue_code", status)
         metrics.count_inbound(accepted, reason)
@@ -82,7 +83,7 @@ def method_label(method: str) -> str:
 def _request_fields(route: str, status: int, seconds: float) -> dict[str, Any]:
     claims: dict = g.get("token_claims") or {}
     # As the audit names it: system tokens only, so the subject is a client, never a person.
-    client = claims.get("client_id") or claims.get("sub")
+    client = token_client(claims)
     return {
         "event": "request",
         "method": method_label(request.method),
@@ -91,7 +92,7 @@ def _request_fields(route: str, status: int, seconds: float) -> dict[str, Any]:
         "duration_ms": round(seconds * 1000, 1),
         "request_id": _guid("X-Request-Id") or _request_id(),
         "correlation_id": _guid("X-Correlation-Id"),
-        "client_id": client if isinstance(client, str) and len(client) <= 128 else None,
+        "client_id": client if client is not None and len(client) <= 128 else None,
     }
 
 

@@ -7,7 +7,13 @@ from flask import Blueprint, Response, request, url_for
 from adapter import services
 from adapter.api.audit import note_purpose, note_records
 from adapter.api.context import app_services
-from adapter.api.http import json_response, page_parameters, read_json_body, version_etag
+from adapter.api.http import (
+    json_response,
+    page_parameters,
+    read_json_body,
+    unknown_parameters,
+    version_etag,
+)
 from adapter.api.native_scopes import require_native
 from adapter.errors import InvalidInput, Issue
 from adapter.exchange.worker import wake
@@ -61,11 +67,7 @@ def search_onward_referrals() -> Response:
 
 
 def _search_query() -> tuple[bool, int, int]:
-    issues = [
-        Issue(f"Unknown query parameter; use {', '.join(_SEARCH)}.", expression=(name,))
-        for name in request.args
-        if name not in _SEARCH
-    ]
+    issues = unknown_parameters(_SEARCH)
     overdue = request.args.get("overdue", "false")
     if overdue not in ("true", "false"):
         issues.append(Issue("overdue must be true or false.", expression=("overdue",)))

@@ -8,6 +8,7 @@ from adapter import services
 from adapter.api.audit import note_disclosure
 from adapter.api.context import app_services
 from adapter.api.fhir_format import fhir_response
+from adapter.api.http import unknown_parameters
 from adapter.api.native_scopes import require_native
 from adapter.errors import InvalidInput, Issue, NotAcceptable
 from adapter.mapping import codes
@@ -50,14 +51,9 @@ def justice_report(referral_id: str) -> Response:
 
 def _format() -> str:
     """What to produce: ?format= if given, else the best of Accept; 406 for anything else."""
-    unknown = [name for name in request.args if name not in _PARAMETERS]
+    unknown = unknown_parameters(_PARAMETERS)
     if unknown:
-        raise InvalidInput(
-            [
-                Issue(f"Unknown query parameter; use {', '.join(_PARAMETERS)}.", expression=(n,))
-                for n in unknown
-            ]
-        )
+        raise InvalidInput(unknown)
     asked = request.args.get("format")
     if asked is not None:
         if asked not in FORMATS:

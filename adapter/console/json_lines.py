@@ -71,17 +71,26 @@ def expression_path(expression: str) -> Path | None:
     return tuple(path)
 
 
-def place(expression: str, lines: list[Line]) -> int | None:
+def place(expression: str, lines: list[Line] | dict[Path, int]) -> int | None:
     """The number of the first line of the element the expression names, or of its nearest
-    parent present; None if it cannot be placed (unparsed, or only the whole document)."""
+    parent present; None if it cannot be placed (unparsed, or only the whole document).
+
+    Placing many issues, pass `first_lines(lines)` once rather than the lines each time.
+    """
     path = expression_path(expression)
     if path is None:
         return None
-    first: dict[Path, int] = {}
-    for line in lines:
-        first.setdefault(line.path, line.number)
+    first = lines if isinstance(lines, dict) else first_lines(lines)
     while path:
         if path in first:
             return first[path]
         path = path[:-1]
     return None
+
+
+def first_lines(lines: list[Line]) -> dict[Path, int]:
+    """Each element path and the number of the first line printing it."""
+    first: dict[Path, int] = {}
+    for line in lines:
+        first.setdefault(line.path, line.number)
+    return first

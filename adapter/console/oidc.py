@@ -10,7 +10,6 @@ LD_ADAPTER_OIDC_ROLES; a user with no mapped role is refused, and the refusal is
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
@@ -40,7 +39,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[_CLIENT_KEY] = oauth.register(
         "trust",
         client_id=settings.oidc_client_id,
-        client_secret=_client_secret(settings),
+        client_secret=settings.oidc_client_secret,  # from the variable or its file
         server_metadata_url=f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration",
         client_kwargs={
             "scope": settings.oidc_scopes,
@@ -50,12 +49,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     app.config[OIDC_ENDPOINT_KEY] = "console_oidc.login"
     app.register_blueprint(oidc_blueprint, url_prefix="/console/oidc")
-
-
-def _client_secret(settings: Settings) -> str:
-    if settings.oidc_client_secret:
-        return settings.oidc_client_secret
-    return Path(settings.oidc_client_secret_file or "").read_text().strip()
 
 
 @oidc_blueprint.get("/login")

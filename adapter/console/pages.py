@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from adapter.api.audit import note_entity, note_purpose, note_records
 from adapter.api.context import app_services
-from adapter.api.http import public
+from adapter.api.http import public, whole_number
 from adapter.console import console_blueprint
 from adapter.console.json_lines import pretty_lines
 from adapter.console.masking import mask
@@ -94,16 +94,12 @@ def _list_arguments() -> tuple[str, MessageFilters, int]:
     if partner is not None and len(partner) > 64:
         raise InvalidInput(Issue("partner is not a partner id.", expression=("partner",)))
     since, until = _day("from"), _day("to")
-    page = args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= console_view.MAX_PAGES:
-        raise InvalidInput(
-            Issue(
-                f"page must be a whole number from 1 to {console_view.MAX_PAGES}.",
-                expression=("page",),
-            )
-        )
+    issues: list[Issue] = []
+    page = whole_number("page", 1, 1, console_view.MAX_PAGES, issues)
+    if issues:
+        raise InvalidInput(issues)
     end = until + timedelta(days=1) if until else None
-    return direction, MessageFilters(partner, status, since, end), int(page)
+    return direction, MessageFilters(partner, status, since, end), page
 
 
 def _day(name: str) -> datetime | None:
@@ -204,7 +200,6 @@ def _store() -> Store:
 @require_role(AUDITOR)
 def audit_log() -> str:
     """The audit trail, newest first: auditors only."""
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() else 1
+    page = whole_number("page", 1, 1, console_view.MAX_PAGES, [])  # a bad page: the first
     rows, more = console_view.audit_log(_store(), page)
     return render_template("console/audit.html", rows=rows, more=more, page=page)

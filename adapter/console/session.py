@@ -16,18 +16,17 @@ page's "Sign in with OpenID Connect" button opens (it is shown only when that is
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, abort, g, session
 
+from adapter.auth import ensure_dev_key
 from adapter.settings import Settings
 
 OPERATOR = "operator"
@@ -69,24 +68,9 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
 
 def console_secret_key(settings: Settings) -> str:
     """The configured key; in development one generated (owner-only) under the home directory."""
-    if settings.console_secret_key:
+    if settings.console_secret_key:  # from the variable or its file, read at start
         return settings.console_secret_key
-    if settings.console_secret_key_file is not None:
-        return Path(settings.console_secret_key_file).read_text().strip()
-    return _generated_key(settings.home / "console-secret-key")
-
-
-def _generated_key(path: Path) -> str:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first; use theirs
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return ensure_dev_key(settings.home / "console-secret-key").decode()
 
 
 def sign_in(subject: str, name: str, role: str) -> None:

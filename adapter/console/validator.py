@@ -15,7 +15,7 @@ from adapter.conformance import validate as validate_payload
 from adapter.conformance.limits import check_validation_work, most_severe
 from adapter.conformance.profiles import profiles
 from adapter.console import console_blueprint
-from adapter.console.json_lines import Line, place, pretty_lines
+from adapter.console.json_lines import Path, first_lines, place, pretty_lines
 from adapter.errors import AdapterError, Issue
 from adapter.json_input import JsonInputError, load_json
 
@@ -68,14 +68,15 @@ def _check(text: str, profile: str | None) -> dict:
         return {"problem": "; ".join(issue.diagnostics for issue in exc.issues)}
     issues = most_severe(validate_payload(document, profile=profile), settings.max_validate_issues)
     lines = pretty_lines(document)
-    placed = [PlacedIssue(i, _line_of(i, lines)) for i in issues]
+    first = first_lines(lines)  # once: a payload's lines times its issues took seconds
+    placed = [PlacedIssue(i, _line_of(i, first)) for i in issues]
     marked = {p.line for p in placed if p.line is not None}
     return {"issues": placed, "lines": lines, "marked": marked, "checked": True}
 
 
-def _line_of(issue: Issue, lines: list[Line]) -> int | None:
+def _line_of(issue: Issue, first: dict[Path, int]) -> int | None:
     for expression in issue.expression:
-        line = place(expression, lines)
+        line = place(expression, first)
         if line is not None:
             return line
     return None

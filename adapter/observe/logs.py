@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 
-FORMATS = ("json", "text")
 # The fields a log call may add (extra={...}); none of them can hold patient data.
 FIELDS = (
     "event",
@@ -74,9 +73,12 @@ class TextFormatter(logging.Formatter):
         return f"{line} {fields}" if fields and record.__dict__.get("event") else line
 
 
+_FORMATTERS: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
+
+
 def formatter(log_format: str) -> logging.Formatter:
     """The formatter for LD_ADAPTER_LOG_FORMAT."""
-    return JsonFormatter() if log_format == "json" else TextFormatter()
+    return _FORMATTERS[log_format]()
 
 
 def configure(log_format: str) -> None:
@@ -97,11 +99,8 @@ def gunicorn_config(log_format: str) -> dict:
     Requests are logged by the app (adapter.api.observe), which knows the route template and
     never writes the query string.
     """
-    factory = (
-        "adapter.observe.logs.JsonFormatter"
-        if log_format == "json"
-        else ("adapter.observe.logs.TextFormatter")
-    )
+    chosen = _FORMATTERS[log_format]
+    factory = f"{chosen.__module__}.{chosen.__qualname__}"
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -222,26 +222,16 @@ class ConsoleRepository:
         query = sa.select(
             M.id, M.kind, M.status, M.endpoint_id, M.attempts, M.created_at, M.last_error
         )
-        if filters.partner:
-            query = query.where(M.endpoint_id == filters.partner)
+        query = _filtered(query, filters, M.endpoint_id, M.created_at)
         if filters.status:
             query = query.where(M.status == filters.status)
-        if filters.since:
-            query = query.where(M.created_at >= filters.since)
-        if filters.until:
-            query = query.where(M.created_at < filters.until)
         page = query.order_by(M.sequence.desc()).limit(limit + 1).offset(offset)
         return list(self._db.execute(page))
 
     def inbound_page(self, filters: MessageFilters, limit: int, offset: int) -> list[Any]:
         """A page of accepted inbound messages (no bodies), newest first; one more if more."""
         query = sa.select(IN.id, IN.event, IN.partner_service, IN.sender_endpoint, IN.received_at)
-        if filters.partner:
-            query = query.where(IN.partner_service == filters.partner)
-        if filters.since:
-            query = query.where(IN.received_at >= filters.since)
-        if filters.until:
-            query = query.where(IN.received_at < filters.until)
+        query = _filtered(query, filters, IN.partner_service, IN.received_at)
         page = query.order_by(IN.received_at.desc(), IN.id).limit(limit + 1).offset(offset)
         return list(self._db.execute(page))
 
@@ -254,3 +244,14 @@ class MessageFilters:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+def _filtered(query: sa.Select, filters: MessageFilters, partner: Any, at: Any) -> sa.Select:
+    """The query narrowed to the filters' partner (in `partner`) and days (by `at`)."""
+    if filters.partner:
+        query = query.where(partner == filters.partner)
+    if filters.since:
+        query = query.where(at >= filters.since)
+    if filters.until:
+        query = query.where(at < filters.until)
+    return query

@@ -323,6 +323,41 @@ def test_the_list_filters_by_partner_and_status_and_names_a_bad_filter(
     assert sent in html and other.id not in html
     bad = client.get("/console/messages?from=yesterday")
     assert bad.status_code == 400 and "from must be a date" in bad.get_data(as_text=True)
+    odd = client.get("/console/messages?page=%C2%B2")  # "²" passes str.isdigit(), not int()
+    assert odd.status_code == 400 and "page must be a whole number" in odd.get_data(as_text=True)
+
+
+def test_the_inbound_list_filters_by_partner_service_and_days(
+    client: FlaskClient, app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from adapter.store import InboundMessageRecord
+
+    def received(record_id: str, service: str, day: int) -> None:
+        with store_of(app).unit_of_work() as uow:
+            uow.inbound.add(
+                InboundMessageRecord(
+                    id=record_id,
+                    request_id=f"req-{record_id}",
+                    correlation_id="8f1a3c2e-0000-4000-8000-000000000001",
+                    bundle_id=f"b-{record_id}",
+                    event="servicerequest-request",
+                    reason="new",
+                    partner_service=service,
+                    sender_endpoint="https://partner.example/fhir",
+                    received_at=datetime(2026, 11, day, 12, tzinfo=UTC),
+                )
+            )
+
+    received("in-crisis-20th", "hs-crisis", 20)
+    received("in-other-25th", "hs-other", 25)
+    sign_in(client, store_of(app), settings)
+    listed = "/console/messages?direction=inbound"
+    by_partner = page(client, f"{listed}&partner=hs-crisis")
+    assert "in-crisis-20th" in by_partner and "in-other-25th" not in by_partner
+    later = page(client, f"{listed}&from=2026-11-21")
+    assert "in-other-25th" in later and "in-crisis-20th" not in later
+    up_to_the_20th = page(client, f"{listed}&to=2026-11-20")  # the whole day named
+    assert "in-crisis-20th" in up_to_the_20th and "in-other-25th" not in up_to_the_20th
 
 
 def test_the_validator_lists_issues_and_marks_their_lines(
@@ -412,6 +447,7 @@ def test_only_an_auditor_reads_the_audit_log_and_it_names_the_console_user(
     html = page(auditor, "/console/audit")
     assert "console operator dev-link:Sam Operator" in html  # the operator's refused attempt
     assert "403 Forbidden" in html
+    assert "403 Forbidden" in page(auditor, "/console/audit?page=%C2%B2")  # a bad page: the first
 
 
 def test_an_onward_referral_past_its_wait_is_listed_to_chase(

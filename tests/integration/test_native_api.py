@@ -177,6 +177,11 @@ def test_update_makes_a_new_version_and_if_match_guards_it(client, auth):
     stale = client.put(location, json=changed, headers={**auth, "If-Match": 'W/"1"'})
     assert stale.status_code == 412
 
+    for odd in ('W/"²"', "9" * 5000):
+        refused = client.put(location, json=changed, headers={**auth, "If-Match": odd})
+        assert refused.status_code == 400
+        assert expressions(refused) == ["If-Match"]
+
 
 def test_update_cannot_change_local_id(client, auth):
     record = post(client, auth, REFERRAL).get_json()
@@ -221,7 +226,13 @@ def test_list_filters_and_pages(client, auth):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("received_from=yesterday", "received_from"), ("colour=red", "colour")],
+    [
+        ("limit=0", "limit"),
+        ("limit=%C2%B2", "limit"),  # "²" passes str.isdigit() but not int()
+        ("offset=" + "9" * 5000, "offset"),  # past int()'s digit limit
+        ("received_from=yesterday", "received_from"),
+        ("colour=red", "colour"),
+    ],
 )
 def test_list_rejects_bad_query_parameters(client, auth, query, field):
     response = client.get(f"/api/referrals?{query}", headers=auth)

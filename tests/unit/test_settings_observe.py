@@ -74,3 +74,36 @@ def test_production_needs_an_https_issuer() -> None:
     }
     with pytest.raises(SettingsError, match="OIDC_ISSUER must be an https URL"):
         Settings.from_env(production)
+
+
+def test_console_and_oidc_secrets_are_read_from_their_files_at_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "console-key").write_text("k" * 32 + "\n")
+    (tmp_path / "oidc-secret").write_text("s3cret-from-file\n")
+    settings = Settings.from_env(
+        {
+            **OIDC,
+            "LD_ADAPTER_OIDC_CLIENT_SECRET": "",
+            "LD_ADAPTER_OIDC_CLIENT_SECRET_FILE": str(tmp_path / "oidc-secret"),
+            "LD_ADAPTER_CONSOLE_SECRET_KEY_FILE": str(tmp_path / "console-key"),
+        }
+    )
+    assert (settings.console_secret_key, settings.oidc_client_secret) == (
+        "k" * 32,
+        "s3cret-from-file",
+    )
+    assert "from-file" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "LD_ADAPTER_CONSOLE_SECRET_KEY_FILE: .* cannot be read"),
+        ("short\n", "CONSOLE_SECRET_KEY must be at least 32 characters"),
+    ],
+)
+def test_a_console_key_file_missing_or_short_stops_start_up(tmp_path, content, message) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "console-key"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({"LD_ADAPTER_CONSOLE_SECRET_KEY_FILE": str(path)})
