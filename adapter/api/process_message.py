@@ -16,6 +16,7 @@ from our MESH inbox go through too.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ REQUEST_ID, CORRELATION_ID = "X-Request-Id", "X-Correlation-Id"
 _ECHOED = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII only: never a header injection
 _CACHED_PARTNERS = 1000
 
+logger = logging.getLogger(__name__)
+
 
 @process_blueprint.after_request
 def _echo_ids(response: Response) -> Response:
@@ -57,11 +60,20 @@ def _echo_ids(response: Response) -> Response:
 
 @process_blueprint.after_request
 def _count_refusal(response: Response) -> Response:
-    """Count a refused message (4xx) for the console's overview: when, the status, the client."""
-    if 400 <= response.status_code < 500:
-        client = token_client(g.get("token_claims") or {})
+    """Count a refused message (4xx) for the console's overview: when, the status, the client.
+
+    Only callers with a valid token: a request without one is not a partner's message, and
+    counting it would let anyone on the network grow the table. A failed count must not turn the
+    caller's 4xx into a 500: it is logged and the refusal goes out as it was.
+    """
+    claims = g.get("token_claims")
+    if not claims or not 400 <= response.status_code < 500:
+        return response
+    try:
         with app_services().store.unit_of_work() as uow:
-            uow.console.add_rejection(datetime.now(UTC), response.status_code, client)
+            uow.console.add_rejection(datetime.now(UTC), response.status_code, token_client(claims))
+    except Exception as error:  # the database may be the reason for the refusal's trouble
+        logger.warning("refused message not counted: %s", type(error).__name__)
     return response
 
 

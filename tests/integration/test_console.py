@@ -196,6 +196,17 @@ def test_refused_inbound_messages_are_counted(client: FlaskClient, app, settings
     assert last_hour is not None and last_hour.groups() == ("0", "1")
 
 
+def test_a_request_without_a_token_is_not_counted_as_a_refused_message(  # type: ignore[no-untyped-def]
+    client: FlaskClient, app, settings
+) -> None:
+    for _ in range(3):
+        assert client.post("/fhir/$process-message", json={}).status_code == 401
+    sign_in(client, store_of(app), settings)
+    html = page(client, "/console/")
+    last_hour = re.search(r"Last hour</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", html)
+    assert last_hour is not None and last_hour.groups() == ("0", "0")
+
+
 def test_the_message_page_masks_the_person_and_shows_each_attempt(
     client: FlaskClient, app, settings
 ) -> None:  # type: ignore[no-untyped-def]
