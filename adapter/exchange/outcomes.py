@@ -60,19 +60,8 @@ def record_result(
     stored = uow.outbox.finish(message.id, owner, values)
     if stored is None:
         return None
-    # The row keeps only the last attempt; the console shows each (and counts them by time).
-    uow.console.add_attempt(
-        stored.id,
-        stored.endpoint_id,
-        {
-            "at": now,
-            "result": stored.status,
-            "status_code": values.get("last_status_code") if attempted else None,
-            "error": stored.last_error,
-            "partner_outcome": values.get("partner_outcome"),
-            "worker": owner,
-        },
-    )
+    status_code = values.get("last_status_code") if attempted else None
+    _add_attempt(uow, stored, now, owner, status_code, values.get("partner_outcome"))
     if stored.status != message.status:
         follow_task(uow, stored, now)
     return stored
@@ -91,20 +80,32 @@ def undelivered_after_all(
     stored = uow.outbox.undelivered(message.id, reason, outcome)
     if stored is None:
         return None
+    _add_attempt(uow, stored, at, source, None, outcome)
+    follow_task(uow, stored, at)
+    return stored
+
+
+def _add_attempt(
+    uow: UnitOfWork,
+    stored: OutboundMessage,
+    at: datetime,
+    worker: str,
+    status_code: int | None,
+    partner_outcome: dict | None,
+) -> None:
+    """Note the attempt for the console: the row keeps only the last, the console shows each."""
     uow.console.add_attempt(
         stored.id,
         stored.endpoint_id,
         {
             "at": at,
             "result": stored.status,
-            "status_code": None,
-            "error": reason,
-            "partner_outcome": outcome,
-            "worker": source,
+            "status_code": status_code,
+            "error": stored.last_error,
+            "partner_outcome": partner_outcome,
+            "worker": worker,
         },
     )
-    follow_task(uow, stored, at)
-    return stored
 
 
 def _result_values(
