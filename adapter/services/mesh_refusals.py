@@ -95,7 +95,9 @@ def _outcome(body: dict, header: dict) -> dict | None:
     details = header["response"].get("details")
     wanted = details.get("reference") if isinstance(details, dict) else None
     for entry in body.get("entry", ()):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            continue  # not validated yet (an answer is never answered): a stray entry is skipped
+        resource = entry.get("resource")
         if entry.get("fullUrl") == wanted and isinstance(resource, dict):
             return resource if resource.get("resourceType") == "OperationOutcome" else None
     return None
