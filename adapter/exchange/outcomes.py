@@ -16,6 +16,7 @@ from adapter.exchange.model import (
     CANCELLED,
     DEAD_LETTER,
     DELIVERED,
+    ONWARD_REFERRAL,
     RETRYING,
     AttemptResult,
     Delivered,
@@ -30,7 +31,6 @@ from adapter.settings import Settings
 from adapter.store import UnitOfWork
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
-ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
 SENT = "sent"  # a GP Connect message in the practice's MESH mailbox, not yet acknowledged
 # For the audit, when HTTP gave no status (a withdrawn message is not sent, so not audited as one).
 _NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400, Withdrawn: 409}

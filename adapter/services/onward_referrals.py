@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.gp_send_document import is_send_document, is_send_document_endpoint
-from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
+from adapter.exchange.model import DELIVERED, ONWARD_REFERRAL, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import (
     FHIR_MESSAGING,
     Partner,
@@ -76,9 +76,7 @@ def refer_onward(
                 resource_ids=built.resource_ids,
             )
         )
-        message = uow.outbox.add(
-            _outbound(settings, record, partner, built, "onward-referral", now)
-        )
+        message = uow.outbox.add(_outbound(settings, record, partner, built, ONWARD_REFERRAL, now))
         move_referral_on(uow, referral, REFERRED_ON, directory)
         return OnwardReferralView(record, [message])
 
@@ -150,7 +148,7 @@ def _withdraw_waiting(uow: UnitOfWork, record: OnwardReferralRecord) -> Outbound
     if pending:
         uow.outbox.cancel_pending(pending)  # a message a worker holds now stays pending
     return next(
-        (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == "onward-referral"),
+        (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == ONWARD_REFERRAL),
         None,
     )
 
