@@ -29,6 +29,7 @@ from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services import audit
 from adapter.settings import Settings
 from adapter.store import UnitOfWork
+from adapter.store.onward_referrals import onward_lock_key
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
 SENT = "sent"  # a GP Connect message in the practice's MESH mailbox, not yet acknowledged
@@ -140,7 +141,7 @@ def follow_task(
     if message.kind != ONWARD_REFERRAL or not message.onward_referral_id:
         return
     # The cancel path takes the same key: the two never interleave reading and updating the Task.
-    uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])
+    uow.lock_keys([onward_lock_key(message.onward_referral_id)])
     record = uow.onward_referrals.get(message.onward_referral_id)
     if record is None or record.status != "active" or record.outcomes:
         return  # once the partner has answered, the Task shows its answer, not our delivery

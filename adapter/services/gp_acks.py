@@ -22,7 +22,7 @@ from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services.common import bare_id
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
-from adapter.store.onward_referrals import OnwardReferralRecord
+from adapter.store.onward_referrals import OnwardReferralRecord, onward_lock_key
 
 DELIVERED, FILED, FAILED = "delivered", "filed", "failed"
 # How far each status has got: an ack never moves an onward referral back (acks may cross).
@@ -73,7 +73,7 @@ def _answered(uow: UnitOfWork, ack: ItkAck) -> OnwardReferralRecord | None:
     if message is None or not is_send_document(message.headers) or not message.onward_referral_id:
         return None
     # The same key the worker and a cancel take: the Task moves one way at a time.
-    uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])
+    uow.lock_keys([onward_lock_key(message.onward_referral_id)])
     return uow.onward_referrals.get(message.onward_referral_id)
 
 

@@ -19,7 +19,7 @@ from adapter.services.common import bare_id
 from adapter.services.inbound import Handled, Inbound
 from adapter.settings import Settings
 from adapter.store import UnitOfWork
-from adapter.store.onward_referrals import OnwardReferralRecord
+from adapter.store.onward_referrals import OnwardReferralRecord, onward_lock_key
 
 # What a Task.status means when a partner sends no ld-referral-outcome businessStatus.
 _FROM_TASK_STATUS = {
@@ -39,7 +39,7 @@ def handle_response(
 ) -> Handled:
     """Record the partner's answer on the onward referral it names; 404 if it names none of ours."""
     record = _answered(uow, inbound)
-    uow.lock_keys([f"onward-referral:{record.id}"])  # as the worker and a cancel do
+    uow.lock_keys([onward_lock_key(record.id)])  # as the worker and a cancel do
     record = uow.onward_referrals.get(record.id) or record
     if record.status == "cancelled":
         raise Conflict(

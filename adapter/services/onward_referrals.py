@@ -34,7 +34,7 @@ from adapter.services.onward_view import OnwardReferralView
 from adapter.services.referrals import existing_referral, move_referral_on
 from adapter.settings import Settings
 from adapter.store import ReferralRecord, Store, UnitOfWork
-from adapter.store.onward_referrals import OnwardReferralRecord
+from adapter.store.onward_referrals import OnwardReferralRecord, onward_lock_key
 
 REFERRED_ON = "referred-on"
 GP_PATHWAY = "gp"
@@ -93,7 +93,7 @@ def cancel_onward_referral(
     ours = sender(settings, directory)
     with store.unit_of_work() as uow:
         # The delivery worker takes the same lock before it moves the Task on.
-        uow.lock_keys([f"onward-referral:{onward_id}"])
+        uow.lock_keys([onward_lock_key(onward_id)])
         record = _existing(uow, onward_id)
         if record.status != "active":
             raise Conflict(
