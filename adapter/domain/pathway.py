@@ -17,7 +17,12 @@ def stage_after_assessment(current: str, kind: str, assessment_status: str) -> s
     if kind not in _MOVES_PATHWAY:
         return current
     target = _STATUS_TO_STAGE.get(assessment_status)
-    if target is None or current not in PATHWAY:
+    return current if target is None else moved_forward(current, target)
+
+
+def moved_forward(current: str, target: str) -> str:
+    """`target` if it is further along the pathway than `current`, else `current` (never back)."""
+    if current not in PATHWAY or target not in PATHWAY:
         return current
     return target if PATHWAY.index(target) > PATHWAY.index(current) else current
 

@@ -30,7 +30,10 @@ def header_of(bundle: dict) -> dict:
 
 
 def resolve(bundle: dict, reference: object) -> dict | None:
-    """The entry resource a literal reference points at (by fullUrl, else by Type/id)."""
+    """The entry resource a literal reference points at (by fullUrl, else by Type/id).
+
+    A relative reference also finds the entry whose absolute fullUrl ends with it.
+    """
     if not isinstance(reference, str) or not reference:
         return None
     tail = reference.rsplit("/", 2)[-2:] if "/" in reference else None
@@ -38,7 +41,8 @@ def resolve(bundle: dict, reference: object) -> dict | None:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue
-        if entry.get("fullUrl") == reference:
+        full = entry.get("fullUrl")
+        if full == reference or (isinstance(full, str) and full.endswith("/" + reference)):
             return resource
         if tail == [resource.get("resourceType"), resource.get("id")]:
             return resource

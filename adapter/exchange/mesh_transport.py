@@ -144,22 +144,24 @@ def classify(response: requests.Response) -> DeliveryResult:
     return Rejected(f"MESH HTTP {status}{error_detail(response)}", status)
 
 
+def _answer(response: requests.Response) -> object:
+    """MESH's JSON answer, or None when it sent none that parses."""
+    try:
+        return orjson.loads(response.content or b"{}")
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _sent_id(response: requests.Response) -> str:
     """The message id MESH gave an accepted message ("-" if it gave none)."""
-    try:
-        answer = orjson.loads(response.content or b"{}")
-    except orjson.JSONDecodeError:
-        return "-"
+    answer = _answer(response)
     found = answer.get("message_id") if isinstance(answer, dict) else None
     return found if isinstance(found, str) and found.isalnum() else "-"
 
 
 def error_detail(response: requests.Response) -> str:
     """': <event> <code> <text>' from a MESH error answer, its fixed parts only."""
-    try:
-        answer = orjson.loads(response.content or b"{}")
-    except orjson.JSONDecodeError:
-        return ""
+    answer = _answer(response)
     details = answer.get("detail") if isinstance(answer, dict) else None
     first = details[0] if isinstance(details, list) and details else answer
     if not isinstance(first, dict):

@@ -15,6 +15,8 @@ DEAD_LETTER = "dead-letter"
 CANCELLED = "cancelled"
 PENDING_STATES = (QUEUED, RETRYING)
 FINAL_STATES = (DELIVERED, DEAD_LETTER, CANCELLED)
+# The kind of an onward referral's own message: the one its Task follows and consent guards.
+ONWARD_REFERRAL = "onward-referral"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from adapter.exchange.model import (
     CANCELLED,
     DEAD_LETTER,
     DELIVERED,
+    ONWARD_REFERRAL,
     RETRYING,
     AttemptResult,
     Delivered,
@@ -28,9 +29,9 @@ from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services import audit
 from adapter.settings import Settings
 from adapter.store import UnitOfWork
+from adapter.store.onward_referrals import onward_lock_key
 
 TaskUpdate = Callable[[dict, str, datetime], dict]
-ONWARD_REFERRAL = "onward-referral"  # the message kind whose delivery the Task follows
 SENT = "sent"  # a GP Connect message in the practice's MESH mailbox, not yet acknowledged
 # For the audit, when HTTP gave no status (a withdrawn message is not sent, so not audited as one).
 _NO_STATUS = {Delivered: 200, TryAgain: 503, Rejected: 400, Withdrawn: 409}
@@ -60,19 +61,8 @@ def record_result(
     stored = uow.outbox.finish(message.id, owner, values)
     if stored is None:
         return None
-    # The row keeps only the last attempt; the console shows each (and counts them by time).
-    uow.console.add_attempt(
-        stored.id,
-        stored.endpoint_id,
-        {
-            "at": now,
-            "result": stored.status,
-            "status_code": values.get("last_status_code") if attempted else None,
-            "error": stored.last_error,
-            "partner_outcome": values.get("partner_outcome"),
-            "worker": owner,
-        },
-    )
+    status_code = values.get("last_status_code") if attempted else None
+    _add_attempt(uow, stored, now, owner, status_code, values.get("partner_outcome"))
     if stored.status != message.status:
         follow_task(uow, stored, now)
     return stored
@@ -91,20 +81,32 @@ def undelivered_after_all(
     stored = uow.outbox.undelivered(message.id, reason, outcome)
     if stored is None:
         return None
+    _add_attempt(uow, stored, at, source, None, outcome)
+    follow_task(uow, stored, at)
+    return stored
+
+
+def _add_attempt(
+    uow: UnitOfWork,
+    stored: OutboundMessage,
+    at: datetime,
+    worker: str,
+    status_code: int | None,
+    partner_outcome: dict | None,
+) -> None:
+    """Note the attempt for the console: the row keeps only the last, the console shows each."""
     uow.console.add_attempt(
         stored.id,
         stored.endpoint_id,
         {
             "at": at,
             "result": stored.status,
-            "status_code": None,
-            "error": reason,
-            "partner_outcome": outcome,
-            "worker": source,
+            "status_code": status_code,
+            "error": stored.last_error,
+            "partner_outcome": partner_outcome,
+            "worker": worker,
         },
     )
-    follow_task(uow, stored, at)
-    return stored
 
 
 def _result_values(
@@ -139,7 +141,7 @@ def follow_task(
     if message.kind != ONWARD_REFERRAL or not message.onward_referral_id:
         return
     # The cancel path takes the same key: the two never interleave reading and updating the Task.
-    uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])
+    uow.lock_keys([onward_lock_key(message.onward_referral_id)])
     record = uow.onward_referrals.get(message.onward_referral_id)
     if record is None or record.status != "active" or record.outcomes:
         return  # once the partner has answered, the Task shows its answer, not our delivery

@@ -98,31 +98,33 @@ def codes_of(concepts: Any, system: str) -> list[str]:
 
 def is_messaging_endpoint(endpoint: dict) -> bool:
     """An active FHIR messaging Endpoint with an http(s) address."""
-    connection = endpoint.get("connectionType")
-    address = endpoint.get("address")
-    return (
-        isinstance(connection, dict)
-        and connection.get("system") == codes.url("partner.connection-type-system")
-        and connection.get("code") == codes.url("partner.fhir-messaging")
-        and endpoint.get("status") == "active"
-        and isinstance(address, str)
-        and address.startswith(("https://", "http://"))
-    )
+    address = _active_address(endpoint, "partner.connection-type-system", "partner.fhir-messaging")
+    return address is not None and address.startswith(("https://", "http://"))
 
 
 def is_mesh_endpoint(endpoint: dict) -> bool:
     """An active MESH Endpoint: a mailbox id as address and a Mex-WorkflowID header."""
-    connection = endpoint.get("connectionType")
-    address = endpoint.get("address")
+    address = _active_address(endpoint, "partner.mesh-connection-type-system", "partner.mesh")
     return (
-        isinstance(connection, dict)
-        and connection.get("system") == codes.url("partner.mesh-connection-type-system")
-        and connection.get("code") == codes.url("partner.mesh")
-        and endpoint.get("status") == "active"
-        and isinstance(address, str)
+        address is not None
         and MESH_MAILBOX.fullmatch(address) is not None
         and mesh_workflow(endpoint) is not None
     )
+
+
+def _active_address(endpoint: dict, system_key: str, code_key: str) -> str | None:
+    """The address of an active Endpoint of this connection type (fhir-urls.json keys)."""
+    connection = endpoint.get("connectionType")
+    address = endpoint.get("address")
+    if (
+        isinstance(connection, dict)
+        and connection.get("system") == codes.url(system_key)
+        and connection.get("code") == codes.url(code_key)
+        and endpoint.get("status") == "active"
+        and isinstance(address, str)
+    ):
+        return address
+    return None
 
 
 def mesh_workflow(endpoint: dict) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from adapter.exchange.inbound_message import header_of
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
 
@@ -75,10 +76,6 @@ def _event(refused: object) -> dict:
     return {"system": codes.url("inbound.event-system"), "code": codes.url("response.event")}
 
 
-def _header(body: object) -> dict | None:
-    entries = body.get("entry") if isinstance(body, dict) else None
-    first = entries[0] if isinstance(entries, list) and entries else None
-    resource = first.get("resource") if isinstance(first, dict) else None
-    if isinstance(resource, dict) and resource.get("resourceType") == "MessageHeader":
-        return resource
-    return None
+def _header(body: object) -> dict:
+    """The MessageHeader of a message Bundle (not yet validated), or {}."""
+    return header_of(body) if isinstance(body, dict) else {}

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapter.exchange.headers import software_version
+from adapter.exchange.inbound_message import resolve
 from adapter.exchange.message import PartnerLike, Sender
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime, reference
 
 OUTCOME = "ld-referral-outcome"
 REJECTED_REASON = "dos-rejected-reasons-bars"
-_NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def referred_request(bundle: dict) -> dict:
         resources[0] if resources and resources[0].get("resourceType") == "MessageHeader" else {}
     )
     for focus in header.get("focus") or ():
-        found = _resolve(bundle, focus.get("reference") if isinstance(focus, dict) else None)
+        found = resolve(bundle, focus.get("reference") if isinstance(focus, dict) else None)
         if found is not None and found.get("resourceType") == "ServiceRequest":
             return found
     return next((r for r in resources if r.get("resourceType") == "ServiceRequest"), {})
@@ -91,9 +91,11 @@ def _subject(theirs: dict, received: dict) -> dict:
     subject = _object(theirs.get("subject"))
     if isinstance(subject.get("identifier"), dict):
         return {"identifier": subject["identifier"]}
-    patient = _resolve(received, subject.get("reference")) or {}
+    patient = resolve(received, subject.get("reference")) or {}
     identifiers = [i for i in patient.get("identifier") or () if isinstance(i, dict)]
-    chosen = next((i for i in identifiers if i.get("system") == _NHS_NUMBER), None)
+    chosen = next(
+        (i for i in identifiers if i.get("system") == codes.url("identifier.nhs-number")), None
+    )
     chosen = chosen or next(iter(identifiers), None)
     if chosen is not None:
         return {"identifier": {k: chosen[k] for k in ("system", "value") if k in chosen}}
@@ -166,18 +168,3 @@ def _resources(bundle: dict) -> list[dict]:
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
     found = [e.get("resource") for e in entries or () if isinstance(e, dict)]
     return [r for r in found if isinstance(r, dict)]
-
-
-def _resolve(bundle: dict, ref: object) -> dict | None:
-    """The entry a reference names: by fullUrl, by its type/id tail, or by urn:uuid."""
-    if not isinstance(ref, str) or not ref:
-        return None
-    for entry in bundle.get("entry") or ():
-        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-            continue
-        resource = entry["resource"]
-        full = str(entry.get("fullUrl") or "")
-        tail = f"{resource.get('resourceType')}/{resource.get('id')}"
-        if ref in (full, tail) or full.endswith("/" + ref):
-            return resource
-    return None

@@ -8,10 +8,9 @@ The answer is stored and its servicerequest-response message queued in one trans
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, Unprocessable
 from adapter.exchange.headers import bars_headers
 from adapter.exchange.model import OutboundMessage
@@ -23,10 +22,9 @@ from adapter.exchange.partners import (
 )
 from adapter.exchange.response import Answer, response_message
 from adapter.native.answer_schema import AnswerRequest
-from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
 from adapter.services.onward_messages import sender
-from adapter.services.referrals import existing_referral, replace_referral_content
+from adapter.services.referrals import existing_referral, move_referral_on
 from adapter.settings import Settings
 from adapter.store import ReferralRecord, Store, UnitOfWork
 from adapter.store.answers import ReferralAnswerRecord
@@ -109,7 +107,8 @@ def record_answer(
                 message_id=message.id,
             )
         )
-        _move_pathway(uow, referral, request.code, directory)
+        if request.code in _PATHWAY_AFTER:
+            move_referral_on(uow, referral, _PATHWAY_AFTER[request.code], directory)
         return AnswerView(record, message)
 
 
@@ -167,13 +166,3 @@ def _partner(uow: UnitOfWork, received: InboundMessageRecord) -> Partner:
             )
         )
     return partner
-
-
-def _move_pathway(uow: UnitOfWork, referral: ReferralRecord, code: str, directory: list) -> None:
-    """The referral's pathway status after this answer (never backwards)."""
-    target = _PATHWAY_AFTER.get(code)
-    current = referral.status
-    if target is None or current not in PATHWAY or PATHWAY.index(target) <= PATHWAY.index(current):
-        return
-    content = load_referral(referral.native)
-    replace_referral_content(uow, referral, replace(content, status=target), directory)

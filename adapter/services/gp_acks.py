@@ -6,12 +6,11 @@ infrastructure acknowledgement says its system received it (`delivered`); the bu
 A negative one of either kind fails it, with the ITK3 code and display as the reason (the
 practice's free text is not kept: it may name the person). An ack is matched to our message by
 MessageHeader.response.identifier, which is our outbox message id; one that answers nothing of
-ours is logged and dropped, so MESH can acknowledge it and it is not fetched again.
+ours is refused, so the inbox acknowledges and audits it and it is not fetched again.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from datetime import datetime
 
@@ -23,9 +22,8 @@ from adapter.mapping.onward_referral import task_with_delivery_status
 from adapter.services.common import bare_id
 from adapter.settings import Settings
 from adapter.store import Store, UnitOfWork
-from adapter.store.onward_referrals import OnwardReferralRecord
+from adapter.store.onward_referrals import OnwardReferralRecord, onward_lock_key
 
-logger = logging.getLogger(__name__)
 DELIVERED, FILED, FAILED = "delivered", "filed", "failed"
 # How far each status has got: an ack never moves an onward referral back (acks may cross).
 _RANK = {DELIVERED: 1, FILED: 2, FAILED: 3}
@@ -39,11 +37,12 @@ def ack_status(ack: ItkAck) -> str:
     return FILED if ack.kind == BUSINESS else DELIVERED
 
 
-def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> None:
+def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> str:
     """The MESH handler of workflow GPFED_CONSULT_REPORT_ACK (adapter.exchange.mesh_workflows).
 
-    An ack that cannot be read (400), or answers no message of ours (422), is refused: the inbox
-    acknowledges and audits it as a failure rather than reading it again at every poll.
+    Returns the id of the onward referral the ack answers. An ack that cannot be read (400), or
+    answers no message of ours (422), is refused: the inbox acknowledges and audits it as a
+    failure rather than reading it again at every poll.
     """
     try:
         ack = read_ack(inbound.body)
@@ -51,23 +50,10 @@ def receive_gp_ack(store: Store, settings: Settings, inbound: MeshInbound) -> No
         raise InvalidInput(
             Issue(f"The message is not a usable ITK3 response: {exc}.", code="structure")
         ) from None
-    if _record_ack(store, ack, inbound.received_at) is None:
+    moved = _record_ack(store, ack, inbound.received_at)
+    if moved is None:
         raise Unprocessable(
             Issue("The ITK3 response answers no message of ours.", code="not-found")
-        )
-
-
-def record_gp_ack(store: Store, body: bytes, mesh_message_id: str, at: datetime) -> str | None:
-    """Record one ITK3 Response; the onward referral id it moved, or None if it moved none."""
-    try:
-        ack = read_ack(body)
-    except AckError as exc:
-        logger.warning("MESH message %s is not a usable ITK3 response: %s", mesh_message_id, exc)
-        return None
-    moved = _record_ack(store, ack, at)
-    if moved is None:
-        logger.warning(
-            "ITK3 response in MESH message %s answers no message of ours", mesh_message_id
         )
     return moved
 
@@ -87,7 +73,7 @@ def _answered(uow: UnitOfWork, ack: ItkAck) -> OnwardReferralRecord | None:
     if message is None or not is_send_document(message.headers) or not message.onward_referral_id:
         return None
     # The same key the worker and a cancel take: the Task moves one way at a time.
-    uow.lock_keys([f"onward-referral:{message.onward_referral_id}"])
+    uow.lock_keys([onward_lock_key(message.onward_referral_id)])
     return uow.onward_referrals.get(message.onward_referral_id)
 
 

@@ -103,7 +103,7 @@ def received_referral(uow: UnitOfWork, partner: Partner, key: str) -> ReferralRe
     if partner.ods_code:
         record = uow.referrals.get_by_local_id(inbound_local_id(partner.ods_code, key))
     # A referral entered through the native API with the same local_id was not sent by them.
-    if record is None or not uow.inbound.for_referral(record.id):
+    if record is None or not uow.inbound.has_referral(record.id):
         raise NotFound(
             Issue(
                 "No referral received here from this sender has this ServiceRequest.",

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
+from adapter.exchange.model import ONWARD_REFERRAL
 from adapter.exchange.response import OUTCOME, REJECTED_REASON, referred_request
 from adapter.mapping import codes
 from adapter.mapping.common import fhir_datetime
@@ -18,9 +19,8 @@ from adapter.services.common import bare_id
 from adapter.services.inbound import Handled, Inbound
 from adapter.settings import Settings
 from adapter.store import UnitOfWork
-from adapter.store.onward_referrals import OnwardReferralRecord
+from adapter.store.onward_referrals import OnwardReferralRecord, onward_lock_key
 
-ONWARD_KIND = "onward-referral"
 # What a Task.status means when a partner sends no ld-referral-outcome businessStatus.
 _FROM_TASK_STATUS = {
     "accepted": "accepted",
@@ -39,7 +39,7 @@ def handle_response(
 ) -> Handled:
     """Record the partner's answer on the onward referral it names; 404 if it names none of ours."""
     record = _answered(uow, inbound)
-    uow.lock_keys([f"onward-referral:{record.id}"])  # as the worker and a cancel do
+    uow.lock_keys([onward_lock_key(record.id)])  # as the worker and a cancel do
     record = uow.onward_referrals.get(record.id) or record
     if record.status == "cancelled":
         raise Conflict(
@@ -66,7 +66,7 @@ def _answered(uow: UnitOfWork, inbound: Inbound) -> OnwardReferralRecord:
     identifier = response.get("identifier") if isinstance(response, dict) else None
     message = uow.outbox.get(identifier) if isinstance(identifier, str) and identifier else None
     record = None
-    if message is not None and message.kind == ONWARD_KIND and message.onward_referral_id:
+    if message is not None and message.kind == ONWARD_REFERRAL and message.onward_referral_id:
         record = uow.onward_referrals.get(message.onward_referral_id)
     # A partner answering a message sent to another is told no more than for an unknown one.
     if record is None or record.partner_service != inbound.partner.id:

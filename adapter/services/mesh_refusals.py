@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from adapter.errors import AdapterError, Unprocessable
+from adapter.exchange.inbound_message import resolve
 from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.model import OutboundMessage
 from adapter.exchange.outcomes import undelivered_after_all
@@ -93,12 +94,8 @@ def take_refusal_answer(
 def _outcome(body: dict, header: dict) -> dict | None:
     """The OperationOutcome response.details points at, if the Bundle holds it."""
     details = header["response"].get("details")
-    wanted = details.get("reference") if isinstance(details, dict) else None
-    for entry in body.get("entry", ()):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if entry.get("fullUrl") == wanted and isinstance(resource, dict):
-            return resource if resource.get("resourceType") == "OperationOutcome" else None
-    return None
+    found = resolve(body, details.get("reference") if isinstance(details, dict) else None)
+    return found if found and found.get("resourceType") == "OperationOutcome" else None
 
 
 def _refused_reason(outcome: dict | None) -> str:

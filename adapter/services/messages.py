@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapter.errors import Conflict, Issue, NotFound
-from adapter.exchange.model import FINAL_STATES, PENDING_STATES, OutboundMessage
-from adapter.exchange.outcomes import ONWARD_REFERRAL, follow_task
+from adapter.exchange.model import FINAL_STATES, ONWARD_REFERRAL, PENDING_STATES, OutboundMessage
+from adapter.exchange.outcomes import follow_task
 from adapter.exchange.redact import sanitised_outcome
 from adapter.services.onward_checks import before_sending
 from adapter.services.onward_referrals import cancel_onward_referral

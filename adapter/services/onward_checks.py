@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from adapter.errors import AdapterError
 from adapter.exchange.consent_check import check_consent
 from adapter.exchange.disclosure import rule_for
-from adapter.exchange.model import OutboundMessage
+from adapter.exchange.model import ONWARD_REFERRAL, OutboundMessage
 from adapter.exchange.partners import partner_for_service
 from adapter.services.common import bare_id
 from adapter.store import UnitOfWork
-
-ONWARD_REFERRAL = "onward-referral"
 
 
 @dataclass(frozen=True)

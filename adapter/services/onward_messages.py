@@ -21,7 +21,7 @@ from adapter.exchange.message import (
     onward_referral_message,
     requesting_practitioner,
 )
-from adapter.exchange.partners import Partner
+from adapter.exchange.partners import Partner, ods_code
 from adapter.mapping.onward_referral import (
     lawful_basis_consent,
     revoked,
@@ -37,7 +37,6 @@ from adapter.settings import Settings
 from adapter.store import ReferralRecord, UnitOfWork
 from adapter.store.onward_referrals import OnwardReferralRecord
 
-ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 _SCREEN_DONE = ("completed", "amended")
 
 
@@ -54,12 +53,10 @@ class Built:
 def sender(settings: Settings, directory: list[dict]) -> Sender:
     """This adapter as a sender: the trust with our ODS code in the service directory."""
     for resource in directory:
-        if resource.get("resourceType") != "Organization":
-            continue
-        codes = {
-            i.get("value") for i in resource.get("identifier", ()) if i.get("system") == ODS_SYSTEM
-        }
-        if settings.ods_code in codes:
+        if (
+            resource.get("resourceType") == "Organization"
+            and ods_code(resource) == settings.ods_code
+        ):
             return Sender(resource, settings.source_endpoint, settings.fhir_base_url)
     raise Unprocessable(
         Issue(

@@ -10,10 +10,9 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from adapter.domain.pathway import PATHWAY
 from adapter.errors import Conflict, Issue, NotFound, Unprocessable
 from adapter.exchange.gp_send_document import is_send_document, is_send_document_endpoint
-from adapter.exchange.model import DELIVERED, PENDING_STATES, OutboundMessage
+from adapter.exchange.model import DELIVERED, ONWARD_REFERRAL, PENDING_STATES, OutboundMessage
 from adapter.exchange.partners import (
     FHIR_MESSAGING,
     Partner,
@@ -22,7 +21,6 @@ from adapter.exchange.partners import (
     transport_of,
 )
 from adapter.native.onward_referral_schema import OnwardReferralRequest, dump_onward_referral
-from adapter.native.referral_schema import load_referral
 from adapter.services.common import ensure_conformant, new_id
 from adapter.services.gp_documents import GpSender
 from adapter.services.onward_messages import (
@@ -33,10 +31,10 @@ from adapter.services.onward_messages import (
     sender,
 )
 from adapter.services.onward_view import OnwardReferralView
-from adapter.services.referrals import existing_referral, replace_referral_content
+from adapter.services.referrals import existing_referral, move_referral_on
 from adapter.settings import Settings
 from adapter.store import ReferralRecord, Store, UnitOfWork
-from adapter.store.onward_referrals import OnwardReferralRecord
+from adapter.store.onward_referrals import OnwardReferralRecord, onward_lock_key
 
 REFERRED_ON = "referred-on"
 GP_PATHWAY = "gp"
@@ -78,10 +76,8 @@ def refer_onward(
                 resource_ids=built.resource_ids,
             )
         )
-        message = uow.outbox.add(
-            _outbound(settings, record, partner, built, "onward-referral", now)
-        )
-        _move_to_referred_on(uow, referral, directory)
+        message = uow.outbox.add(_outbound(settings, record, partner, built, ONWARD_REFERRAL, now))
+        move_referral_on(uow, referral, REFERRED_ON, directory)
         return OnwardReferralView(record, [message])
 
 
@@ -97,7 +93,7 @@ def cancel_onward_referral(
     ours = sender(settings, directory)
     with store.unit_of_work() as uow:
         # The delivery worker takes the same lock before it moves the Task on.
-        uow.lock_keys([f"onward-referral:{onward_id}"])
+        uow.lock_keys([onward_lock_key(onward_id)])
         record = _existing(uow, onward_id)
         if record.status != "active":
             raise Conflict(
@@ -152,7 +148,7 @@ def _withdraw_waiting(uow: UnitOfWork, record: OnwardReferralRecord) -> Outbound
     if pending:
         uow.outbox.cancel_pending(pending)  # a message a worker holds now stays pending
     return next(
-        (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == "onward-referral"),
+        (m for m in uow.outbox.for_onward_referral(record.id) if m.kind == ONWARD_REFERRAL),
         None,
     )
 
@@ -256,16 +252,6 @@ def _outbound(
         onward_referral_id=record.id,
         headers=built.headers,
     )
-
-
-def _move_to_referred_on(uow: UnitOfWork, referral: ReferralRecord, directory: list[dict]) -> None:
-    """The referral's pathway status moves to referred-on (never back from closed)."""
-    if referral.status not in PATHWAY or PATHWAY.index(referral.status) >= PATHWAY.index(
-        REFERRED_ON
-    ):
-        return
-    content = load_referral(referral.native)
-    replace_referral_content(uow, referral, replace(content, status=REFERRED_ON), directory)
 
 
 def _existing(uow: UnitOfWork, onward_id: str) -> OnwardReferralRecord:

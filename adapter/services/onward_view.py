@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from adapter.exchange.model import PENDING_STATES, OutboundMessage
+from adapter.exchange.model import ONWARD_REFERRAL, PENDING_STATES, OutboundMessage
 from adapter.exchange.redact import sanitised_outcome
 from adapter.store.onward_referrals import OnwardReferralRecord
 
@@ -20,7 +20,7 @@ class OnwardReferralView:
 
     def to_json(self) -> dict:
         """The native JSON: the request, its status, its delivery and the FHIR ids it made."""
-        referral_message = next((m for m in self.messages if m.kind == "onward-referral"), None)
+        referral_message = next((m for m in self.messages if m.kind == ONWARD_REFERRAL), None)
         return {
             "id": self.record.id,
             "version": self.record.version,

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from adapter.directory import SiteService, next_open, site_service
 from adapter.domain import Referral, ReferralResourceIds
+from adapter.domain.pathway import moved_forward
 from adapter.errors import Issue, NotFound
 from adapter.mapping import ReferralResources, referral_to_fhir
-from adapter.native.referral_schema import dump_referral
+from adapter.native.referral_schema import dump_referral, load_referral
 from adapter.services.common import (
     bare_id,
     ensure_conformant,
@@ -133,6 +134,16 @@ def update_referral(
             "it identifies the referral to its sender",
         )
         return replace_referral_content(uow, record, referral, directory, expected_version)
+
+
+def move_referral_on(
+    uow: UnitOfWork, record: ReferralRecord, target: str, directory: list[dict]
+) -> None:
+    """Move the referral's pathway status on to `target`; never back (a closed one stays so)."""
+    if moved_forward(record.status, target) == record.status:
+        return
+    content = load_referral(record.native)
+    replace_referral_content(uow, record, replace(content, status=target), directory)
 
 
 def replace_referral_content(

@@ -95,21 +95,22 @@ class InboundRepository:
         row = self._db.execute(query).first()
         return _record(row) if row else None
 
+    def has_referral(self, referral_id: str) -> bool:
+        """Whether a received message created or changed this referral (no row is read)."""
+        query = sa.select(sa.literal(1)).where(M.referral_id == referral_id).limit(1)
+        return self._db.execute(query).first() is not None
+
     def for_referral(self, referral_id: str) -> builtins.list[InboundMessageRecord]:
         """The messages that created or changed this referral, oldest first."""
-        rows = self._db.execute(
-            sa.select(inbound_message)
-            .where(M.referral_id == referral_id)
-            .order_by(M.received_at, M.id)
-        )
-        return [_record(row) for row in rows]
+        return self._oldest_first(M.referral_id == referral_id)
 
     def for_onward_referral(self, onward_referral_id: str) -> builtins.list[InboundMessageRecord]:
         """The messages answering this onward referral of ours, oldest first."""
+        return self._oldest_first(M.onward_referral_id == onward_referral_id)
+
+    def _oldest_first(self, where: sa.ColumnElement[bool]) -> builtins.list[InboundMessageRecord]:
         rows = self._db.execute(
-            sa.select(inbound_message)
-            .where(M.onward_referral_id == onward_referral_id)
-            .order_by(M.received_at, M.id)
+            sa.select(inbound_message).where(where).order_by(M.received_at, M.id)
         )
         return [_record(row) for row in rows]
 

@@ -120,3 +120,11 @@ class OnwardReferralRepository:
 
 def _is_infrastructure_ack(outcome: dict) -> bool:
     return outcome.get("acknowledgement") == "infrastructure"
+
+
+def onward_lock_key(onward_id: str) -> str:
+    """The lock key one onward referral's changes take (worker, cancel, response, GP ack).
+
+    All take it before reading the record and its Task, so the Task moves one way at a time.
+    """
+    return f"onward-referral:{onward_id}"

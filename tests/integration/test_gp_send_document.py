@@ -15,8 +15,9 @@ from adapter.conformance import has_errors, validate
 from adapter.errors import AdapterError
 from adapter.exchange.mesh_inbox import MeshInbound
 from adapter.exchange.stu3_check import stu3_problems
-from adapter.services.gp_acks import receive_gp_ack, record_gp_ack
+from adapter.services.gp_acks import receive_gp_ack
 from adapter.settings import Settings
+from adapter.store import Store
 from adapter.store.tables import onward_referral
 from tests.integration.store_fixtures import database_url, postgres_url  # noqa: F401 - fixtures
 from tests.support.gp_mesh import GP, OUR_MAILBOX, gp_mesh_settings, itk_ack
@@ -143,12 +144,12 @@ def test_acks_move_the_onward_referral_to_delivered_then_filed(
     store = app.extensions["ld_adapter"].store
     at = datetime.now(UTC)
 
-    assert record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at) == onward["id"]
+    assert _acked(store, itk_ack(message.id, "20013"), "mesh-1", at) == onward["id"]
     assert _task_status(client, auth, onward) == ("delivered", "received")
     business = itk_ack(message.id, "30001")
-    assert record_gp_ack(store, business, "mesh-2", at) == onward["id"]
+    assert _acked(store, business, "mesh-2", at) == onward["id"]
     assert _task_status(client, auth, onward) == ("filed", "completed")
-    record_gp_ack(store, business, "mesh-2", at)  # read again before MESH heard it was taken
+    _acked(store, business, "mesh-2", at)  # read again before MESH heard it was taken
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert now["status"] == "completed"
     assert [o["status"] for o in now["outcomes"]] == ["delivered", "filed"]
@@ -163,9 +164,9 @@ def test_a_duplicate_ack_for_a_copy_sent_twice_does_not_fail_what_the_practice_f
     message = _queued(app, onward["id"])
     store = app.extensions["ld_adapter"].store
     at = datetime.now(UTC)
-    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at)
-    record_gp_ack(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
-    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-3", at)
+    _acked(store, itk_ack(message.id, "20013"), "mesh-1", at)
+    _acked(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
+    _acked(store, itk_ack(message.id, "30001"), "mesh-3", at)
 
     assert _task_status(client, auth, onward) == ("filed", "completed")
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
@@ -180,7 +181,7 @@ def test_a_negative_ack_fails_the_onward_referral_with_the_code_not_the_free_tex
     onward = _onward(client, auth, referral["id"]).get_json()
     message = _queued(app, onward["id"])
     store = app.extensions["ld_adapter"].store
-    record_gp_ack(store, itk_ack(message.id, "30002", ok=False), "mesh-1", datetime.now(UTC))
+    _acked(store, itk_ack(message.id, "30002", ok=False), "mesh-1", datetime.now(UTC))
 
     task = client.get(f"/fhir/{onward['fhir']['task']}", headers=auth).get_json()
     assert task["businessStatus"]["coding"][0]["code"] == "failed"
@@ -189,15 +190,8 @@ def test_a_negative_ack_fails_the_onward_referral_with_the_code_not_the_free_tex
     assert now["status"] == "rejected"
     assert "Hartley" not in json.dumps(now["outcomes"])
     # A late positive infrastructure ack does not undo the failure.
-    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-2", datetime.now(UTC))
+    _acked(store, itk_ack(message.id, "20013"), "mesh-2", datetime.now(UTC))
     assert _task_status(client, auth, onward) == ("failed", "failed")
-
-
-def test_an_ack_for_no_message_of_ours_is_dropped(app: Flask) -> None:
-    store = app.extensions["ld_adapter"].store
-    unknown = itk_ack("5d0c7f4e-1b7a-4a53-9a0e-0c1f3e9c2a00", "20013")
-    assert record_gp_ack(store, unknown, "mesh-1", datetime.now(UTC)) is None
-    assert record_gp_ack(store, b"not json", "mesh-2", datetime.now(UTC)) is None
 
 
 def _spoiled_ack(field: str, spoilt: object) -> bytes:
@@ -271,7 +265,7 @@ def test_a_justice_report_after_the_practices_ack_prints_the_delivery_state(
     message = _queued(app, onward["id"])
     store = app.extensions["ld_adapter"].store
     at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-    record_gp_ack(store, itk_ack(message.id, code, ok=code != "30002"), "mesh-1", at)
+    _acked(store, itk_ack(message.id, code, ok=code != "30002"), "mesh-1", at)
 
     url = f"/api/referrals/{referral['id']}/justice-report?recipient=court"
     for query in ("", "&format=html", "&format=fhir"):
@@ -290,10 +284,10 @@ def test_a_duplicate_message_answer_after_filing_moves_nothing(
     message = _queued(app, onward["id"])
     store = app.extensions["ld_adapter"].store
     at = datetime.now(UTC)
-    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", at)
+    _acked(store, itk_ack(message.id, "20013"), "mesh-1", at)
     # A resend (MESH took the first copy, our send timed out) is answered "20007 duplicate".
-    record_gp_ack(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
-    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-3", at)
+    _acked(store, itk_ack(message.id, "20007", ok=False), "mesh-2", at)
+    _acked(store, itk_ack(message.id, "30001"), "mesh-3", at)
 
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert now["status"] == "completed"
@@ -310,7 +304,7 @@ def test_the_practices_own_text_is_never_the_failure_reason(
     message = _queued(app, onward["id"])
     text = "Daniel Hartley, born 02/06/1988, NHS 9990012342, is not registered here " + "x" * 5000
     ack = itk_ack(message.id, "30002", ok=False, display=text)
-    record_gp_ack(app.extensions["ld_adapter"].store, ack, "mesh-1", datetime.now(UTC))
+    _acked(app.extensions["ld_adapter"].store, ack, "mesh-1", datetime.now(UTC))
 
     now = client.get(f"/api/onward-referrals/{onward['id']}", headers=auth).get_json()
     assert now["outcome"]["reason"] == "ITK3 response 30002: Patient not known here"
@@ -322,6 +316,14 @@ def _inbound(body: bytes) -> MeshInbound:
     return MeshInbound(
         "MESH-1", "X26GP01", "GPFED_CONSULT_REPORT_ACK", None, None, body, datetime.now(UTC)
     )
+
+
+def _acked(store: Store, body: bytes, mesh_message_id: str, at: datetime) -> str:
+    """Hand an ITK3 response to the inbox's handler, as if taken from MESH at `at`."""
+    inbound = MeshInbound(
+        mesh_message_id, "X26GP01", "GPFED_CONSULT_REPORT_ACK", None, None, body, at
+    )
+    return receive_gp_ack(store, Settings(), inbound)
 
 
 @pytest.mark.parametrize(
@@ -353,7 +355,7 @@ def test_a_document_the_practice_received_but_never_filed_is_overdue(
     onward = _onward(client, auth, referral["id"]).get_json()
     message = _queued(app, onward["id"])
     store = app.extensions["ld_adapter"].store
-    record_gp_ack(store, itk_ack(message.id, "20013"), "mesh-1", datetime.now(UTC))
+    _acked(store, itk_ack(message.id, "20013"), "mesh-1", datetime.now(UTC))
     with store.unit_of_work() as uow:  # made 15 days ago: a GP's wait is 14 days
         uow._connection.execute(
             onward_referral.update()
@@ -364,5 +366,5 @@ def test_a_document_the_practice_received_but_never_filed_is_overdue(
     # Its system took it (infrastructure ack); nobody filed it: that is no answer.
     overdue = client.get("/api/onward-referrals?overdue=true", headers=auth).get_json()
     assert [item["id"] for item in overdue["items"]] == [onward["id"]]
-    record_gp_ack(store, itk_ack(message.id, "30001"), "mesh-2", datetime.now(UTC))
+    _acked(store, itk_ack(message.id, "30001"), "mesh-2", datetime.now(UTC))
     assert client.get("/api/onward-referrals?overdue=true", headers=auth).get_json()["total"] == 0

@@ -288,10 +288,14 @@ def test_an_error_response_refused_is_never_answered(
     assert _mpft_inbox(mesh_sandbox) == []
 
 
+@pytest.mark.parametrize("stray", [None, "not an entry"])
 def test_a_partners_refusal_of_our_message_dead_letters_it_with_their_outcome(
-    mesh_sandbox, inbox, ready_store, settings
+    mesh_sandbox, inbox, ready_store, settings, stray
 ) -> None:  # type: ignore[no-untyped-def]
-    """The other side of the answer above: we sent it, MESH took it, the partner refused it."""
+    """The other side of the answer above: we sent it, MESH took it, the partner refused it.
+
+    A stray entry that is no object does not leave the answer to be read at every poll.
+    """
     with ready_store.unit_of_work() as uow:
         ours = uow.outbox.add(
             outbox.message(endpoint_id=MPFT_ENDPOINT, transport="mesh", headers={})
@@ -305,6 +309,8 @@ def test_a_partners_refusal_of_our_message_dead_letters_it_with_their_outcome(
     answer = refusal_message(
         str(uuid.uuid4()), ours.body, ours.id, outcome, (MPFT_MAILBOX, OUR_MAILBOX)
     )
+    if stray is not None:
+        answer["entry"].insert(1, stray)
     send(mesh_sandbox, json.dumps(answer).encode())
     assert inbox.poll_once().counts == {"accepted": 1}
 

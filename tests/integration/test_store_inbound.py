@@ -72,6 +72,8 @@ def test_add_and_read_back_by_id_request_bundle_and_referral(store: Store) -> No
         assert [m.id for m in uow.inbound.for_referral("r-1")] == ["m1", "m2"]
         assert [m.id for m in uow.inbound.for_onward_referral("o-1")] == ["m2"]
         assert uow.inbound.for_referral("r-2") == []
+        assert uow.inbound.has_referral("r-1")
+        assert not uow.inbound.has_referral("r-2")
 
 
 def test_a_repeated_request_id_is_a_duplicate_and_its_transaction_has_no_effect(
